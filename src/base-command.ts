@@ -1,0 +1,37 @@
+import {Command, Errors} from '@oclif/core'
+
+import {ExitCode} from './engine/exit-codes.js'
+import {UserError, redact} from './engine/errors.js'
+
+/**
+ * Every command's error path: one line on stderr saying what is wrong and what to do, the exit
+ * code from the documented table, and a stack trace only with --debug.
+ */
+export abstract class BaseCommand extends Command {
+  protected get debugEnabled(): boolean {
+    return this.argv.includes('--debug') || process.env.TETRACTL_DEBUG === '1'
+  }
+
+  protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
+    // this.exit() and --help/--version use ExitError: let oclif handle them.
+    if (err instanceof Errors.ExitError) throw err
+    if (err instanceof UserError) {
+      this.fatal(err.oneLine(), err.exitCode, err)
+      return
+    }
+    // Flag parsing errors from oclif: usage errors, exit 2.
+    const name = err?.constructor?.name ?? ''
+    if (/Flag|Arg|Parse|Options|Required|Unexpected|Exclusive|Dependent|Validation/i.test(name) || err.oclif?.exit === 2) {
+      const first = String(err.message).split('\n').find((l) => l.trim()) ?? 'invalid arguments'
+      this.fatal(`${first.trim()} See \`tetractl ${this.id?.replace(/:/g, ' ') ?? ''} --help\`.`, ExitCode.USAGE, err)
+      return
+    }
+    this.fatal(`unexpected error: ${String(err?.message ?? err).split('\n')[0]}${this.debugEnabled ? '' : ' (run with --debug for details)'}`, ExitCode.FINDINGS, err)
+  }
+
+  private fatal(line: string, code: number, err: Error): void {
+    process.stderr.write(`Error: ${redact(line)}\n`)
+    if (this.debugEnabled && err.stack) process.stderr.write(`${redact(err.stack)}\n`)
+    process.exitCode = code
+  }
+}

@@ -1,0 +1,24 @@
+// The registry: every check, in the order they are reported. Ids are a public contract.
+import type {Check} from '../engine/types.js'
+import type {CheckContext} from './context.js'
+import {kubernetesApiReachable} from './kubernetes/connect.js'
+import {collectorResolvesService} from './kubernetes/dns.js'
+import {accessReviewForChecks} from './kubernetes/rbac.js'
+import {serviceHasReadyEndpoints} from './kubernetes/service-endpoints.js'
+import {grpcServiceExists} from './kubernetes/service-exists.js'
+import {serviceSelectsAgentPods} from './kubernetes/service-selector.js'
+import {tetragonDaemonSetReady} from './tetragon/daemonset.js'
+import {exportSidecarRunning} from './tetragon/export.js'
+import {grpcListensOnPodNetwork} from './tetragon/grpc-bind.js'
+
+export const checks: Check<CheckContext>[] = [
+  kubernetesApiReachable,
+  accessReviewForChecks,
+  tetragonDaemonSetReady,
+  grpcListensOnPodNetwork,
+  grpcServiceExists,
+  serviceSelectsAgentPods,
+  serviceHasReadyEndpoints,
+  collectorResolvesService,
+  exportSidecarRunning,
+]

@@ -1,0 +1,122 @@
+// Facts several checks share, fetched once per run through ctx.memo.
+import type {V1ConfigMap, V1DaemonSet, V1Pod} from '@kubernetes/client-node'
+
+import {ForbiddenError} from '../../engine/errors.js'
+import type {CheckContext} from '../context.js'
+
+/** Upstream docs select agent pods by this label; the operator shares the others (toolchain.md §12). */
+export const AGENT_SELECTOR = 'app.kubernetes.io/name=tetragon'
+export const DEFAULT_NAMESPACE = 'kube-system'
+export const DEFAULT_GRPC_PORT = 54321
+export const DOCS = {
+  install: 'https://tetragon.io/docs/installation/kubernetes/',
+  grpc: 'https://tetragon.io/docs/reference/helm-chart/',
+  service: 'https://kubernetes.io/docs/concepts/services-networking/service/',
+  dns: 'https://kubernetes.io/docs/tasks/administer-cluster/dns-debugging-resolution/',
+  rbac: 'https://kubernetes.io/docs/reference/access-authn-authz/rbac/',
+  export: 'https://tetragon.io/docs/concepts/events/',
+}
+
+export interface PodSummary {
+  name: string
+  namespace: string
+  node?: string
+  ip?: string
+  ready: boolean
+  labels: Record<string, string>
+  dnsPolicy?: string
+  containers: Array<{name: string; image?: string; ready: boolean; restarts: number; state: string; args: string[]; env: Record<string, string>}>
+}
+
+export function summarizePod(p: V1Pod): PodSummary {
+  const statuses = new Map((p.status?.containerStatuses ?? []).map((s) => [s.name, s]))
+  return {
+    name: p.metadata?.name ?? '',
+    namespace: p.metadata?.namespace ?? '',
+    node: p.spec?.nodeName,
+    ip: p.status?.podIP,
+    ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    labels: p.metadata?.labels ?? {},
+    dnsPolicy: p.spec?.dnsPolicy,
+    containers: (p.spec?.containers ?? []).map((c) => {
+      const s = statuses.get(c.name)
+      const state = s?.state?.running ? 'running' : s?.state?.waiting ? `waiting: ${s.state.waiting.reason ?? ''}` : s?.state?.terminated ? `terminated: ${s.state.terminated.reason ?? ''}` : 'unknown'
+      const env: Record<string, string> = {}
+      for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value
+      return {name: c.name, image: c.image, ready: Boolean(s?.ready), restarts: s?.restartCount ?? 0, state, args: [...(c.command ?? []), ...(c.args ?? [])], env}
+    }),
+  }
+}
+
+export interface TetragonInstall {
+  namespace: string
+  daemonSet?: V1DaemonSet
+  /** All DaemonSets found by the label, for reporting duplicates. */
+  all: V1DaemonSet[]
+}
+
+/** Find the agent DaemonSet by label across namespaces (or in --namespace). */
+export function tetragonInstall(ctx: CheckContext, signal?: AbortSignal): Promise<TetragonInstall> {
+  return ctx.memo.get('tetragon.install', async () => {
+    const kube = await ctx.kube()
+    let all: V1DaemonSet[]
+    try {
+      all = await kube.listDaemonSets(AGENT_SELECTOR, signal)
+    } catch (error) {
+      // Without cluster-wide list, look where the user said, or where the docs install it.
+      if (!(error instanceof ForbiddenError)) throw error
+      const namespace = ctx.opts.namespace ?? DEFAULT_NAMESPACE
+      const list = await kube.call({verb: 'list', resource: 'daemonsets', namespace}, (o) => kube.apps.listNamespacedDaemonSet({namespace, labelSelector: AGENT_SELECTOR}, o), signal)
+      all = list.items
+    }
+    if (ctx.opts.namespace) all = all.filter((d) => d.metadata?.namespace === ctx.opts.namespace)
+    const daemonSet = all.find((d) => d.metadata?.namespace === DEFAULT_NAMESPACE) ?? all[0]
+    return {namespace: daemonSet?.metadata?.namespace ?? ctx.opts.namespace ?? DEFAULT_NAMESPACE, daemonSet, all}
+  })
+}
+
+export function tetragonPods(ctx: CheckContext, signal?: AbortSignal): Promise<PodSummary[]> {
+  return ctx.memo.get('tetragon.pods', async () => {
+    const [kube, install] = await Promise.all([ctx.kube(), tetragonInstall(ctx, signal)])
+    return kube.listPods(install.namespace, {labelSelector: AGENT_SELECTOR, signal}, summarizePod)
+  })
+}
+
+export function tetragonConfigMap(ctx: CheckContext, signal?: AbortSignal): Promise<V1ConfigMap | undefined> {
+  return ctx.memo.get('tetragon.configmap', async () => {
+    const [kube, install] = await Promise.all([ctx.kube(), tetragonInstall(ctx, signal)])
+    // The chart names it `<name>-config`, the name being the release name from v1.0.0 (tetragon.md §3.1).
+    const name = `${install.daemonSet?.metadata?.name ?? 'tetragon'}-config`
+    return kube.readConfigMap(install.namespace, name, signal)
+  })
+}
+
+export async function serviceNamespace(ctx: CheckContext, signal?: AbortSignal): Promise<string> {
+  return ctx.opts.serviceNamespace ?? (await tetragonInstall(ctx, signal)).namespace
+}
+
+export function grpcService(ctx: CheckContext, signal?: AbortSignal) {
+  return ctx.memo.get('grpc.service', async () => {
+    const [kube, namespace] = await Promise.all([ctx.kube(), serviceNamespace(ctx, signal)])
+    return {namespace, service: await kube.readService(namespace, ctx.opts.serviceName, signal)}
+  })
+}
+
+/** Image tag of the tetragon container, e.g. `v1.7.0`. */
+export function imageVersion(image?: string): string | undefined {
+  if (!image) return undefined
+  const at = image.split('@')[0]
+  const slash = at.lastIndexOf('/')
+  const colon = at.lastIndexOf(':')
+  return colon > slash ? at.slice(colon + 1) : undefined
+}
+
+export function labelString(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',')
+}
+
+export function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v)
+}

@@ -1,0 +1,62 @@
+import {fail, pass, warn, type Check} from '../../engine/types.js'
+import {ForbiddenError} from '../../engine/errors.js'
+import type {CheckContext} from '../context.js'
+import {DOCS, serviceNamespace, tetragonInstall} from './facts.js'
+
+interface Need {
+  verb: string
+  resource: string
+  group?: string
+  subresource?: string
+  namespace?: string
+  /** The checks that need it. */
+  for: string[]
+}
+
+export const accessReviewForChecks: Check<CheckContext> = {
+  id: 'k8s.rbac',
+  layer: 'kubernetes',
+  title: 'Permissions the checks need',
+  requires: ['k8s.connect'],
+  async run(ctx, signal) {
+    const kube = await ctx.kube()
+    const [install, svcNs] = await Promise.all([tetragonInstall(ctx, signal).catch(() => undefined), serviceNamespace(ctx, signal).catch(() => undefined)])
+    const ns = install?.namespace ?? ctx.opts.namespace ?? 'kube-system'
+    const needs: Need[] = [
+      {verb: 'list', resource: 'daemonsets', group: 'apps', for: ['tetragon.daemonset']},
+      {verb: 'list', resource: 'pods', namespace: ns, for: ['tetragon.daemonset', 'service.selector', 'tetragon.export']},
+      {verb: 'get', resource: 'configmaps', namespace: ns, for: ['tetragon.grpc-bind']},
+      {verb: 'get', resource: 'services', namespace: svcNs ?? ns, for: ['service.exists']},
+      {verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: svcNs ?? ns, for: ['service.endpoints']},
+      {verb: 'list', resource: 'nodes', for: ['tetragon.daemonset']},
+      {verb: 'create', resource: 'pods', subresource: 'exec', for: ['dns.service']},
+    ]
+    let reviews: Array<{need: Need; allowed: boolean}>
+    try {
+      reviews = await Promise.all(
+        needs.map(async (need) => ({
+          need,
+          allowed: (await kube.canI(need.verb, need.resource, {group: need.group, namespace: need.namespace, subresource: need.subresource}, signal)).allowed,
+        })),
+      )
+    } catch (error) {
+      if (error instanceof ForbiddenError) return warn('cannot review access (SelfSubjectAccessReview is forbidden); checks will report what they cannot read', {docs: DOCS.rbac})
+      throw error
+    }
+    const denied = reviews.filter((r) => !r.allowed).map((r) => r.need)
+    const name = (n: Need) => `${n.verb} ${n.resource}${n.subresource ? `/${n.subresource}` : ''}${n.group ? `.${n.group}` : ''}${n.namespace ? ` in ${n.namespace}` : ' (cluster-wide)'}`
+    const evidence = {context: kube.contextName, denied: denied.map(name), reviewed: needs.length}
+    if (denied.length === 0) return pass(`context ${kube.contextName} may do all ${needs.length} things the checks need`, evidence)
+    const affected = [...new Set(denied.flatMap((d) => d.for))]
+    const verbs = [...new Set(denied.map((d) => d.verb))].join(',')
+    const resources = [...new Set(denied.map((d) => `${d.resource}${d.subresource ? `/${d.subresource}` : ''}${d.group ? `.${d.group}` : ''}`))].join(',')
+    const outcome = fail(`not allowed to ${denied.map(name).join('; ')}: ${affected.join(', ')} cannot be evaluated`, {
+      hint: `kubectl create clusterrole tetractl-doctor --verb=${verbs} --resource=${resources}\nkubectl create clusterrolebinding tetractl-doctor --clusterrole=tetractl-doctor --user=<your user>`,
+      docs: DOCS.rbac,
+      evidence,
+    })
+    // Nothing at all is readable: the target cannot be evaluated (exit 3).
+    if (denied.length === needs.length) return {...outcome, unreachable: true, message: `the credentials of context ${kube.contextName} may do none of the ${needs.length} things the checks need (${denied.map(name).join('; ')})`}
+    return outcome
+  },
+}

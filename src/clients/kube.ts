@@ -1,0 +1,448 @@
+// The only module that talks to the Kubernetes API. Imported lazily from command run()s:
+// @kubernetes/client-node costs ~0.9 s to import (toolchain.md §7).
+import {existsSync, readFileSync} from 'node:fs'
+import net from 'node:net'
+import {homedir} from 'node:os'
+import {delimiter, join} from 'node:path'
+import {PassThrough, Writable} from 'node:stream'
+
+import * as k8s from '@kubernetes/client-node'
+
+import {ForbiddenError, UnreachableError, UserError, redact} from '../engine/errors.js'
+
+export interface KubeOptions {
+  kubeconfig?: string
+  context?: string
+  /** Per-request timeout. */
+  requestTimeoutMs?: number
+}
+
+export interface ExecResult {
+  stdout: string
+  stderr: string
+  exitCode: number
+  /** The Status message when the command failed. */
+  message?: string
+}
+
+export interface ListOptions {
+  labelSelector?: string
+  fieldSelector?: string
+  /** Page size; the client follows `continue` tokens. */
+  pageSize?: number
+}
+
+type Resource = {verb: string; resource: string; namespace?: string; group?: string}
+
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EPROTO',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+])
+
+/** Where the kubeconfig comes from, in kubectl's order. */
+function locateKubeconfig(flag?: string): {files: string[]} | {inCluster: true} {
+  if (flag) {
+    if (!existsSync(flag)) throw new UserError(`Kubeconfig ${flag} (from --kubeconfig) does not exist.`, 'Pass an existing file with --kubeconfig.')
+    return {files: [flag]}
+  }
+  const env = process.env.KUBECONFIG
+  if (env) {
+    const files = env.split(delimiter).filter((f) => f && existsSync(f))
+    if (files.length === 0) throw new UserError(`KUBECONFIG=${env} names no existing file.`, 'Fix KUBECONFIG or pass --kubeconfig FILE.')
+    return {files}
+  }
+  const home = join(homedir(), '.kube', 'config')
+  if (existsSync(home)) return {files: [home]}
+  if (process.env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) return {inCluster: true}
+  throw new UserError(
+    'No kubeconfig found (looked at --kubeconfig, KUBECONFIG, ~/.kube/config and the in-cluster service account).',
+    'Pass --kubeconfig FILE, set KUBECONFIG, or run `tetractl sandbox start` for a simulated cluster.',
+  )
+}
+
+export function loadKubeConfig(opts: KubeOptions): {kc: k8s.KubeConfig; source: string} {
+  const where = locateKubeconfig(opts.kubeconfig)
+  const kc = new k8s.KubeConfig()
+  let source: string
+  if ('inCluster' in where) {
+    kc.loadFromCluster()
+    source = 'in-cluster service account'
+  } else {
+    source = where.files.join(delimiter)
+    for (const [i, file] of where.files.entries()) {
+      let text: string
+      try {
+        text = readFileSync(file, 'utf8')
+      } catch (error) {
+        throw new UserError(`Cannot read kubeconfig ${file}: ${(error as Error).message}.`, 'Check the path and its permissions.')
+      }
+      const one = new k8s.KubeConfig()
+      try {
+        one.loadFromString(text)
+      } catch (error) {
+        const first = redact(String((error as Error).message).split('\n')[0])
+        throw new UserError(`Kubeconfig ${file} is not valid YAML: ${first}.`, 'Fix the file or pass another with --kubeconfig.')
+      }
+      if (one.getContexts().length === 0 || one.getClusters().length === 0) {
+        throw new UserError(`Kubeconfig ${file} defines no context or cluster.`, 'Pass a kubeconfig with at least one context (kubectl config get-contexts).')
+      }
+      if (i === 0) {
+        kc.loadFromString(text)
+        kc.makePathsAbsolute(join(file, '..'))
+      } else kc.mergeConfig(one, true)
+    }
+  }
+  if (opts.context) {
+    if (!kc.getContextObject(opts.context)) {
+      const known = kc.getContexts().map((c) => c.name)
+      throw new UserError(`Context "${opts.context}" is not in ${source}.`, `Use one of: ${known.join(', ') || '(none)'} (--context).`)
+    }
+    kc.setCurrentContext(opts.context)
+  }
+  const ctx = kc.getContextObject(kc.getCurrentContext())
+  if (!ctx) throw new UserError(`Kubeconfig ${source} has no current-context.`, 'Pass --context NAME.')
+  const cluster = kc.getCluster(ctx.cluster)
+  if (!cluster) throw new UserError(`Context "${ctx.name}" names cluster "${ctx.cluster}", which ${source} does not define.`, 'Fix the kubeconfig or pick another --context.')
+  try {
+    new URL(cluster.server)
+  } catch {
+    throw new UserError(`Cluster "${cluster.name}" has an invalid server URL "${cluster.server}".`, 'Fix the kubeconfig.')
+  }
+  return {kc, source}
+}
+
+export class KubeClient {
+  readonly core: k8s.CoreV1Api
+  readonly apps: k8s.AppsV1Api
+  readonly discovery: k8s.DiscoveryV1Api
+  readonly authz: k8s.AuthorizationV1Api
+  readonly custom: k8s.CustomObjectsApi
+  readonly contextName: string
+  readonly server: string
+  readonly requestTimeoutMs: number
+
+  constructor(
+    readonly kc: k8s.KubeConfig,
+    opts: KubeOptions,
+  ) {
+    this.core = kc.makeApiClient(k8s.CoreV1Api)
+    this.apps = kc.makeApiClient(k8s.AppsV1Api)
+    this.discovery = kc.makeApiClient(k8s.DiscoveryV1Api)
+    this.authz = kc.makeApiClient(k8s.AuthorizationV1Api)
+    this.custom = kc.makeApiClient(k8s.CustomObjectsApi)
+    this.contextName = kc.getCurrentContext()
+    this.server = kc.getCurrentCluster()?.server ?? ''
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000
+  }
+
+  static load(opts: KubeOptions): KubeClient {
+    const {kc} = loadKubeConfig(opts)
+    return new KubeClient(kc, opts)
+  }
+
+  /** Per-call options: a timeout (and the caller's abort) on the underlying fetch. */
+  private options(signal?: AbortSignal): k8s.ConfigurationOptions {
+    const timeout = AbortSignal.timeout(this.requestTimeoutMs)
+    const combined = signal ? AbortSignal.any([timeout, signal]) : timeout
+    // ObjectParamAPI hands options to the Observable API, whose middleware returns `{toPromise()}`.
+    const observable = <T>(value: T) => ({toPromise: () => Promise.resolve(value)})
+    return {
+      middleware: [
+        {
+          pre: (ctx: k8s.RequestContext) => {
+            ctx.setSignal(combined as any)
+            return observable(ctx)
+          },
+          post: (rsp: k8s.ResponseContext) => observable(rsp),
+        },
+      ],
+      middlewareMergeStrategy: 'append',
+    } as unknown as k8s.ConfigurationOptions
+  }
+
+  /** Run one API call; translate transport and HTTP failures into the project's errors. */
+  async call<T>(what: Resource, fn: (options: k8s.ConfigurationOptions) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      return await fn(this.options(signal))
+    } catch (error) {
+      throw this.translate(error, what)
+    }
+  }
+
+  /** A read that may legitimately find nothing: 404 → undefined. */
+  async read<T>(what: Resource, fn: (options: k8s.ConfigurationOptions) => Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
+    try {
+      return await this.call(what, fn, signal)
+    } catch (error) {
+      if (error instanceof NotFound) return undefined
+      throw error
+    }
+  }
+
+  translate(error: unknown, what: Resource): Error {
+    const e = error as {code?: number | string; body?: unknown; type?: string; name?: string; message?: string; errno?: string}
+    if (error instanceof k8s.ApiException) {
+      const code = error.code
+      const status = parseStatus(error.body)
+      if (code === 401) {
+        return new UnreachableError(
+          `The Kubernetes API at ${this.server} refused the credentials of context "${this.contextName}" (401 Unauthorized).`,
+          'Refresh the credentials (e.g. your cloud CLI\'s get-credentials) or pick another --context.',
+        )
+      }
+      if (code === 403) return new ForbiddenError(what.verb, what.resource, what.namespace)
+      if (code === 404) return new NotFound(status?.message ?? `${what.resource} not found`)
+      return new Error(`Kubernetes API ${what.verb} ${what.resource}: HTTP ${code}${status?.message ? `: ${status.message}` : ''}`)
+    }
+    const message = String(e?.message ?? error)
+    const code = String(e?.code ?? e?.errno ?? '')
+    if (e?.name === 'AbortError' || e?.type === 'aborted' || /aborted/i.test(message)) {
+      return new UnreachableError(
+        `The Kubernetes API at ${this.server} did not answer within ${this.requestTimeoutMs} ms (${what.verb} ${what.resource}).`,
+        'Check that the API server is reachable from here (VPN, firewall) and try again.',
+      )
+    }
+    if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) {
+      return new UnreachableError(`Cannot reach the Kubernetes API at ${this.server}: connection refused.`, 'Is the cluster running, and is --context / the kubeconfig pointing at it?')
+    }
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /ENOTFOUND|EAI_AGAIN/.test(message)) {
+      return new UnreachableError(`Cannot resolve the Kubernetes API host of ${this.server}.`, 'Check the server URL in the kubeconfig and your DNS.')
+    }
+    if (code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'ENETUNREACH') {
+      return new UnreachableError(`Cannot reach the Kubernetes API at ${this.server}: ${code}.`, 'Check the network path to the API server.')
+    }
+    const tls = [...TLS_CODES].find((c) => code === c || message.includes(c)) ?? (/certificate|self[- ]signed|SSL/i.test(message) ? 'TLS' : undefined)
+    if (tls) {
+      return new UnreachableError(
+        `TLS verification of the Kubernetes API at ${this.server} failed: ${redact(message.replace(/^.*reason: /, ''))}.`,
+        'The kubeconfig\'s certificate-authority-data must match the server certificate; refresh the kubeconfig.',
+      )
+    }
+    return error instanceof Error ? error : new Error(message)
+  }
+
+  // --- reads used by the checks -------------------------------------------------------------
+
+  async version(signal?: AbortSignal): Promise<{gitVersion: string}> {
+    const api = this.kc.makeApiClient(k8s.VersionApi)
+    return this.call({verb: 'get', resource: 'version'}, (o) => api.getCode(o), signal)
+  }
+
+  /** Lists every page (limit/continue) and maps each item, so large lists never sit in memory whole. */
+  async listAll<TItem, TOut>(
+    what: Resource,
+    page: (cont: string | undefined, limit: number, o: k8s.ConfigurationOptions) => Promise<{items: TItem[]; metadata?: {_continue?: string}}>,
+    map: (item: TItem) => TOut,
+    opts: {pageSize?: number; signal?: AbortSignal} = {},
+  ): Promise<TOut[]> {
+    const out: TOut[] = []
+    let cont: string | undefined
+    const limit = opts.pageSize ?? 500
+    do {
+      const list = await this.call(what, (o) => page(cont, limit, o), opts.signal)
+      for (const item of list.items) out.push(map(item))
+      cont = list.metadata?._continue || undefined
+    } while (cont)
+    return out
+  }
+
+  listPods<T>(namespace: string | undefined, opts: ListOptions & {signal?: AbortSignal}, map: (p: k8s.V1Pod) => T): Promise<T[]> {
+    const what = {verb: 'list', resource: 'pods', namespace}
+    return this.listAll(
+      what,
+      (cont, limit, o) =>
+        namespace
+          ? this.core.listNamespacedPod({namespace, labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit, _continue: cont}, o)
+          : this.core.listPodForAllNamespaces({labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit, _continue: cont}, o),
+      map,
+      {pageSize: opts.pageSize, signal: opts.signal},
+    )
+  }
+
+  /** Node count in one request: limit=1 plus remainingItemCount (set by the API server for unfiltered lists). */
+  async countNodes(signal?: AbortSignal): Promise<number> {
+    const list = await this.call({verb: 'list', resource: 'nodes'}, (o) => this.core.listNode({limit: 1}, o), signal)
+    const remaining = list.metadata?.remainingItemCount
+    if (remaining !== undefined && remaining !== null) return list.items.length + Number(remaining)
+    if (!list.metadata?._continue) return list.items.length
+    const all = await this.listAll({verb: 'list', resource: 'nodes'}, (cont, limit, o) => this.core.listNode({limit, _continue: cont}, o), () => 1, {signal})
+    return all.length
+  }
+
+  listDaemonSets(labelSelector: string, signal?: AbortSignal): Promise<k8s.V1DaemonSet[]> {
+    return this.listAll({verb: 'list', resource: 'daemonsets', group: 'apps'}, (cont, limit, o) => this.apps.listDaemonSetForAllNamespaces({labelSelector, limit, _continue: cont}, o), (d) => d, {signal})
+  }
+
+  readConfigMap(namespace: string, name: string, signal?: AbortSignal): Promise<k8s.V1ConfigMap | undefined> {
+    return this.read({verb: 'get', resource: 'configmaps', namespace}, (o) => this.core.readNamespacedConfigMap({name, namespace}, o), signal)
+  }
+
+  readService(namespace: string, name: string, signal?: AbortSignal): Promise<k8s.V1Service | undefined> {
+    return this.read({verb: 'get', resource: 'services', namespace}, (o) => this.core.readNamespacedService({name, namespace}, o), signal)
+  }
+
+  listServices(namespace: string | undefined, signal?: AbortSignal): Promise<k8s.V1Service[]> {
+    return this.listAll(
+      {verb: 'list', resource: 'services', namespace},
+      (cont, limit, o) => (namespace ? this.core.listNamespacedService({namespace, limit, _continue: cont}, o) : this.core.listServiceForAllNamespaces({limit, _continue: cont}, o)),
+      (s) => s,
+      {signal},
+    )
+  }
+
+  listEndpointSlices(namespace: string, serviceName: string, signal?: AbortSignal): Promise<k8s.V1EndpointSlice[]> {
+    return this.listAll(
+      {verb: 'list', resource: 'endpointslices', namespace, group: 'discovery.k8s.io'},
+      (cont, limit, o) => this.discovery.listNamespacedEndpointSlice({namespace, labelSelector: `kubernetes.io/service-name=${serviceName}`, limit, _continue: cont}, o),
+      (s) => s,
+      {signal},
+    )
+  }
+
+  async canI(verb: string, resource: string, opts: {group?: string; namespace?: string; subresource?: string}, signal?: AbortSignal): Promise<{allowed: boolean; reason?: string}> {
+    const review = await this.call(
+      {verb: 'create', resource: 'selfsubjectaccessreviews', group: 'authorization.k8s.io'},
+      (o) =>
+        this.authz.createSelfSubjectAccessReview(
+          {body: {apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: {resourceAttributes: {verb, resource, group: opts.group ?? '', namespace: opts.namespace, subresource: opts.subresource}}}},
+          o,
+        ),
+      signal,
+    )
+    return {allowed: Boolean(review.status?.allowed), reason: review.status?.reason}
+  }
+
+  /** GET through the API server's pod proxy (e.g. a Tetragon pod's :2112/metrics). */
+  async proxyGet(namespace: string, pod: string, port: number, path: string, signal?: AbortSignal): Promise<string> {
+    return this.call(
+      {verb: 'get', resource: 'pods/proxy', namespace},
+      (o) => this.core.connectGetNamespacedPodProxyWithPath({name: `${pod}:${port}`, namespace, path: path.replace(/^\//, '')}, o),
+      signal,
+    )
+  }
+
+  /**
+   * Run a command in a container over the exec WebSocket. Resolves when the command ends
+   * (Exec.exec resolves when the socket opens, toolchain.md §11), bounded by timeoutMs.
+   */
+  async exec(namespace: string, pod: string, container: string, command: string[], opts: {timeoutMs?: number; signal?: AbortSignal} = {}): Promise<ExecResult> {
+    const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs
+    let stdout = ''
+    let stderr = ''
+    const sink = (append: (s: string) => void) =>
+      new Writable({
+        write(chunk, _enc, cb) {
+          append(chunk.toString())
+          cb()
+        },
+      })
+    let status: k8s.V1Status | undefined
+    const exec = new k8s.Exec(this.kc)
+    let socket: {close(): void; terminate?(): void; on(ev: string, fn: (...args: any[]) => void): void} | undefined
+    const result = new Promise<ExecResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        socket?.terminate?.()
+        reject(new Error(`exec in ${namespace}/${pod} did not finish within ${timeoutMs} ms`))
+      }, timeoutMs)
+      const onAbort = () => {
+        clearTimeout(timer)
+        socket?.terminate?.()
+        reject(new Error('aborted'))
+      }
+      opts.signal?.addEventListener('abort', onAbort, {once: true})
+      exec
+        .exec(namespace, pod, container, command, sink((s) => (stdout += s)), sink((s) => (stderr += s)), null, false, (s) => (status = s))
+        .then((ws) => {
+          socket = ws as any
+          ws.on('close', () => {
+            clearTimeout(timer)
+            opts.signal?.removeEventListener('abort', onAbort)
+            resolve(execResult(stdout, stderr, status))
+          })
+          ws.on('error', (err: Error) => {
+            clearTimeout(timer)
+            reject(err)
+          })
+        })
+        .catch((error: Error) => {
+          clearTimeout(timer)
+          opts.signal?.removeEventListener('abort', onAbort)
+          // client-node reports a refused upgrade only as "Unexpected server response: 403" (toolchain.md §11).
+          const m = /Unexpected server response: (\d+)/.exec(String(error?.message))
+          if (m?.[1] === '403') reject(new ForbiddenError('create', 'pods/exec', namespace))
+          else if (m?.[1] === '401') reject(this.translate(new k8s.ApiException(401, 'Unauthorized', '', {}), {verb: 'create', resource: 'pods/exec', namespace}))
+          else if (m?.[1] === '404') reject(new NotFound(`pod ${namespace}/${pod} not found`))
+          else if (m) reject(new Error(`exec in ${namespace}/${pod} refused: HTTP ${m[1]}`))
+          else reject(this.translate(error, {verb: 'create', resource: 'pods/exec', namespace}))
+        })
+    })
+    return result
+  }
+
+  /**
+   * Forward a local 127.0.0.1 port to a pod port through the API server.
+   * Each local connection opens its own port-forward WebSocket (one HTTP/2 connection for gRPC).
+   */
+  async portForward(namespace: string, pod: string, port: number): Promise<{host: string; port: number; errors: string[]; close(): Promise<void>}> {
+    const pf = new k8s.PortForward(this.kc)
+    const errors: string[] = []
+    const sockets = new Set<net.Socket>()
+    const server = net.createServer((sock) => {
+      sockets.add(sock)
+      sock.on('close', () => sockets.delete(sock))
+      const err = new PassThrough()
+      err.on('data', (d) => {
+        const text = d.toString().trim()
+        if (text) errors.push(text)
+        sock.destroy()
+      })
+      pf.portForward(namespace, pod, [port], sock, err, sock).catch((error: Error) => {
+        const m = /Unexpected server response: (\d+)/.exec(String(error?.message))
+        errors.push(m ? `port-forward refused: HTTP ${m[1]}` : String(error?.message ?? error))
+        sock.destroy()
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const address = server.address() as net.AddressInfo
+    return {
+      host: '127.0.0.1',
+      port: address.port,
+      errors,
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy()
+          server.close(() => resolve())
+        }),
+    }
+  }
+}
+
+export class NotFound extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'NotFound'
+  }
+}
+
+function parseStatus(body: unknown): {message?: string; reason?: string} | undefined {
+  if (typeof body !== 'string' || body === '') return typeof body === 'object' && body ? (body as any) : undefined
+  try {
+    return JSON.parse(body)
+  } catch {
+    return undefined
+  }
+}
+
+/** Exit code from the exec status channel: Success, or Failure with causes[reason=ExitCode]. */
+function execResult(stdout: string, stderr: string, status?: k8s.V1Status): ExecResult {
+  if (!status || status.status === 'Success') return {stdout, stderr, exitCode: 0}
+  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode')
+  const exitCode = cause?.message ? Number(cause.message) : 1
+  return {stdout, stderr, exitCode: Number.isFinite(exitCode) ? exitCode : 1, message: status.message}
+}

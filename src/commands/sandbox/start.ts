@@ -1,0 +1,40 @@
+import {mkdir} from 'node:fs/promises'
+import {resolve} from 'node:path'
+
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command.js'
+import {UserError} from '../../engine/errors.js'
+
+export default class SandboxStart extends BaseCommand {
+  static summary = 'Run a simulated cluster (Kubernetes API, Tetragon, Elasticsearch) in the foreground'
+  static description = `Writes DIR/kubeconfig and DIR/env (shell export lines), then serves until SIGINT or SIGTERM.
+Use it to try tetractl with no cluster:  source DIR/env && tetractl doctor`
+  static examples = ['<%= config.bin %> sandbox start --scenario selector-mismatch --out .sandbox', 'source .sandbox/env && <%= config.bin %> doctor']
+
+  static flags = {
+    scenario: Flags.string({char: 's', description: 'scenario name (see `tetractl sandbox list`)', default: 'healthy'}),
+    out: Flags.string({char: 'o', description: 'directory for kubeconfig and env', default: '.sandbox'}),
+    debug: Flags.boolean({description: 'print stack traces of unexpected errors'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(SandboxStart)
+    const [{getScenario, scenarios}, {startLab}] = await Promise.all([import('../../lab/scenarios.js'), import('../../lab/index.js')])
+    const spec = getScenario(flags.scenario)
+    if (!spec) throw new UserError(`Unknown scenario "${flags.scenario}".`, `Use one of: ${[...scenarios.keys()].join(', ')} (tetractl sandbox list).`)
+    const dir = resolve(flags.out)
+    await mkdir(dir, {recursive: true})
+    const lab = await startLab(spec)
+    await lab.writeFiles(dir)
+    this.log(`sandbox "${spec.name}" running: ${spec.description}`)
+    this.log(`  source ${dir}/env   # exports KUBECONFIG=${dir}/kubeconfig and the lab's other variables`)
+    this.log('  stop with Ctrl-C')
+    const signal = await new Promise<NodeJS.Signals>((done) => {
+      process.once('SIGINT', () => done('SIGINT'))
+      process.once('SIGTERM', () => done('SIGTERM'))
+    })
+    await lab.stop()
+    this.log(`sandbox stopped (${signal})`)
+  }
+}

@@ -1,0 +1,33 @@
+import type {CheckResult, Status} from './types.js'
+
+/** The exit-code table, shared by every command; shown in --help and the README. */
+export const ExitCode = {
+  OK: 0,
+  FINDINGS: 1,
+  USAGE: 2,
+  UNREACHABLE: 3,
+  INTERRUPTED: 130,
+} as const
+
+export const EXIT_CODE_HELP = [
+  '0    nothing at or above --fail-on',
+  '1    findings at or above --fail-on (default: fail)',
+  '2    usage or configuration error (bad flag, unreadable kubeconfig)',
+  '3    the target could not be evaluated at all (API unreachable, authentication refused)',
+  '130  interrupted (SIGINT/SIGTERM)',
+].join('\n')
+
+export type FailOn = 'fail' | 'warn'
+
+const SEVERITY: Record<Status, number> = {pass: 0, skip: 0, 'not-evaluated': 0, warn: 1, fail: 2}
+
+/** The one place that turns results into an exit code. The output format never matters. */
+export function determineExitCode(results: CheckResult[], failOn: FailOn, interrupted?: string): number {
+  if (interrupted === 'SIGINT' || interrupted === 'SIGTERM') return ExitCode.INTERRUPTED
+  if (results.some((r) => r.unreachable)) return ExitCode.UNREACHABLE
+  const threshold = failOn === 'warn' ? 1 : 2
+  if (results.some((r) => SEVERITY[r.status] >= threshold)) return ExitCode.FINDINGS
+  // A global timeout that left checks unevaluated is a finding: the run proved nothing about them.
+  if (interrupted === 'timeout') return ExitCode.FINDINGS
+  return ExitCode.OK
+}

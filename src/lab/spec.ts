@@ -1,0 +1,74 @@
+// The lab's model of one simulated environment. A scenario is a LabSpec; the Kubernetes,
+// Tetragon and Elastic labs all render their state from it. Only tests and `tetractl sandbox`
+// import anything under src/lab.
+
+export interface RbacRule {
+  /** API group, '' for core. '*' for all. */
+  apiGroups: string[]
+  /** Resource names, subresources as `pods/exec`. '*' for all. */
+  resources: string[]
+  verbs: string[]
+  /** Namespaces the rule applies to; omitted = cluster-wide. */
+  namespaces?: string[]
+}
+
+export interface TetragonSpec {
+  /** Namespace of the Helm release (chart installs into .Release.Namespace; docs use kube-system). */
+  namespace: string
+  /** Agent version as GetVersion reports it, e.g. `v1.7.0`. */
+  version: string
+  /** Chart version: decides labels (part-of/component since 1.3.0) and the default gRPC address. */
+  chartVersion: string
+  /**
+   * ConfigMap `server-address`, as the chart renders `tetragon.grpc.address`.
+   * `''` = gRPC disabled (tetragon.grpc.enabled=false), as the chart renders it (spec §3.5).
+   */
+  serverAddress: string
+  /** Number of nodes whose agent pod is Ready (default: all). */
+  readyPods?: number
+  /** Restart count of the export-stdout container (default 0). */
+  exportRestarts?: number
+  /** export.mode '' removes the export-stdout sidecar (spec §3.3). */
+  exportMode?: 'stdout' | ''
+  /** TracingPolicies loaded (names of upstream example policies: 'network' = tcp_connect, 'file' = file reads). */
+  policies?: Array<'network' | 'file'>
+}
+
+export interface ServiceSpec {
+  name: string
+  namespace: string
+  selector: Record<string, string>
+  port: number
+  targetPort: number
+}
+
+export interface LabSpec {
+  name: string
+  description: string
+  /** Which issue's checks the scenario exercises; for `sandbox list`. */
+  layers: Array<'kubernetes' | 'tetragon' | 'elastic'>
+  nodes: number
+  /** Nodes that are Ready and schedulable; the rest are cordoned/NotReady (default all). */
+  schedulableNodes?: number
+  kubernetesVersion: string
+  tetragon: TetragonSpec
+  /** The seed's `tetragon-grpc` Service; null = not created. */
+  grpcService: ServiceSpec | null
+  /** Address the collector (Elastic Agent) is configured with; exported into DIR/env. */
+  collectorAddress: string
+  /** RBAC rules of the sandbox token; omitted = cluster-admin. */
+  rbac?: RbacRule[]
+  /** Ready replicas of CoreDNS (default 2). */
+  corednsReady?: number
+}
+
+export {DOCUMENTED_COLLECTOR_ADDRESS} from '../defaults.js'
+
+/** The seed's Service: selector `app.kubernetes.io/name: tetragon`, port 54321. */
+export const seedService = (namespace = 'kube-system'): ServiceSpec => ({
+  name: 'tetragon-grpc',
+  namespace,
+  selector: {'app.kubernetes.io/name': 'tetragon'},
+  port: 54321,
+  targetPort: 54321,
+})

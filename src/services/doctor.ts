@@ -1,0 +1,106 @@
+// The doctor use case: build the context, run the registry, render, decide the exit code.
+import {checks} from '../checks/index.js'
+import type {CheckContext} from '../checks/context.js'
+import type {KubeClient} from '../clients/kube.js'
+import {parseDuration} from '../duration.js'
+import {ExitCode, type FailOn} from '../engine/exit-codes.js'
+import {Memo} from '../engine/memo.js'
+import {buildReport} from '../engine/report.js'
+import {runChecks, validateSelectors} from '../engine/runner.js'
+import type {Check, Report} from '../engine/types.js'
+import {renderGithubAnnotations} from '../report/github.js'
+import {colorLevel, renderHuman} from '../report/human.js'
+import {renderJunit, writeFileAtomic} from '../report/junit.js'
+import {withProgress} from '../report/progress.js'
+
+export interface DoctorFlags {
+  kubeconfig?: string
+  context?: string
+  namespace?: string
+  'request-timeout': string
+  'service-name': string
+  'service-namespace'?: string
+  'collector-address': string
+  only?: string[]
+  skip?: string[]
+  timeout: string
+  'check-timeout': string
+  concurrency: number
+  'fail-on': string
+  junit?: string
+  verbose: boolean
+}
+
+const KUBE_LAYERS = new Set(['kubernetes', 'tetragon'])
+
+export async function runDoctor(args: {flags: DoctorFlags; json: boolean; version: string; log(s: string): void; startedAt: Date; registry?: Check<CheckContext>[]}): Promise<Report> {
+  const {flags} = args
+  const registry = args.registry ?? checks
+  const only = flags.only?.map((s) => s.trim()).filter(Boolean)
+  const skip = flags.skip?.map((s) => s.trim()).filter(Boolean)
+  if (only) validateSelectors(registry, only, '--only')
+  if (skip) validateSelectors(registry, skip, '--skip')
+  const globalTimeoutMs = parseDuration(flags.timeout, 'timeout')
+  const checkTimeoutMs = parseDuration(flags['check-timeout'], 'check-timeout')
+  const requestTimeoutMs = Math.min(parseDuration(flags['request-timeout'], 'request-timeout'), globalTimeoutMs)
+
+  // Load the kubeconfig up front when a Kubernetes-side check will run: a bad one is a usage error (exit 2).
+  const wanted = registry.filter((c) => !only || only.includes(c.id) || only.includes(c.layer))
+  let kube: KubeClient | undefined
+  const loadKube = async () => {
+    if (!kube) {
+      const {KubeClient} = await import('../clients/kube.js')
+      kube = KubeClient.load({kubeconfig: flags.kubeconfig, context: flags.context, requestTimeoutMs})
+    }
+    return kube
+  }
+  if (wanted.some((c) => KUBE_LAYERS.has(c.layer))) await loadKube()
+
+  const ctx: CheckContext = {
+    opts: {
+      namespace: flags.namespace,
+      serviceName: flags['service-name'],
+      serviceNamespace: flags['service-namespace'],
+      collectorAddress: flags['collector-address'],
+    },
+    memo: new Memo(),
+    kube: loadKube,
+  }
+
+  const abort = new AbortController()
+  const onSignal = (sig: NodeJS.Signals) => abort.abort(sig)
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  let run
+  try {
+    run = await withProgress(!args.json, (progress) =>
+      runChecks(registry, ctx, {only, skip, concurrency: flags.concurrency, checkTimeoutMs, globalTimeoutMs, signal: abort.signal, ...progress}),
+    )
+  } finally {
+    process.removeListener('SIGINT', onSignal)
+    process.removeListener('SIGTERM', onSignal)
+  }
+
+  const k = kube as KubeClient | undefined
+  const report = buildReport({
+    command: 'doctor',
+    version: args.version,
+    startedAt: args.startedAt,
+    target: {context: k?.contextName, server: k?.server},
+    run,
+    failOn: flags['fail-on'] as FailOn,
+  })
+  if (flags.junit) await writeFileAtomic(flags.junit, renderJunit(report))
+  if (process.env.GITHUB_ACTIONS === 'true') {
+    // The runner reads workflow commands from both streams; keep stdout pure JSON with --json.
+    const out = renderGithubAnnotations(report).join('\n')
+    if (out) (args.json ? process.stderr : process.stdout).write(`${out}\n`)
+  }
+  if (!args.json) args.log(renderHuman(report, {color: colorLevel(process.stdout) === 1, verbose: flags.verbose}))
+  if (report.exitCode === ExitCode.UNREACHABLE) {
+    const first = report.checks.find((c) => c.unreachable)
+    process.stderr.write(`Error: ${first?.message}${first?.hint ? ` ${first.hint.split('\n')[0]}` : ''}\n`)
+  }
+  process.exitCode = report.exitCode
+  return report
+}
