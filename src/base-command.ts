@@ -22,8 +22,8 @@ export abstract class BaseCommand extends Command {
     // Flag parsing errors from oclif: usage errors, exit 2.
     const name = err?.constructor?.name ?? ''
     if (/Flag|Arg|Parse|Options|Required|Unexpected|Exclusive|Dependent|Validation/i.test(name) || err.oclif?.exit === 2) {
-      const first = String(err.message).split('\n').find((l) => l.trim()) ?? 'invalid arguments'
-      this.fatal(`${first.trim()} See \`tetractl ${this.id?.replace(/:/g, ' ') ?? ''} --help\`.`, ExitCode.USAGE, err)
+      const first = String(err.message).replace(/\s+$/, "").split('\n').find((l) => l.trim()) ?? 'invalid arguments'
+      this.fatal(`${first.trim().replace(/([^.])$/, "$1.")} See \`tetractl ${this.id?.replace(/:/g, ' ') ?? ''} --help\`.`, ExitCode.USAGE, err)
       return
     }
     this.fatal(`unexpected error: ${String(err?.message ?? err).split('\n')[0]}${this.debugEnabled ? '' : ' (run with --debug for details)'}`, ExitCode.FINDINGS, err)

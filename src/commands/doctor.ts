@@ -5,9 +5,7 @@ import {kubeFlags, outputFlags, runFlags, tetragonFlags} from '../flags.js'
 
 export default class Doctor extends BaseCommand {
   static summary = 'Diagnose why Tetragon events do not reach Elasticsearch'
-  static description = `Runs read-only checks layer by layer (Kubernetes, Tetragon, Elasticsearch, Kibana) in dependency
-order. Every finding comes with the command that fixes it. A check whose requirement failed is
-reported as not evaluated, with the reason.
+  static description = `Runs read-only checks layer by layer (Kubernetes, Tetragon, Elasticsearch, Kibana) in dependency order. Every finding comes with the command that fixes it. A check whose requirement failed is reported as not evaluated, with the reason. Nothing in the cluster is changed.
 
 EXIT CODES
 ${EXIT_CODE_HELP}`

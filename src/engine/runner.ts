@@ -1,3 +1,5 @@
+import {setMaxListeners} from 'node:events'
+
 import {ForbiddenError, UserError, redact} from './errors.js'
 import type {Check, CheckResult, Layer, Outcome} from './types.js'
 
@@ -88,6 +90,8 @@ export async function runChecks<Ctx>(checks: Check<Ctx>[], ctx: Ctx, opts: RunOp
   let interrupted: RunResult['interrupted']
 
   const stop = new AbortController()
+  // Every running check listens for the stop; the count is bounded by the registry, not a leak.
+  setMaxListeners(0, stop.signal)
   const onAbort = () => {
     const reason = opts.signal?.reason
     interrupted = reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'
@@ -152,6 +156,7 @@ export async function runChecks<Ctx>(checks: Check<Ctx>[], ctx: Ctx, opts: RunOp
     running.set(check.id, {check, started, abort, promise})
   }
 
+  const stopped = new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), {once: true}))
   const pending = [...selected]
   while (pending.length > 0 || running.size > 0) {
     if (stop.signal.aborted) break
@@ -179,7 +184,7 @@ export async function runChecks<Ctx>(checks: Check<Ctx>[], ctx: Ctx, opts: RunOp
       start(check)
     }
     if (running.size > 0) {
-      await Promise.race([...[...running.values()].map((r) => r.promise), new Promise((r) => stop.signal.addEventListener('abort', r, {once: true}))])
+      await Promise.race([...[...running.values()].map((r) => r.promise), stopped])
     } else if (!progressed) {
       // Requirements that can never be met (a cycle or an id missing from the registry).
       for (const check of pending.splice(0)) record(check, {status: 'not-evaluated', message: `unresolvable requirement: ${check.requires.join(', ')}`}, 0)

@@ -1,0 +1,71 @@
+import {XMLParser, XMLValidator} from 'fast-xml-parser'
+import {describe, expect, it} from 'vitest'
+
+import {redact} from '../../src/engine/errors.js'
+import type {Report} from '../../src/engine/types.js'
+import {renderGithubAnnotations} from '../../src/report/github.js'
+import {renderHuman} from '../../src/report/human.js'
+import {renderJunit} from '../../src/report/junit.js'
+
+const report: Report = {
+  tool: 'tetractl',
+  command: 'doctor',
+  version: '0.1.0',
+  startedAt: '2026-11-27T00:00:00.000Z',
+  durationMs: 1234,
+  target: {context: 'lab'},
+  summary: {pass: 1, warn: 1, fail: 1, skip: 0, notEvaluated: 1},
+  checks: [
+    {id: 'k8s.connect', layer: 'kubernetes', title: 't', status: 'pass', message: 'ok', durationMs: 3},
+    {id: 'service.selector', layer: 'kubernetes', title: 't', status: 'fail', message: 'selector <app=tetragon> & "x"', hint: 'kubectl patch ...\nsecond line', docs: 'https://d', durationMs: 5},
+    {id: 'service.endpoints', layer: 'kubernetes', title: 't', status: 'not-evaluated', message: 'requires service.selector, which failed', durationMs: 0},
+    {id: 'tetragon.export', layer: 'tetragon', title: 't', status: 'warn', message: 'restarts: 100%', durationMs: 1},
+  ],
+  exitCode: 1,
+}
+
+describe('junit', () => {
+  it('is valid XML with one testcase per check and the right failure/skip counts', () => {
+    const xml = renderJunit(report)
+    expect(XMLValidator.validate(xml)).toBe(true)
+    const doc = new XMLParser({ignoreAttributes: false, attributeNamePrefix: ''}).parse(xml)
+    expect(doc.testsuites.tests).toBe('4')
+    expect(doc.testsuites.failures).toBe('1')
+    const suites = [doc.testsuites.testsuite].flat()
+    expect(suites.map((s: any) => s.name)).toEqual(['kubernetes', 'tetragon'])
+    const cases = suites.flatMap((s: any) => [s.testcase].flat())
+    expect(cases.map((c: any) => c.name)).toEqual(['k8s.connect', 'service.selector', 'service.endpoints', 'tetragon.export'])
+    expect(cases[1].failure.message).toBe('selector <app=tetragon> & "x"')
+    expect(cases[2].skipped.message).toMatch(/^not-evaluated: requires/)
+  })
+})
+
+describe('human', () => {
+  it('groups by layer, shows symbols and the fix under findings', () => {
+    const out = renderHuman(report, {color: false})
+    expect(out).toContain('Kubernetes\n  ✔ k8s.connect')
+    expect(out).toMatch(/× service\.selector +selector <app=tetragon>/)
+    expect(out).toMatch(/fix: kubectl patch \.\.\.\n +second line/)
+    expect(out).toMatch(/– service\.endpoints +not evaluated: requires service\.selector/)
+    expect(out).toMatch(/‼ tetragon\.export/)
+    expect(out).toMatch(/Summary: 1 passed, 1 warnings, 1 failed, 0 skipped, 1 not evaluated/)
+    expect(out).not.toMatch(/\u001b\[/)
+  })
+})
+
+describe('github annotations', () => {
+  it('emits error and warning commands with escaped data', () => {
+    const lines = renderGithubAnnotations(report)
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toBe('::error title=tetractl service.selector::selector <app=tetragon> & "x"%0AFix: kubectl patch ...%0Asecond line%0ADocs: https://d')
+    expect(lines[1]).toBe('::warning title=tetractl tetragon.export::restarts: 100%25')
+  })
+})
+
+describe('redact', () => {
+  it('removes bearer tokens, basic credentials, API keys and URL passwords', () => {
+    const text = 'Authorization: Bearer abc.def.ghi token: s3cr3t https://elastic:changeme@host:9200 ApiKey Zm9vOmJhcg== password=hunter2'
+    const out = redact(text)
+    for (const secret of ['abc.def.ghi', 's3cr3t', 'changeme', 'Zm9vOmJhcg==', 'hunter2']) expect(out).not.toContain(secret)
+  })
+})
