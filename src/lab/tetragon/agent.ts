@@ -1,0 +1,617 @@
+// A simulated Tetragon agent: the real gRPC API (our protos, grpc-js, real sockets), the standard health service,
+// Prometheus metrics and the JSON export path, behaving per version as tetragon.md documents. Lab only.
+
+import {mkdtempSync, rmSync, chmodSync} from 'node:fs'
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import * as grpc from '@grpc/grpc-js'
+
+import {encodeJson, eventKind, jsonToMessage, messageToJson, type JsonObject, type JsonValue, type TetragonEventJson} from '../../tetragon/json.js'
+import {isMapField, loadRoot, protobuf, type ApiVariant, type Root, type Type} from '../../tetragon/proto.js'
+import {
+  defaultExportAllowList, defaultExportDenyList, fieldExistsIn, hasLegacyEventNumbering, hasRpc, inRange, MESSAGE_SINCE,
+} from '../../tetragon/versions.js'
+import {buildExecInPod, ProcessTable, type ExecInPodInfo} from './events.js'
+import {compileRequest, FilterError, type CompiledRequest} from './filters.js'
+import {BACKGROUND_EVENT_LINES} from './fixture-events.js'
+import {renderMetrics, V170_COMMIT, type DroppedCounts} from './metrics.js'
+import {builtinPolicy, policyFromYaml, policyStatus, type LabPolicy} from './policies.js'
+
+export type {ExecInPodInfo} from './events.js'
+export type {DroppedCounts} from './metrics.js'
+
+export interface TetragonAgentOptions {
+  /** As GetVersion reports it, e.g. `v1.7.0`. Decides RPCs, fields, metric names and the wire numbering. */
+  version: string
+  nodeName: string
+  /** ConfigMap `server-address`: 'host:port', 'localhost:port', ':port', 'unix:///…', or '' (gRPC disabled). */
+  serverAddress: string
+  /** Health server port (Tetragon default 6789); 0/undefined = ephemeral; null = no health server. */
+  healthPort?: number | null
+  /** Metrics port (Helm default 2112); 0/undefined = ephemeral; null = metrics disabled (standalone default, §5). */
+  metricsPort?: number | null
+  policies?: Array<'network' | 'file'>
+  /** Behave like an agent newer than tetractl's proto: extra field numbers and an extra event type. */
+  schemaDrift?: boolean
+  dropped?: DroppedCounts
+  /** The `liveness` health service answers NOT_SERVING. */
+  livenessFailing?: boolean
+  /** `--cluster-name` (cluster_name in events since v1.3.0). */
+  clusterName?: string
+  /** `--event-queue-size`, default 10000 (§1.2, §4.5). */
+  eventQueueSize?: number
+  /** Replay real fixture events every N ms so streams are never empty; 0 = off. Default 1000. */
+  backgroundIntervalMs?: number
+  /** Override GetInfo conf values (v1.7.0+). */
+  config?: Record<string, string | number | boolean | string[]>
+}
+
+export type GrpcListenerInfo =
+  | {
+      /** Where the lab really listens (always 127.0.0.1, ephemeral port). */
+      host: string
+      port: number
+      /** The configured address binds loopback only: unreachable from other pods/nodes. */
+      loopbackOnly: boolean
+      /** Host part as configured ('' = all interfaces). */
+      configuredHost: string
+      configuredPort: number
+      configured: string
+    }
+  | {socketPath: string; configuredPath: string; configured: string}
+
+export interface TetragonAgent {
+  readonly version: string
+  readonly nodeName: string
+  /** null when serverAddress is '' (gRPC disabled). */
+  readonly grpc: GrpcListenerInfo | null
+  readonly healthPort: number | null
+  readonly metricsPort: number | null
+  /** Emit an event (JSON export form, current proto). Returns false when this agent version has no such event type. */
+  emit(event: JsonObject): boolean
+  /** A process run in a pod on this node: exec/exit (+ kprobes when a policy hooks the call). Returns what was emitted. */
+  execInPod(info: ExecInPodInfo): TetragonEventJson[]
+  /** Lines written to the JSON export (default export allow/deny lists applied, §2.3). */
+  exportLines(): string[]
+  onExport(listener: (line: string) => void): () => void
+  /** Loaded policy names. */
+  policyNames(): string[]
+  setLivenessFailing(failing: boolean): void
+  /** Number of connected GetEvents clients. */
+  listenerCount(): number
+  /** GetEvents streams accepted since start (to wait for a new client to be registered). */
+  streamsOpened(): number
+  /** Events dropped on listener overflow so far (tetragon_notify_overflowed_events_total, real drops only). */
+  overflowed(): number
+  metricsText(): string
+  stop(): Promise<void>
+}
+
+const SERVICE = 'tetragon.FineGuidanceSensors'
+
+// ---- Listen address parsing (cilium/tetragon v1.7.0 pkg/server/addr.go SplitListenAddr, §1.1) ---------------
+
+type Listen = {kind: 'none'} | {kind: 'unix'; path: string} | {kind: 'tcp'; host: string; port: number}
+
+export function parseListenAddress(addr: string): Listen {
+  if (addr === '') return {kind: 'none'} // empty string disables the gRPC server
+  if (addr.startsWith('unix://')) return {kind: 'unix', path: addr.slice('unix://'.length)}
+  const a = addr.includes(':') ? addr : `${addr}:54321` // "a string without ':' gets :54321 appended"
+  const i = a.lastIndexOf(':')
+  const host = a.slice(0, i).replace(/^\[(.*)\]$/, '$1')
+  const port = Number(a.slice(i + 1))
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Failed to start gRPC server: bad address ${addr}`)
+  return {kind: 'tcp', host, port}
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host)
+
+// ---- Codec helpers --------------------------------------------------------------------------------
+
+function isWellKnown(t: Type): boolean {
+  return t.fullName.startsWith('.google.protobuf.')
+}
+
+/** Drop fields (and event types) newer than `version` (the "since" columns, via FIELD_SINCE). */
+function stripForVersion(type: Type, obj: JsonObject, version: string): JsonObject {
+  const out: JsonObject = {}
+  for (const [k, v] of Object.entries(obj)) {
+    const f = type.fields[k]
+    if (!f) {
+      out[k] = v
+      continue
+    }
+    if (!fieldExistsIn(version, type.name, k)) continue
+    f.resolve()
+    const rt = f.resolvedType
+    if (rt instanceof protobuf.Type && MESSAGE_SINCE[rt.name] && !inRange(version, MESSAGE_SINCE[rt.name]!)) continue
+    if (rt instanceof protobuf.Type && !isWellKnown(rt) && !isMapField(f) && v && typeof v === 'object') {
+      out[k] = Array.isArray(v) ? v.map((x) => (x && typeof x === 'object' && !Array.isArray(x) ? stripForVersion(rt, x, version) : x)) : stripForVersion(rt, v as JsonObject, version)
+    } else {
+      out[k] = v
+    }
+  }
+  return out
+}
+
+/** v0.8.0 had Pod.labels (repeated string, field 3) instead of pod_labels (§1.6). `key=value` is illustrative. */
+function podLabelsToLegacy(v: JsonValue): JsonValue {
+  if (Array.isArray(v)) return v.map(podLabelsToLegacy)
+  if (!v || typeof v !== 'object') return v
+  const out: JsonObject = {}
+  for (const [k, x] of Object.entries(v)) {
+    if (k === 'pod' && x && typeof x === 'object' && !Array.isArray(x)) {
+      const {pod_labels, ...rest} = x as JsonObject
+      out.pod = podLabelsToLegacy(rest)
+      if (pod_labels && typeof pod_labels === 'object') {
+        ;(out.pod as JsonObject).labels = Object.entries(pod_labels as Record<string, string>).map(([lk, lv]) => `${lk}=${lv}`)
+      }
+    } else out[k] = podLabelsToLegacy(x)
+  }
+  return out
+}
+
+// Hypothetical future fields: numbers unused in v1.7.0 and on main (§1.3–§1.6), as a newer agent would add them
+// (evolution is additive, §1.8).
+let driftRootCache: Root | undefined
+function driftRoot(): Root {
+  if (driftRootCache) return driftRootCache
+  const json = loadRoot('current').toJSON() as {nested: Record<string, {nested: Record<string, {fields: Record<string, unknown>; oneofs?: Record<string, {oneof: string[]}>}>}>}
+  const ns = json.nested.tetragon!.nested
+  ns.Process!.fields.lab_future_field = {type: 'string', id: 22}
+  ns.KprobeSock!.fields.lab_future_field = {type: 'uint32', id: 12}
+  ns.GetEventsResponse!.fields.lab_future_field = {type: 'string', id: 1005}
+  ns.LabFutureEvent = {fields: {process: {type: 'Process', id: 1}, detail: {type: 'string', id: 2}}}
+  ns.GetEventsResponse!.fields.lab_future_event = {type: 'LabFutureEvent', id: 30}
+  ns.GetEventsResponse!.oneofs!.event!.oneof.push('lab_future_event')
+  driftRootCache = protobuf.Root.fromJSON(json as unknown as protobuf.INamespace)
+  driftRootCache.resolveAll()
+  return driftRootCache
+}
+
+function addDrift(ev: JsonObject, kind: string | undefined): JsonObject {
+  const out = structuredClone(ev)
+  out.lab_future_field = 'drift'
+  const body = kind ? (out[kind] as JsonObject | undefined) : undefined
+  for (const key of ['process', 'parent']) {
+    if (body?.[key] && typeof body[key] === 'object') (body[key] as JsonObject).lab_future_field = 'drift'
+  }
+  for (const a of (body?.args as JsonObject[] | undefined) ?? []) {
+    if (a.sock_arg && typeof a.sock_arg === 'object') (a.sock_arg as JsonObject).lab_future_field = 7
+  }
+  return out
+}
+
+type Handler = grpc.UntypedHandleCall
+
+function methodDef(pathName: string, req: Type | null, res: Type | null, responseStream: boolean): grpc.MethodDefinition<unknown, unknown> {
+  const enc = (t: Type | null) => (x: unknown) => (Buffer.isBuffer(x) ? x : t ? Buffer.from(encodeJson(t, x as JsonObject)) : Buffer.alloc(0))
+  const dec = (t: Type | null) => (b: Buffer) => (t ? messageToJson(t, t.decode(b)) : b)
+  return {
+    path: pathName, requestStream: false, responseStream,
+    requestSerialize: enc(req), requestDeserialize: dec(req), responseSerialize: enc(res), responseDeserialize: dec(res),
+  }
+}
+
+const grpcError = (code: grpc.status, details: string) => Object.assign(new Error(details), {code, details})
+
+// ---- The agent ------------------------------------------------------------------------------------
+
+export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<TetragonAgent> {
+  const version = opts.version
+  const nodeName = opts.nodeName
+  // v0.8.0 speaks the incompatible pre-v0.8.1 API (§1.8 rule 6, §8).
+  const variant: ApiVariant = hasLegacyEventNumbering(version) ? 'v0.8.0' : 'current'
+  const root = variant === 'current' && opts.schemaDrift ? driftRoot() : loadRoot(variant)
+  const responseType = root.lookupType('tetragon.GetEventsResponse')
+  const eventTypeEnum = root.lookupEnum('tetragon.EventType')
+  const currentResponse = loadRoot('current').lookupType('tetragon.GetEventsResponse')
+  const queueSize = opts.eventQueueSize ?? 10_000
+  // Before v0.8.4 Notify was a blocking send: no loss (§4.1 stage 4). The lab cannot block emit(), so it queues.
+  const boundedQueues = inRange(version, 'v0.8.4')
+  const table = new ProcessTable(nodeName)
+  let nextPolicyId = 1
+  const policies: LabPolicy[] = (opts.policies ?? []).map((p) => builtinPolicy(p, nextPolicyId++))
+  let livenessFailing = opts.livenessFailing ?? false
+  let logLevel = 'LOG_LEVEL_INFO'
+  const eventLog = {max_size: 10, rotation_interval: '0s', max_backups: 5} // export-file-* defaults (§2.2)
+
+  // Counters for metrics.
+  let received = 0
+  let overflowed = 0
+  let exported = 0
+  let exportedBytes = 0
+  let lastExportedMs = 0
+  const eventsByType = new Map<string, number>()
+
+  // ---- listeners (gRPC clients and the JSON exporter, §2.1) ----
+  interface Listener {
+    filter: CompiledRequest
+    queue: Buffer[]
+    head: number
+    call: grpc.ServerWritableStream<unknown, unknown>
+    waitingDrain: boolean
+    closed: boolean
+  }
+  const listeners = new Set<Listener>()
+  let streamsOpened = 0
+  const eventTypeOf = (kind: string): string | undefined => {
+    const name = kind.toUpperCase()
+    return name in eventTypeEnum.values ? name : undefined
+  }
+
+  const pump = (l: Listener) => {
+    if (l.waitingDrain || l.closed) return
+    while (l.head < l.queue.length) {
+      const b = l.queue[l.head]!
+      l.queue[l.head++] = undefined as unknown as Buffer
+      if (l.head > 4096 && l.head * 2 > l.queue.length) {
+        l.queue = l.queue.slice(l.head)
+        l.head = 0
+      }
+      // Honour back-pressure: wait for 'drain' (toolchain.md §5).
+      if (!l.call.write(b)) {
+        l.waitingDrain = true
+        l.call.once('drain', () => {
+          l.waitingDrain = false
+          pump(l)
+        })
+        return
+      }
+    }
+  }
+
+  const exportFilter = compileRequest(
+    {allow_list: defaultExportAllowList(version) as unknown as JsonObject[], deny_list: defaultExportDenyList() as unknown as JsonObject[]},
+    version,
+    eventTypeOf,
+  )
+  const exportBuffer: string[] = []
+  const exportListeners = new Set<(line: string) => void>()
+
+  function emit(event: JsonObject): boolean {
+    const ev: JsonObject = {...event}
+    ev.node_name ??= nodeName
+    ev.time ??= new Date().toISOString()
+    if (opts.clusterName && inRange(version, 'v1.3.0')) ev.cluster_name ??= opts.clusterName
+    const currentKind = eventKind(ev)
+    // v0.8.0's Pod.labels first: stripping drops pod_labels (v0.8.1+) but keeps keys the current proto lacks.
+    let versioned = variant === 'v0.8.0' ? (podLabelsToLegacy(ev) as JsonObject) : ev
+    versioned = stripForVersion(currentResponse, versioned, version)
+    if (opts.schemaDrift && variant === 'current') versioned = addDrift(versioned, currentKind)
+    // Encode with the agent's own proto; what it does not know is dropped, as a real agent never has it.
+    const msg = jsonToMessage(responseType, versioned, [])
+    const bytes = Buffer.from(responseType.encode(msg).finish())
+    const agentJson = messageToJson(responseType, responseType.decode(bytes))
+    const kind = eventKind(agentJson, variant === 'v0.8.0' ? 'v0.8.0' : 'current') ?? (agentJson.lab_future_event ? 'lab_future_event' : undefined)
+    if (!kind) return false
+    received++
+    const typeName = kind.toUpperCase()
+    eventsByType.set(typeName, (eventsByType.get(typeName) ?? 0) + 1)
+    for (const l of listeners) {
+      if (l.closed || !l.filter.passes(agentJson, kind)) continue
+      if (boundedQueues && l.queue.length - l.head >= queueSize) {
+        // Per-listener queue full: dropped "so that we do not block everything" (§4.1 stage 4).
+        overflowed++
+        continue
+      }
+      l.queue.push(bytes)
+      pump(l)
+    }
+    if (exportFilter.passes(agentJson, kind)) {
+      // The JSON exporter writes one protojson line per event (§2.1).
+      const line = JSON.stringify(agentJson)
+      exported++
+      exportedBytes += line.length + 1
+      lastExportedMs = Date.now()
+      exportBuffer.push(line)
+      if (exportBuffer.length > 100_000) exportBuffer.splice(0, exportBuffer.length - 100_000)
+      for (const fn of exportListeners) fn(line)
+    }
+    return true
+  }
+
+  // ---- FineGuidanceSensors ----
+  const service = root.lookupService(`tetragon.${'FineGuidanceSensors'}`)
+  const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {}
+  const handlers: Record<string, Handler> = {}
+  const unary = (fn: (req: JsonObject) => JsonObject): grpc.handleUnaryCall<JsonObject, JsonObject> => (call, cb) => {
+    try {
+      cb(null, fn(call.request))
+    } catch (e) {
+      const err = e as {code?: number; message: string}
+      cb(grpcError(err.code ?? grpc.status.UNKNOWN, err.message))
+    }
+  }
+  const deprecated = (name: string) => {
+    throw Object.assign(new Error(`${name} is deprecated, please use ListTracingPolicies instead`), {code: grpc.status.UNKNOWN})
+  }
+  const findPolicy = (req: JsonObject) => {
+    const p = policies.find((x) => x.name === req.name && (req.namespace ? x.namespace === req.namespace : true))
+    if (!p) throw Object.assign(new Error(`tracing policy ${String(req.name)} not found`), {code: grpc.status.UNKNOWN})
+    return p
+  }
+
+  const impl: Record<string, Handler> = {
+    GetVersion: unary(() => ({version})),
+    // Always RUNNING/"running": liveness only (§1.2).
+    GetHealth: unary(() => ({health_status: [{event: 'HEALTH_STATUS_TYPE_STATUS', status: 'HEALTH_STATUS_RUNNING', details: 'running'}]})),
+    AddTracingPolicy: unary((req) => {
+      const p = policyFromYaml(String(req.yaml ?? ''), nextPolicyId)
+      if (policies.some((x) => x.name === p.name && x.namespace === p.namespace)) throw new Error(`policy with name "${p.name}" already exists`)
+      nextPolicyId++
+      policies.push(p)
+      return {}
+    }),
+    DeleteTracingPolicy: unary((req) => {
+      const p = findPolicy(req)
+      policies.splice(policies.indexOf(p), 1)
+      return {}
+    }),
+    ListTracingPolicies: unary(() => ({policies: policies.map((p) => policyStatus(p, version))})),
+    EnableTracingPolicy: unary((req) => {
+      if (inRange(version, 'v1.7.0')) deprecated('EnableTracingPolicy') // error unless --enable-deprecated-tracingpolicy-grpc
+      findPolicy(req).enabled = true
+      return {}
+    }),
+    DisableTracingPolicy: unary((req) => {
+      if (inRange(version, 'v1.7.0')) deprecated('DisableTracingPolicy')
+      findPolicy(req).enabled = false
+      return {}
+    }),
+    ConfigureTracingPolicy: unary((req) => {
+      const p = findPolicy(req)
+      if (typeof req.enable === 'boolean') p.enabled = req.enable
+      if (typeof req.mode === 'string' && req.mode !== 'TP_MODE_UNKNOWN') p.mode = req.mode as LabPolicy['mode']
+      return {}
+    }),
+    ListSensors: unary(() => {
+      if (inRange(version, 'v1.7.0')) deprecated('ListSensors') // always an error in v1.7.0 (§1.2)
+      return {sensors: policies.map((p) => ({name: 'generic_kprobe', enabled: p.enabled, ...(inRange(version, 'v0.9.0') ? {collection: p.name} : {})}))}
+    }),
+    EnableSensor: unary(() => (inRange(version, 'v1.7.0') ? deprecated('EnableSensor') : {})),
+    DisableSensor: unary(() => (inRange(version, 'v1.7.0') ? deprecated('DisableSensor') : {})),
+    RemoveSensor: unary(() => (inRange(version, 'v1.7.0') ? deprecated('RemoveSensor') : {})),
+    RuntimeHook: unary(() => ({})),
+    GetDebug: unary((req) => ({flag: req.flag ?? 'CONFIG_FLAG_LOG_LEVEL', level: logLevel})),
+    SetDebug: unary((req) => {
+      if (typeof req.level === 'string') logLevel = req.level
+      return {flag: req.flag ?? 'CONFIG_FLAG_LOG_LEVEL', level: logLevel}
+    }),
+    GetInfo: unary(() => getInfo()),
+    GetEvents: ((call: grpc.ServerWritableStream<JsonObject, Buffer>) => {
+      let filter: CompiledRequest
+      try {
+        filter = compileRequest(call.request ?? {}, version, eventTypeOf)
+      } catch (e) {
+        // Invalid filters make GetEvents fail immediately (§1.5).
+        call.emit('error', grpcError(grpc.status.UNKNOWN, e instanceof FilterError ? e.message : String(e)))
+        return
+      }
+      const l: Listener = {filter, queue: [], head: 0, call: call as grpc.ServerWritableStream<unknown, unknown>, waitingDrain: false, closed: false}
+      listeners.add(l)
+      streamsOpened++
+      const close = () => {
+        l.closed = true
+        listeners.delete(l)
+      }
+      call.on('cancelled', close)
+      call.on('close', close)
+      call.on('error', close)
+    }) as Handler,
+  }
+
+  for (const m of service.methodsArray) {
+    if (!hasRpc(version, m.name) || !impl[m.name]) continue
+    m.resolve()
+    const req = m.resolvedRequestType!
+    const res = m.resolvedResponseType!
+    definition[m.name] = methodDef(`/${SERVICE}/${m.name}`, req, res, Boolean(m.responseStream))
+    handlers[m.name] = impl[m.name]!
+  }
+  if (hasRpc(version, 'GetStackTraceTree')) {
+    // v0.8.0 – v1.6.1 only (§1.2). Its messages are not in the spec: the lab answers an empty message.
+    definition.GetStackTraceTree = methodDef(`/${SERVICE}/GetStackTraceTree`, null, null, false)
+    handlers.GetStackTraceTree = ((_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.alloc(0))) as Handler
+  }
+
+  function getInfo(): JsonObject {
+    const str = (v: string) => ({'@type': 'type.googleapis.com/google.protobuf.StringValue', value: v})
+    const bool = (v: boolean) => ({'@type': 'type.googleapis.com/google.protobuf.BoolValue', value: v})
+    const int = (v: number) => ({'@type': 'type.googleapis.com/google.protobuf.Int64Value', value: String(v)})
+    const list = (v: string[]) => ({'@type': 'type.googleapis.com/google.protobuf.ListValue', value: v})
+    const enc = (v: string | number | boolean | string[]) =>
+      Array.isArray(v) ? list(v) : typeof v === 'boolean' ? bool(v) : typeof v === 'number' ? int(v) : str(v)
+    // Option names as viper knows them (§1.3 notes, §3.5, §4.5); values from this agent's configuration.
+    const conf: Record<string, string | number | boolean | string[]> = {
+      'server-address': opts.serverAddress,
+      'health-server-address': healthPort === null ? '' : `:${healthPort}`,
+      'metrics-server': metricsPort === null ? '' : `:${metricsPort}`,
+      'export-filename': '/var/run/cilium/tetragon/tetragon.log',
+      'export-file-perm': '600',
+      'export-allowlist': defaultExportAllowList(version).map((f) => JSON.stringify(f)).join('\n'),
+      'export-denylist': defaultExportDenyList().map((f) => JSON.stringify(f)).join('\n'),
+      'export-rate-limit': -1,
+      'event-queue-size': queueSize,
+      'rb-size': '0',
+      'rb-queue-size': '65535',
+      'enable-process-cred': false,
+      'enable-process-ns': false,
+      'enable-ancestors': [],
+      'cluster-name': opts.clusterName ?? '',
+      ...opts.config,
+    }
+    return {
+      version,
+      name: 'tetragon',
+      conf: Object.keys(conf).sort().map((key) => ({key, value: enc(conf[key]!)})),
+      build: {commit: version === 'v1.7.0' ? V170_COMMIT : '', modified: 'false'},
+    }
+  }
+
+  // ---- health server (grpc.health.v1, service "liveness", §1.1) ----
+  let healthServer: grpc.Server | null = null
+  let healthPort: number | null = null
+  const watchers = new Set<{service: string; call: grpc.ServerWritableStream<unknown, unknown>}>()
+  const healthStatus = (service: string): string | undefined =>
+    service === '' ? 'SERVING' : service === 'liveness' ? (livenessFailing ? 'NOT_SERVING' : 'SERVING') : undefined
+  if (opts.healthPort !== null) {
+    const hroot = loadRoot('current')
+    const req = hroot.lookupType('grpc.health.v1.HealthCheckRequest')
+    const res = hroot.lookupType('grpc.health.v1.HealthCheckResponse')
+    healthServer = new grpc.Server()
+    healthServer.addService(
+      {Check: methodDef('/grpc.health.v1.Health/Check', req, res, false), Watch: methodDef('/grpc.health.v1.Health/Watch', req, res, true)},
+      {
+        Check: ((call: grpc.ServerUnaryCall<JsonObject, JsonObject>, cb: grpc.sendUnaryData<JsonObject>) => {
+          const s = healthStatus(String(call.request.service ?? ''))
+          // grpc-go's health server: NOT_FOUND for a service it does not know.
+          if (!s) cb(grpcError(grpc.status.NOT_FOUND, 'unknown service'))
+          else cb(null, {status: s})
+        }) as Handler,
+        Watch: ((call: grpc.ServerWritableStream<JsonObject, JsonObject>) => {
+          const service = String(call.request.service ?? '')
+          call.write({status: healthStatus(service) ?? 'SERVICE_UNKNOWN'})
+          const w = {service, call: call as grpc.ServerWritableStream<unknown, unknown>}
+          watchers.add(w)
+          call.on('cancelled', () => watchers.delete(w))
+        }) as Handler,
+      },
+    )
+    healthPort = await bind(healthServer, `127.0.0.1:${opts.healthPort ?? 0}`)
+  }
+
+  // ---- FineGuidanceSensors server ----
+  const listen = parseListenAddress(opts.serverAddress)
+  let server: grpc.Server | null = null
+  let grpcInfo: GrpcListenerInfo | null = null
+  let tempDir: string | undefined
+  if (listen.kind !== 'none') {
+    server = new grpc.Server({'grpc.max_send_message_length': -1})
+    server.addService(definition, handlers)
+    if (variant === 'current' && inRange(version, 'v1.7.0')) addEventLogService(server)
+    if (listen.kind === 'unix') {
+      tempDir = mkdtempSync(path.join(tmpdir(), 'tetractl-lab-'))
+      const socketPath = path.join(tempDir, path.basename(listen.path) || 'tetragon.sock')
+      await bind(server, `unix://${socketPath}`)
+      chmodSync(socketPath, 0o660) // unixlisten.ListenWithRename(addr, 0660) (§1.1)
+      grpcInfo = {socketPath, configuredPath: listen.path, configured: opts.serverAddress}
+    } else {
+      const port = await bind(server, '127.0.0.1:0')
+      grpcInfo = {
+        host: '127.0.0.1', port, loopbackOnly: isLoopback(listen.host), configuredHost: listen.host, configuredPort: listen.port,
+        configured: opts.serverAddress,
+      }
+    }
+  }
+
+  function addEventLogService(s: grpc.Server) {
+    // tetragon.EventLogService, new in v1.7.0 (§1.2).
+    const r = loadRoot('current')
+    const svc = r.lookupService('tetragon.EventLogService')
+    const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {}
+    for (const m of svc.methodsArray) {
+      m.resolve()
+      def[m.name] = methodDef(`/tetragon.EventLogService/${m.name}`, m.resolvedRequestType!, m.resolvedResponseType!, false)
+    }
+    s.addService(def, {
+      GetEventLogParams: unary(() => ({...eventLog})),
+      SetEventLogParams: unary((req) => {
+        if (typeof req.max_size === 'number') eventLog.max_size = req.max_size
+        if (typeof req.rotation_interval === 'string') eventLog.rotation_interval = req.rotation_interval
+        if (typeof req.max_backups === 'number') eventLog.max_backups = req.max_backups
+        return {}
+      }),
+    })
+  }
+
+  // ---- metrics (HTTP /metrics) ----
+  let metricsServer: http.Server | null = null
+  let metricsPort: number | null = null
+  const metricsText = () =>
+    renderMetrics({version, nodeName, received, overflowed, dropped: opts.dropped ?? {}, exported, exportedBytes, lastExportedMs, eventsByType, policies})
+  if (opts.metricsPort !== null) {
+    metricsServer = http.createServer((req, res) => {
+      if (req.url?.split('?')[0] !== '/metrics') {
+        res.writeHead(404, {'content-type': 'text/plain'}).end('404 page not found\n')
+        return
+      }
+      res.writeHead(200, {'content-type': 'text/plain; version=0.0.4; charset=utf-8'}).end(metricsText())
+    })
+    metricsPort = await new Promise<number>((resolve, reject) => {
+      metricsServer!.once('error', reject)
+      metricsServer!.listen(opts.metricsPort ?? 0, '127.0.0.1', () => resolve((metricsServer!.address() as AddressInfo).port))
+    })
+  }
+
+  // ---- background cadence ----
+  let bgIndex = 0
+  const bgMs = opts.backgroundIntervalMs ?? 1000
+  const bgTimer = bgMs > 0 ? setInterval(() => {
+    const line = BACKGROUND_EVENT_LINES[bgIndex++ % BACKGROUND_EVENT_LINES.length]!
+    const ev = JSON.parse(line) as JsonObject
+    emit({...ev, node_name: nodeName, time: new Date().toISOString()})
+  }, bgMs) : undefined
+  bgTimer?.unref()
+
+  return {
+    version,
+    nodeName,
+    grpc: grpcInfo,
+    healthPort,
+    metricsPort,
+    emit,
+    execInPod(info) {
+      // Each agent sees only processes on its own node.
+      if (info.nodeName !== nodeName) return []
+      const built = buildExecInPod(info, table, policies)
+      for (const p of built.posted) p.posted++
+      const out: TetragonEventJson[] = []
+      for (const ev of built.events) {
+        const full = {...ev, node_name: nodeName}
+        if (emit(full)) out.push(full as TetragonEventJson)
+      }
+      if (opts.schemaDrift && variant === 'current') {
+        // A newer agent's event type our proto does not know (oneof number 30, hypothetical).
+        const proc = (built.events[0]!.process_exec as JsonObject).process
+        const ev = {lab_future_event: {process: proc, detail: 'future'}, node_name: nodeName, time: new Date().toISOString()}
+        if (emit(ev)) out.push(ev as TetragonEventJson)
+      }
+      return out
+    },
+    exportLines: () => exportBuffer.slice(),
+    onExport(fn) {
+      exportListeners.add(fn)
+      return () => exportListeners.delete(fn)
+    },
+    policyNames: () => policies.map((p) => p.name),
+    setLivenessFailing(failing) {
+      livenessFailing = failing
+      for (const w of watchers) if (w.service === 'liveness') w.call.write({status: failing ? 'NOT_SERVING' : 'SERVING'})
+    },
+    listenerCount: () => listeners.size,
+    streamsOpened: () => streamsOpened,
+    overflowed: () => overflowed,
+    metricsText,
+    async stop() {
+      if (bgTimer) clearInterval(bgTimer)
+      for (const l of listeners) l.closed = true
+      listeners.clear()
+      server?.forceShutdown()
+      healthServer?.forceShutdown()
+      if (metricsServer) {
+        metricsServer.closeAllConnections()
+        await new Promise<void>((r) => metricsServer!.close(() => r()))
+      }
+      if (tempDir) rmSync(tempDir, {recursive: true, force: true})
+    },
+  }
+}
+
+function bind(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(new Error(`Failed to start gRPC server on ${address}: ${err.message}`)) : resolve(port))),
+  )
+}

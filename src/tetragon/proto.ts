@@ -1,0 +1,69 @@
+// Loads tetractl's hand-written .proto files (proto/, see tetragon.md §1) with protobufjs.
+// Google well-known types (timestamp, wrappers, duration, field_mask, any) resolve to protobufjs's bundled
+// definitions, so proto/ ships only our own files.
+//
+// Imported only by the Tetragon client, the schema detector and the lab: never at CLI start-up.
+
+import {existsSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+import path from 'node:path'
+import protobuf from 'protobufjs'
+import type {Enum, Field, Root, Type} from 'protobufjs'
+
+/** The package root's proto/ directory: src/tetragon and dist/tetragon are both two levels below the root. */
+export function protoDir(): string {
+  const dir = fileURLToPath(new URL('../../proto/', import.meta.url))
+  if (!existsSync(dir)) throw new Error(`tetractl installation is incomplete: ${dir} is missing`)
+  return dir
+}
+
+/** API variants tetractl knows. `current` is v1.7.0, the latest release (tetragon.md "About this document"). */
+export type ApiVariant = 'current' | 'v0.8.0'
+
+const FILES: Record<ApiVariant, {dir: string; files: string[]}> = {
+  current: {
+    dir: '',
+    files: [
+      'tetragon/sensors.proto',
+      'tetragon/eventlogservice.proto',
+      'grpc/health/v1/health.proto',
+      // protobufjs's bundled copy: needed to render GetInfoResponse.conf values (Any of ListValue, §1.3).
+      'google/protobuf/struct.proto',
+    ],
+  },
+  // v0.8.0 had a single tetragon.proto with another EventType numbering (tetragon.md §1.1, §1.5); lab only.
+  'v0.8.0': {dir: 'tetragon-v0.8.0', files: ['tetragon/tetragon.proto']},
+}
+
+const roots = new Map<ApiVariant, Root>()
+
+export function loadRoot(variant: ApiVariant = 'current'): Root {
+  let root = roots.get(variant)
+  if (root) return root
+  const {dir, files} = FILES[variant]
+  const base = path.join(protoDir(), dir)
+  root = new protobuf.Root()
+  // Imports are relative to the include directory, like protoc -I.
+  root.resolvePath = (_origin: string, target: string) => (path.isAbsolute(target) ? target : path.join(base, target))
+  root.loadSync(files, {keepCase: true})
+  root.resolveAll()
+  roots.set(variant, root)
+  return root
+}
+
+export function lookupType(name: string, variant: ApiVariant = 'current'): Type {
+  // `Process` → `tetragon.Process`; dotted names are fully qualified (`grpc.health.v1.HealthCheckRequest`).
+  return loadRoot(variant).lookupType(name.includes('.') ? name : `tetragon.${name}`)
+}
+
+export function lookupEnum(name: string, variant: ApiVariant = 'current'): Enum {
+  return loadRoot(variant).lookupEnum(name.includes('.') ? name : `tetragon.${name}`)
+}
+
+/** protobufjs MapField extends FieldBase, not Field: tell them apart at runtime. */
+export function isMapField(field: Field): boolean {
+  return (field as unknown as {map?: boolean}).map === true
+}
+
+export {protobuf}
+export type {Root, Type, Enum}
