@@ -76,8 +76,8 @@ if (want('P1')) {
   rows.push(['P1', 'tetractl --help vs bare oclif --help (median of 15)', `${median(ours).toFixed(0)} ms vs ${median(theirs).toFixed(0)} ms`, `${results.P1.ratio.toFixed(2)}x`, '<= 1.15x'])
 }
 
-async function doctorOn(scenario, extraArgs = []) {
-  const lab = await startLab(getScenario(scenario))
+async function doctorOn(scenario, extraArgs = [], labOpts = {}) {
+  const lab = await startLab(getScenario(scenario), labOpts)
   const dir = mkdtempSync(join(tmpdir(), 'tetractl-bench-'))
   await lab.writeFiles(dir)
   const rssFile = join(dir, 'rss')
@@ -99,9 +99,11 @@ const K8S = ['--only=kubernetes,tetragon.daemonset,tetragon.grpc-bind,tetragon.e
 
 // P2: doctor on healthy: requests to the Kubernetes API and the longest sequential chain.
 if (want('P2')) {
-  const r = await doctorOn('healthy', K8S)
-  results.P2 = {requests: r.requests, longestSequentialChain: r.chain, exitCode: r.code, target: '<= 40 requests, <= 6 sequential'}
-  rows.push(['P2', 'doctor on healthy: API requests / longest sequential chain', `${r.requests} / ${r.chain}`, '', '<= 40 / <= 6'])
+  // Each API answer takes 50 ms, like a remote API server: requests issued together overlap and
+  // only true dependencies show up as a chain (with ~1 ms answers, arrival order alone would chain them).
+  const r = await doctorOn('healthy', K8S, {latencyMs: 50})
+  results.P2 = {requests: r.requests, longestSequentialChain: r.chain, labLatencyMs: 50, wallMs: r.ms, exitCode: r.code, target: '<= 40 requests, <= 6 sequential'}
+  rows.push(['P2', 'doctor on healthy (50 ms API latency): API requests / longest sequential chain', `${r.requests} / ${r.chain}`, `${(r.ms / 1000).toFixed(2)} s wall`, '<= 40 / <= 6'])
 }
 
 // P3: large-cluster (5,000 nodes) against healthy: wall time ratio, peak RSS, request count.

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run demo`: start the embedded lab on a broken scenario and run the built doctor against it.
 // No cluster needed. Usage: node scripts/demo.js [scenario]   (default: selector-mismatch)
-import {spawnSync} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
@@ -22,10 +22,12 @@ const lab = await startLab(spec)
 await lab.writeFiles(dir)
 console.log(`\n# Simulated cluster "${name}": ${spec.description}`)
 console.log(`# $ tetractl doctor --kubeconfig ${join(dir, 'kubeconfig')}\n`)
-const run = spawnSync(process.execPath, [join(root, 'bin/run.js'), 'doctor', '--kubeconfig', join(dir, 'kubeconfig')], {
+// The lab runs in this process, so the CLI must run asynchronously beside it.
+const child = spawn(process.execPath, [join(root, 'bin/run.js'), 'doctor', '--kubeconfig', join(dir, 'kubeconfig')], {
   stdio: 'inherit',
   env: {...process.env, ...lab.env},
 })
+const run = await new Promise((resolve) => child.on('close', (status) => resolve({status})))
 await lab.stop()
 rmSync(dir, {recursive: true, force: true})
 const code = run.status ?? 1

@@ -229,9 +229,23 @@ export class KubeClient {
 
   // --- reads used by the checks -------------------------------------------------------------
 
+  /** Server version, from k8s.connect; decides version-dependent verbs. */
+  serverMinor?: number
+
   async version(signal?: AbortSignal): Promise<{gitVersion: string}> {
     const api = this.kc.makeApiClient(k8s.VersionApi)
-    return this.call({verb: 'get', resource: 'version'}, (o) => api.getCode(o), signal)
+    const info = await this.call({verb: 'get', resource: 'version'}, (o) => api.getCode({}, o), signal)
+    const minor = Number.parseInt(String(info.minor ?? ''), 10)
+    if (Number.isFinite(minor)) this.serverMinor = minor
+    return info
+  }
+
+  /**
+   * The verb RBAC checks for a WebSocket exec or port-forward: `get` before Kubernetes 1.35
+   * (a WebSocket upgrade is a GET), `create` from 1.35 (KEP-4006 closed that gap).
+   */
+  streamVerb(): 'get' | 'create' {
+    return (this.serverMinor ?? 0) >= 35 ? 'create' : 'get'
   }
 
   /** Lists every page (limit/continue) and maps each item, so large lists never sit in memory whole. */
@@ -375,7 +389,7 @@ export class KubeClient {
           opts.signal?.removeEventListener('abort', onAbort)
           // client-node reports a refused upgrade only as "Unexpected server response: 403" (toolchain.md §11).
           const m = /Unexpected server response: (\d+)/.exec(String(error?.message))
-          if (m?.[1] === '403') reject(new ForbiddenError('create', 'pods/exec', namespace))
+          if (m?.[1] === '403') reject(new ForbiddenError(this.streamVerb(), 'pods/exec', namespace))
           else if (m?.[1] === '401') reject(this.translate(new k8s.ApiException(401, 'Unauthorized', '', {}), {verb: 'create', resource: 'pods/exec', namespace}))
           else if (m?.[1] === '404') reject(new NotFound(`pod ${namespace}/${pod} not found`))
           else if (m) reject(new Error(`exec in ${namespace}/${pod} refused: HTTP ${m[1]}`))

@@ -42,7 +42,9 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   if (skip) validateSelectors(registry, skip, '--skip')
   const globalTimeoutMs = parseDuration(flags.timeout, 'timeout')
   const checkTimeoutMs = parseDuration(flags['check-timeout'], 'check-timeout')
-  const requestTimeoutMs = Math.min(parseDuration(flags['request-timeout'], 'request-timeout'), globalTimeoutMs)
+  // A request must give up before the whole run does, so an API that never answers is reported as
+  // unreachable (exit 3) rather than as an unfinished run.
+  const requestTimeoutMs = Math.min(parseDuration(flags['request-timeout'], 'request-timeout'), Math.max(500, globalTimeoutMs - 1000))
 
   // Load the kubeconfig up front when a Kubernetes-side check will run: a bad one is a usage error (exit 2).
   const wanted = registry.filter((c) => !only || only.includes(c.id) || only.includes(c.layer))

@@ -24,8 +24,17 @@ export function parseCollectorAddress(address: string): CollectorTarget {
   return {host, port, service: parts[0], namespace: parts.length > 1 ? parts[1] : undefined}
 }
 
+/** A first page of collector pods is enough to find one to resolve from. */
 export function collectorPods(ctx: CheckContext, signal?: AbortSignal): Promise<PodSummary[]> {
-  return ctx.memo.get('collector.pods', async () => (await ctx.kube()).listPods(undefined, {labelSelector: COLLECTOR_SELECTOR, signal}, summarizePod))
+  return ctx.memo.get('collector.pods', async () => {
+    const kube = await ctx.kube()
+    const list = await kube.call({verb: 'list', resource: 'pods'}, (o) => kube.core.listPodForAllNamespaces({labelSelector: COLLECTOR_SELECTOR, limit: 50}, o), signal)
+    return list.items.map(summarizePod)
+  })
+}
+
+export function corednsPods(ctx: CheckContext, signal?: AbortSignal): Promise<PodSummary[]> {
+  return ctx.memo.get('coredns.pods', async () => (await ctx.kube()).listPods('kube-system', {labelSelector: 'k8s-app=kube-dns', signal}, summarizePod))
 }
 
 export const collectorResolvesService: Check<CheckContext> = {
@@ -39,7 +48,7 @@ export const collectorResolvesService: Check<CheckContext> = {
     const [{namespace, service}, collectors, coredns] = await Promise.all([
       grpcService(ctx, signal),
       collectorPods(ctx, signal),
-      kube.listPods('kube-system', {labelSelector: 'k8s-app=kube-dns', signal}, summarizePod),
+      corednsPods(ctx, signal),
     ])
     const clusterIP = service?.spec?.clusterIP
     const fqdn = `${ctx.opts.serviceName}.${namespace}.svc.cluster.local`

@@ -29,7 +29,7 @@ export const accessReviewForChecks: Check<CheckContext> = {
       {verb: 'get', resource: 'services', namespace: svcNs ?? ns, for: ['service.exists']},
       {verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: svcNs ?? ns, for: ['service.endpoints']},
       {verb: 'list', resource: 'nodes', for: ['tetragon.daemonset']},
-      {verb: 'create', resource: 'pods', subresource: 'exec', for: ['dns.service']},
+      {verb: kube.streamVerb(), resource: 'pods', subresource: 'exec', for: ['dns.service']},
     ]
     let reviews: Array<{need: Need; allowed: boolean}>
     try {

@@ -1,7 +1,7 @@
 import {fail, pass, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
 import {serverAddress} from '../tetragon/server-address.js'
-import {DEFAULT_GRPC_PORT, DOCS, grpcService, tetragonInstall, tetragonPods} from './facts.js'
+import {DEFAULT_GRPC_PORT, DOCS, grpcEndpointSlices, grpcService, tetragonInstall, tetragonPods} from './facts.js'
 
 export const serviceHasReadyEndpoints: Check<CheckContext> = {
   id: 'service.endpoints',
@@ -9,7 +9,6 @@ export const serviceHasReadyEndpoints: Check<CheckContext> = {
   title: 'gRPC Service has a ready endpoint per ready agent, on the gRPC port',
   requires: ['service.selector'],
   async run(ctx, signal) {
-    const kube = await ctx.kube()
     const [{namespace, service}, install, agents, addr] = await Promise.all([
       grpcService(ctx, signal),
       tetragonInstall(ctx, signal),
@@ -18,7 +17,7 @@ export const serviceHasReadyEndpoints: Check<CheckContext> = {
     ])
     const name = `${namespace}/${ctx.opts.serviceName}`
     // Count from EndpointSlices: the Endpoints API truncates at 1,000 addresses (toolchain.md §12).
-    const slices = await kube.listEndpointSlices(namespace, ctx.opts.serviceName, signal)
+    const slices = await grpcEndpointSlices(ctx, signal)
     const ready = new Set<string>()
     const notReady = new Set<string>()
     const ports = new Set<number>()

@@ -1,6 +1,6 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {AGENT_SELECTOR, DOCS, imageVersion, tetragonInstall, tetragonPods} from '../kubernetes/facts.js'
+import {AGENT_SELECTOR, DOCS, imageVersion, nodeCount, tetragonInstall, tetragonPods} from '../kubernetes/facts.js'
 
 export const tetragonDaemonSetReady: Check<CheckContext> = {
   id: 'tetragon.daemonset',
@@ -8,7 +8,6 @@ export const tetragonDaemonSetReady: Check<CheckContext> = {
   title: 'Tetragon DaemonSet runs a ready agent on every node',
   requires: ['k8s.connect'],
   async run(ctx, signal) {
-    const kube = await ctx.kube()
     const install = await tetragonInstall(ctx, signal)
     const ds = install.daemonSet
     if (!ds) {
@@ -18,7 +17,7 @@ export const tetragonDaemonSetReady: Check<CheckContext> = {
         docs: DOCS.install,
       })
     }
-    const [pods, nodes] = await Promise.all([tetragonPods(ctx, signal), kube.countNodes(signal)])
+    const [pods, nodes] = await Promise.all([tetragonPods(ctx, signal), nodeCount(ctx, signal)])
     const name = `${install.namespace}/${ds.metadata?.name}`
     const image = ds.spec?.template?.spec?.containers?.find((c) => c.name === 'tetragon')?.image
     const st = ds.status

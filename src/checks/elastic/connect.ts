@@ -1,0 +1,38 @@
+import {EsUnreachableError} from '../../clients/elasticsearch.js'
+import {pass, warn, type Check, type Outcome} from '../../engine/types.js'
+import type {ElasticCheckContext} from './context.js'
+import {DOCS, guarded, info, skipNoEs} from './facts.js'
+
+export const esConnect: Check<ElasticCheckContext> = {
+  id: 'es.connect',
+  layer: 'elastic',
+  title: 'Elasticsearch reachable and authenticated',
+  requires: [],
+  async run(ctx, signal) {
+    const es = await ctx.es()
+    if (!es) return skipNoEs()
+    return guarded(async () => {
+      let i
+      try {
+        i = await info(ctx, es, signal)
+      } catch (e) {
+        if (!(e instanceof EsUnreachableError)) throw e
+        const docs = e.statusCode === 401 ? DOCS.privileges : /not Elasticsearch|compatibility/.test(e.message) ? DOCS.compat : undefined
+        const out: Outcome = {status: 'fail', message: e.message, hint: e.tryMessage, unreachable: true, evidence: {url: es.url, statusCode: e.statusCode}}
+        if (docs) out.docs = docs
+        return out
+      }
+      const major = Number(i.version.number.split('.')[0])
+      const evidence = {url: es.url, version: i.version.number, cluster: i.cluster_name, buildFlavor: i.version.build_flavor}
+      if (major < 8) {
+        return warn(`Elasticsearch ${i.version.number} at ${es.url}: the cilium_tetragon package needs a stack ^8.13.0 || ^9.0.0.`, {
+          hint: 'Upgrade the stack to 8.13 or later before installing the integration.',
+          docs: DOCS.package,
+          evidence,
+        })
+      }
+      // The 8.19 client sends compatible-with=8, which 8.x and 9.x servers accept (elastic.md §7).
+      return pass(`Elasticsearch ${i.version.number} at ${es.url} (cluster ${i.cluster_name ?? 'unknown'})`, evidence)
+    })
+  },
+}

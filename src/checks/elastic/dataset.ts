@@ -1,0 +1,65 @@
+import {fail, pass, warn, type Check} from '../../engine/types.js'
+import type {ElasticCheckContext} from './context.js'
+import {chooseDataset, DATA_STREAM, DOCS, DOCUMENTED_DATASET, guarded, overview, PACKAGE_DATASET, skipNoEs} from './facts.js'
+
+const WHY =
+  `The Elastic package cilium_tetragon writes dataset ${PACKAGE_DATASET} (data stream ${DATA_STREAM}) and only its pipeline and template apply to logs-${PACKAGE_DATASET}-*; ` +
+  `${DOCUMENTED_DATASET} is the name the commonly documented setup uses, which no published package defines.`
+
+export const esDataset: Check<ElasticCheckContext> = {
+  id: 'es.dataset',
+  layer: 'elastic',
+  title: 'Tetragon documents present under the expected dataset',
+  requires: ['es.connect'],
+  async run(ctx, signal) {
+    const es = await ctx.es()
+    if (!es) return skipNoEs()
+    return guarded(async () => {
+      const ov = await overview(ctx, es, signal)
+      const choice = await chooseDataset(ctx, es, signal)
+      const ds = choice.dataset
+      const other = ds === PACKAGE_DATASET ? DOCUMENTED_DATASET : PACKAGE_DATASET
+      const via = {
+        indexPattern: ov.byIndexName[ds] ?? 0,
+        eventDataset: ov.byEventDataset[ds] ?? 0,
+        dataStreamDataset: ov.byDataStreamDataset[ds] ?? 0,
+      }
+      const streams = ov.streams.filter((s) => s.dataset === ds).map((s) => ({name: s.name, documents: s.count}))
+      const evidence = {dataset: ds, profile: choice.profile, explicit: choice.explicit, [ds]: via, counts: choice.counts, streams}
+      const found = Math.max(via.indexPattern, via.eventDataset, via.dataStreamDataset)
+      if (found === 0) {
+        const elsewhere = choice.counts[other] ?? 0
+        if (elsewhere > 0) {
+          const otherStreams = ov.streams.filter((s) => s.dataset === other).map((s) => s.name)
+          return fail(`No documents under logs-${ds}-*; ${elsewhere} documents are under logs-${other}-* (${otherStreams.join(', ') || 'event.dataset'}). ${WHY}`, {
+            hint:
+              ds === PACKAGE_DATASET
+                ? `Send the export to the package's data stream: set the shipper's output index to ${DATA_STREAM} (Filebeat output.elasticsearch.index), or rerun with --dataset ${other}.`
+                : `Rerun with --dataset ${PACKAGE_DATASET} (or --profile package): that is where the documents are.`,
+            docs: DOCS.package,
+            evidence,
+          })
+        }
+        // Security resolves wildcards to the indices the credentials may read, so missing read privileges also look like this.
+        return fail(`No Tetragon documents visible in Elasticsearch: nothing under logs-${PACKAGE_DATASET}-* or logs-${DOCUMENTED_DATASET}-* (also the result when the credentials lack read on logs-*).`, {
+          hint: 'Check the shipper that writes the export: kubectl logs -n kube-system ds/tetragon -c export-stdout --tail=50',
+          docs: DOCS.package,
+          evidence,
+        })
+      }
+      const notes: string[] = []
+      if (via.dataStreamDataset === 0) {
+        notes.push(`data_stream.dataset is not set on them (the shipper does not send it), so queries and dashboards filtering on data_stream.dataset find nothing; use logs-${ds}-* or event.dataset`)
+      }
+      if (ds === DOCUMENTED_DATASET && !choice.explicit) {
+        return warn(`${found} documents under logs-${DOCUMENTED_DATASET}-*, none under logs-${PACKAGE_DATASET}-*. ${WHY}`, {
+          hint: `Point the shipper at ${DATA_STREAM} (Filebeat output.elasticsearch.index: ${DATA_STREAM}) so the package pipeline parses the events.`,
+          docs: DOCS.package,
+          evidence,
+        })
+      }
+      const where = streams.length ? streams.map((s) => `${s.name} (${s.documents})`).join(', ') : `logs-${ds}-*`
+      return pass(`${found} documents for dataset ${ds}: ${where}${notes.length ? `; ${notes.join('; ')}` : ''}.`, evidence)
+    })
+  },
+}

@@ -1,0 +1,89 @@
+import {fail, pass, warn, type Check} from '../../engine/types.js'
+import type {ElasticCheckContext} from './context.js'
+import {chooseDataset, CORE_FIELDS, DATA_STREAM, datasetStats, DOCS, fmtAge, guarded, INSTEAD, NEVER_SET_FIELDS, PACKAGE_DATASET, skipNoEs} from './facts.js'
+
+export const esFields: Check<ElasticCheckContext> = {
+  id: 'es.fields',
+  layer: 'elastic',
+  title: 'Documents carry the fields the profile expects',
+  requires: ['es.dataset'],
+  async run(ctx, signal) {
+    const es = await ctx.es()
+    if (!es) return skipNoEs()
+    return guarded(async () => {
+      const choice = await chooseDataset(ctx, es, signal)
+      const stats = await datasetStats(ctx, es, choice.dataset, signal)
+      const recent = stats.recent.count > 0
+      const n = recent ? stats.recent.count : stats.total
+      const f = recent ? stats.recent.fields : stats.allFields
+      const scope = recent ? `of the last ${fmtAge(stats.recent.windowMs)}` : 'overall (none in the window)'
+      const has = (k: string) => f[k] ?? 0
+      const neverSet = NEVER_SET_FIELDS.filter((k) => has(k) === 0)
+      const evidence = {
+        dataset: choice.dataset,
+        profile: choice.profile,
+        documents: n,
+        scope: recent ? 'window' : 'all',
+        fields: f,
+        neverSet,
+        eventTypes: {
+          exec: has('cilium_tetragon.log.process_exec'),
+          exit: has('cilium_tetragon.log.process_exit'),
+          kprobe: has('cilium_tetragon.log.process_kprobe'),
+        },
+      }
+      if (n === 0) return fail(`No documents in logs-${choice.dataset}-* to inspect.`, {hint: `GET logs-${choice.dataset}-*/_count`, docs: DOCS.dataStreams, evidence})
+
+      const parsed = has('cilium_tetragon.log')
+      if (parsed === 0) {
+        return fail(`None of the ${n} documents ${scope} was parsed by the cilium_tetragon ingest pipeline: no cilium_tetragon.log.*, process.* or event.action, only the raw line in message.`, {
+          hint:
+            choice.dataset === PACKAGE_DATASET
+              ? `Install the integration's assets (POST $KIBANA_URL/api/fleet/epm/packages/cilium_tetragon with kbn-xsrf), then roll the data stream over so its write index gets the package pipeline: POST ${DATA_STREAM}/_rollover`
+              : `Send the export to ${DATA_STREAM} (the only data stream the package pipeline applies to): set Filebeat output.elasticsearch.index: ${DATA_STREAM}.`,
+          docs: DOCS.package,
+          evidence,
+        })
+      }
+
+      const missingCore: string[] = CORE_FIELDS.filter((k) => has(k) < parsed)
+      // The pipeline maps pod metadata to container.* and orchestrator.* together (elastic.md §2.5 row 8).
+      if (has('container.id') > has('orchestrator.namespace')) missingCore.push('orchestrator.namespace')
+      const execExit = has('cilium_tetragon.log.process_exec') + has('cilium_tetragon.log.process_exit')
+      const kprobes = has('cilium_tetragon.log.process_kprobe')
+      const neverSetText = neverSet.map((k) => `${k} (use ${INSTEAD[k] ?? 'the cilium_tetragon.log.* fields'})`).join(', ')
+
+      if (choice.profile === 'seed' && neverSet.length > 0) {
+        return fail(`${neverSet.length} fields the commonly documented setup relies on are never set by the installed cilium_tetragon pipeline (0 of ${n} documents ${scope}): ${neverSetText}.`, {
+          hint: 'Query the fields the pipeline does set (process.executable, process.args, container.id, orchestrator.namespace, cilium_tetragon.log.*), or rerun with --profile package.',
+          docs: DOCS.package,
+          evidence,
+        })
+      }
+      if (missingCore.length > 0) {
+        const detail = missingCore.map((k) => `${k} ${has(k)}/${k === 'orchestrator.namespace' ? has('container.id') : parsed}`).join(', ')
+        const errors = recent ? stats.recent.errors : stats.errorsTotal
+        const because = errors > 0 ? `; ${errors} documents carry pipeline errors, which stop the pipeline before these fields are set (see es.pipeline-errors)` : ''
+        const all = missingCore.some((k) => has(k) === 0)
+        return (all ? fail : warn)(`Parsed documents ${scope} lack pipeline fields: ${detail}${because}.`, {
+          hint: errors > 0 ? 'Fix the pipeline errors reported by es.pipeline-errors.' : 'Compare the installed pipeline with the package: GET _ingest/pipeline/logs-cilium_tetragon.log-*',
+          docs: DOCS.pipelines,
+          evidence,
+        })
+      }
+      const action = has('event.action')
+      if (action < execExit) {
+        return warn(`event.action is set on ${action} of ${execExit} exec/exit documents ${scope}.`, {
+          hint: 'Compare the installed pipeline with the package: GET _ingest/pipeline/logs-cilium_tetragon.log-*',
+          docs: DOCS.pipelines,
+          evidence,
+        })
+      }
+      const kprobeNote = kprobes > 0 ? ` ${kprobes} kprobe documents have no event.action (the pipeline sets it for exec/exit only); match them on cilium_tetragon.log.process_kprobe.function_name.` : ''
+      return pass(
+        `All ${n} documents ${scope} carry the pipeline's fields (${CORE_FIELDS.join(', ')}).${kprobeNote}${neverSet.length ? ` Never set by this pipeline (do not query them): ${neverSet.join(', ')}.` : ''}`,
+        {...evidence, instead: Object.fromEntries(neverSet.map((k) => [k, INSTEAD[k]]))},
+      )
+    })
+  },
+}
