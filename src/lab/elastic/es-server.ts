@@ -1,0 +1,549 @@
+// Simulated Elasticsearch over real HTTPS, speaking the REST protocol the official client expects
+// (toolchain.md §6, elastic.md §6-§7): the product header and vendored content type on every response,
+// REST API compatibility (an 8.x server rejects compatible-with=9), Basic / ApiKey authentication with
+// the real 401/403 bodies, search/count with the query and aggregation subset of ./query.ts, data
+// streams, index templates, ingest pipelines and simulate, settings, cluster health, _doc/_bulk/_rollover.
+// Only tests and the lab import this file.
+
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import {createServer, type Server} from 'node:https'
+import type {AddressInfo} from 'node:net'
+
+import {IngestDocument, ingest, ingestErrorBody, type JsonMap, type PipelineDefinition, validatePipeline} from './ingest.js'
+import {EsHttpError, hitOf, matches, parseSort, runAggregations, sortDocs} from './query.js'
+import {
+  AuthError,
+  authenticate,
+  authorizeCluster,
+  indexForbidden,
+  type LabApiKey,
+  type LabUser,
+  mayAccessIndex,
+  type Principal,
+  principalName,
+  WWW_AUTHENTICATE,
+} from './security.js'
+import type {EsStore} from './store.js'
+import {labTls} from './tls.js'
+
+export interface RequestLogEntry {
+  method: string
+  /** Path without the query string. */
+  path: string
+  query: Record<string, string>
+  status: number
+  /** Username or `api_key:<id>` of the authenticated principal; never a secret. */
+  principal?: string
+  /** compatible-with version the client asked for, if any. */
+  compatibleWith?: number
+  ms: number
+}
+
+export interface FailureInjection {
+  /** 429 = es_rejected_execution_exception, 503 = cluster unavailable. */
+  status: 429 | 503
+  /** How many matching requests fail before the server recovers. */
+  times: number
+  /** Only requests whose path matches (default: all). */
+  path?: RegExp
+}
+
+export interface EsServerOptions {
+  store: EsStore
+  /** Version number `GET /` reports, e.g. 8.19.2 or 9.1.0. */
+  version: string
+  users: LabUser[]
+  apiKeys: LabApiKey[]
+  /** Omit `x-elastic-product` (a proxy that strips it, OpenSearch, ES < 7.14): elastic.md §6 item 1. */
+  notElasticsearch?: boolean
+  failures?: FailureInjection[]
+  clusterName?: string
+}
+
+export interface EsServer {
+  url: string
+  caPem: string
+  requests(): RequestLogEntry[]
+  clearRequests(): void
+  /** Adds failures at runtime (tests). */
+  injectFailures(f: FailureInjection): void
+  stop(): Promise<void>
+}
+
+const json = (v: unknown) => JSON.stringify(v)
+
+function errorBody(status: number, type: string, reason: string, extra: Record<string, unknown> = {}, causedBy?: unknown) {
+  const one = {type, reason, ...extra}
+  return {error: {root_cause: [one], ...one, ...(causedBy ? {caused_by: causedBy} : {})}, status}
+}
+
+interface Ctx {
+  req: IncomingMessage
+  res: ServerResponse
+  method: string
+  path: string
+  query: Record<string, string>
+  body: Buffer
+  principal: Principal
+}
+
+export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
+  const tls = await labTls()
+  const store = opts.store
+  const major = Number(opts.version.split('.')[0]) as 8 | 9
+  const log: RequestLogEntry[] = []
+  const failures = [...(opts.failures ?? [])].map((f) => ({...f}))
+
+  const server: Server = createServer({cert: tls.cert, key: tls.key}, (req, res) => {
+    const started = performance.now()
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'https://localhost')
+      const entry: RequestLogEntry = {method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, ms: 0}
+      let compat: number | undefined
+      const send = (status: number, body: unknown, headers: Record<string, string | string[]> = {}) => {
+        entry.status = status
+        entry.ms = Math.round(performance.now() - started)
+        log.push(entry)
+        const h: Record<string, string | string[]> = {
+          // The client accepts vendored JSON only with a compatible-with it asked for (toolchain.md §6).
+          'content-type': compat ? `application/vnd.elasticsearch+json;compatible-with=${compat}` : 'application/json; charset=UTF-8',
+          ...headers,
+        }
+        if (!opts.notElasticsearch) h['x-elastic-product'] = 'Elasticsearch'
+        const payload = req.method === 'HEAD' ? '' : json(body)
+        res.writeHead(status, h)
+        res.end(payload)
+      }
+      try {
+        compat = checkCompatibility(req, major)
+        entry.compatibleWith = compat
+        const uri = `${url.pathname}${url.search}`
+        let principal: Principal
+        try {
+          principal = authenticate(req.headers.authorization, uri, opts.users, opts.apiKeys)
+        } catch (e) {
+          if (e instanceof AuthError) {
+            return send(401, errorBody(401, 'security_exception', e.reason, {header: {'WWW-Authenticate': WWW_AUTHENTICATE}, ...e.extra}), {
+              'www-authenticate': WWW_AUTHENTICATE,
+            })
+          }
+          throw e
+        }
+        entry.principal = principalName(principal)
+        const failure = failures.find((f) => f.times > 0 && (!f.path || f.path.test(url.pathname)))
+        if (failure) {
+          failure.times--
+          return send(failure.status, failureBody(failure.status))
+        }
+        const ctx: Ctx = {req, res, method: req.method ?? 'GET', path: url.pathname, query: entry.query, body: Buffer.concat(chunks), principal}
+        const [status, body] = route(ctx)
+        send(status, body)
+      } catch (e) {
+        if (e instanceof AuthError) return send(e.status, errorBody(e.status, 'security_exception', e.reason, e.extra))
+        if (e instanceof EsHttpError) return send(e.status, errorBody(e.status, e.type, e.message, e.extra, e.causedBy))
+        send(500, errorBody(500, 'exception', (e as Error).message))
+      }
+    })
+  })
+
+  function route(c: Ctx): [number, unknown] {
+    const parts = c.path.split('/').filter(Boolean).map(decodeURIComponent)
+    const m = c.method
+    const body = () => parseBody(c.body)
+    if (parts.length === 0 && (m === 'GET' || m === 'HEAD')) {
+      authorizeCluster(c.principal, 'cluster:monitor/main')
+      return [200, mainInfo()]
+    }
+    const [a, b, d, e] = parts
+    if (a === '_cluster' && b === 'health' && m === 'GET') {
+      authorizeCluster(c.principal, 'cluster:monitor/health')
+      return [200, clusterHealth()]
+    }
+    if (a === '_security' && b === '_authenticate' && m === 'GET') return [200, authenticateInfo(c.principal)]
+    if (a === '_data_stream' && m === 'GET') return [200, getDataStreams(c, b ?? '*')]
+    if (a === '_index_template' && m === 'GET') {
+      authorizeCluster(c.principal, 'indices:admin/index_template/get')
+      return getIndexTemplates(b ?? '*')
+    }
+    if (a === '_ingest' && b === 'pipeline') {
+      if (d === '_simulate' || (e === '_simulate' && d)) {
+        authorizeCluster(c.principal, 'cluster:admin/ingest/pipeline/simulate')
+        if (m !== 'POST' && m !== 'GET') throw methodNotAllowed(c)
+        return simulate(d === '_simulate' ? undefined : d, body() as JsonMap, c.query.verbose === 'true')
+      }
+      if (m === 'GET') {
+        authorizeCluster(c.principal, 'cluster:admin/ingest/pipeline/get')
+        return getPipelines(d ?? '*')
+      }
+    }
+    if (a === '_search' || a === '_count') return search(c, '_all', a, body())
+    if (a === '_bulk' && (m === 'POST' || m === 'PUT')) return bulk(c, undefined)
+    if (a && !a.startsWith('_')) {
+      const target = a
+      if ((b === '_search' || b === '_count') && (m === 'GET' || m === 'POST')) return search(c, target, b, body())
+      if (b === '_settings' && m === 'GET') return getSettings(c, target)
+      if (b === '_bulk' && (m === 'POST' || m === 'PUT')) return bulk(c, target)
+      if (b === '_rollover' && m === 'POST') {
+        if (!mayAccessIndex(c.principal, 'indices:admin/rollover', target)) throw indexForbidden(c.principal, 'indices:admin/rollover', [target])
+        const r = store.rollover(target)
+        return [200, {acknowledged: true, shards_acknowledged: true, ...r, rolled_over: true, dry_run: false, lazy: false, conditions: {}}]
+      }
+      if ((b === '_doc' && (m === 'POST' || (m === 'PUT' && d))) || (b === '_create' && d && (m === 'PUT' || m === 'POST'))) {
+        if (!mayAccessIndex(c.principal, 'indices:data/write/bulk[s]', target)) throw indexForbidden(c.principal, 'indices:data/write/bulk[s]', [target])
+        const src = body()
+        if (!src || typeof src !== 'object') throw new EsHttpError(400, 'parse_exception', 'request body is required')
+        const opType = b === '_create' || c.query.op_type === 'create' || (m === 'POST' && !d) ? 'create' : 'index'
+        const r = store.write(target, src as JsonMap, {opType, id: d, pipeline: c.query.pipeline})
+        if (!r.ok) return [r.status, {error: {root_cause: [r.error], ...r.error}, status: r.status}]
+        return [201, {_index: r._index, _id: r._id, _version: 1, result: 'created', _shards: {total: 2, successful: 1, failed: 0}, _seq_no: r._seq_no, _primary_term: 1}]
+      }
+    }
+    throw new EsHttpError(400, 'illegal_argument_exception', `request [${c.path}] contains unrecognized parameter or is not supported by the lab: [${m} ${c.path}]`)
+  }
+
+  const methodNotAllowed = (c: Ctx) =>
+    new EsHttpError(405, 'illegal_argument_exception', `Incorrect HTTP method for uri [${c.path}] and method [${c.method}]`)
+
+  function mainInfo() {
+    if (opts.notElasticsearch) {
+      // What an OpenSearch cluster answers on `GET /` (no x-elastic-product header).
+      return {name: 'lab-node', cluster_name: opts.clusterName ?? 'lab', version: {distribution: 'opensearch', number: '2.11.0'}, tagline: 'The OpenSearch Project: https://opensearch.org/'}
+    }
+    return {
+      name: 'lab-es-0',
+      cluster_name: opts.clusterName ?? 'tetractl-lab',
+      cluster_uuid: 'dGV0cmFjdGwtbGFiLWNsdXN0ZXI',
+      version: {
+        number: opts.version,
+        build_flavor: 'default',
+        build_type: 'docker',
+        build_hash: '0000000000000000000000000000000000000000',
+        build_date: '2025-06-01T00:00:00.000Z',
+        build_snapshot: false,
+        lucene_version: major >= 9 ? '10.2.1' : '9.12.1',
+        minimum_wire_compatibility_version: major >= 9 ? '8.19.0' : '7.17.0',
+        minimum_index_compatibility_version: major >= 9 ? '8.0.0' : '7.0.0',
+      },
+      tagline: 'You Know, for Search',
+    }
+  }
+
+  function clusterHealth() {
+    return {
+      cluster_name: opts.clusterName ?? 'tetractl-lab',
+      status: 'green',
+      timed_out: false,
+      number_of_nodes: 1,
+      number_of_data_nodes: 1,
+      active_primary_shards: store.indices.size,
+      active_shards: store.indices.size,
+      relocating_shards: 0,
+      initializing_shards: 0,
+      unassigned_shards: 0,
+      unassigned_primary_shards: 0,
+      delayed_unassigned_shards: 0,
+      number_of_pending_tasks: 0,
+      number_of_in_flight_fetch: 0,
+      task_max_waiting_in_queue_millis: 0,
+      active_shards_percent_as_number: 100.0,
+    }
+  }
+
+  function authenticateInfo(p: Principal) {
+    if (p.kind === 'user') {
+      return {username: p.user.username, roles: p.user.roles, full_name: null, email: null, metadata: {}, enabled: true, authentication_realm: {name: 'default_native', type: 'native'}, lookup_realm: {name: 'default_native', type: 'native'}, authentication_type: 'realm'}
+    }
+    return {username: p.key.username, roles: [], full_name: null, email: null, metadata: {}, enabled: true, authentication_realm: {name: '_es_api_key', type: '_es_api_key'}, lookup_realm: {name: '_es_api_key', type: '_es_api_key'}, authentication_type: 'api_key', api_key: {id: p.key.id, name: p.key.name}}
+  }
+
+  /** Security replaces wildcards with the authorized names; a concrete unauthorized name is a 403. */
+  function authorizedTargets(c: Ctx, action: string, expression: string) {
+    const resolved = store.resolve(expression)
+    const concrete = expression.split(',').filter((p) => !p.includes('*') && p !== '_all' && !p.startsWith('-'))
+    const denied = concrete.filter((n) => !resolved.missing.includes(n) && !mayAccessIndex(c.principal, action, n))
+    if (denied.length > 0) throw indexForbidden(c.principal, action, denied)
+    const indices = resolved.indices.filter((i) => mayAccessIndex(c.principal, action, i.dataStream ?? i.name) || mayAccessIndex(c.principal, action, i.name))
+    return {indices, missing: resolved.missing}
+  }
+
+  function notFound(name: string): EsHttpError {
+    return new EsHttpError(404, 'index_not_found_exception', `no such index [${name}]`, {'resource.type': 'index_or_alias', 'resource.id': name, index_uuid: '_na_', index: name})
+  }
+
+  function search(c: Ctx, expression: string, kind: '_search' | '_count', rawBody: unknown): [number, unknown] {
+    const started = performance.now()
+    const b = (rawBody ?? {}) as Record<string, unknown>
+    const q = c.query
+    const {indices, missing} = authorizedTargets(c, 'indices:data/read/search', expression === '_all' ? '*' : expression)
+    if (missing.length > 0 && q.ignore_unavailable !== 'true') throw notFound(missing[0])
+    const now = store.now()
+    let docs = store.docsIn(indices)
+    try {
+      docs = docs.filter((d) => matches(d, b.query as Record<string, unknown> | undefined, now))
+    } catch (e) {
+      throw asSearchFailure(e, indices.length)
+    }
+    const shards = {total: indices.length, successful: indices.length, skipped: 0, failed: 0}
+    if (kind === '_count') return [200, {count: docs.length, _shards: shards}]
+    const size = Number(q.size ?? b.size ?? 10)
+    const from = Number(q.from ?? b.from ?? 0)
+    const sortSpec = parseSort(q.sort ? q.sort.split(',') : b.sort)
+    let aggregations: Record<string, unknown> | undefined
+    try {
+      aggregations = runAggregations(docs, b.aggs ?? b.aggregations, now)
+    } catch (e) {
+      throw asSearchFailure(e, indices.length)
+    }
+    const sorted = sortDocs(docs, sortSpec)
+    const sourceSpec = q._source !== undefined ? (q._source === 'false' ? false : q._source === 'true' ? true : q._source.split(',')) : b._source
+    const hits = sorted.slice(from, from + size).map((h) => hitOf(h.doc, sourceSpec, sortSpec.length ? h.sort : undefined))
+    const tth: unknown = q.track_total_hits ?? b.track_total_hits
+    let total: unknown
+    if (tth === false || tth === 'false') total = undefined
+    else if (tth === true || tth === 'true') total = {value: docs.length, relation: 'eq'}
+    else {
+      const cap = tth === undefined ? 10_000 : Number(tth)
+      total = docs.length > cap ? {value: cap, relation: 'gte'} : {value: docs.length, relation: 'eq'}
+    }
+    return [
+      200,
+      {
+        took: Math.max(1, Math.round(performance.now() - started)),
+        timed_out: false,
+        _shards: shards,
+        hits: {...(total ? {total} : {}), max_score: sortSpec.length || hits.length === 0 ? null : 1.0, hits},
+        ...(aggregations ? {aggregations} : {}),
+      },
+    ]
+  }
+
+  function asSearchFailure(e: unknown, shards: number): unknown {
+    if (!(e instanceof EsHttpError)) return e
+    if (e.type === 'parsing_exception' || e.type === 'parse_exception') return e
+    // A shard-level failure surfaces as search_phase_execution_exception caused by the shard's error.
+    const cause = {type: e.type, reason: e.message}
+    return new EsHttpError(
+      400,
+      'search_phase_execution_exception',
+      'all shards failed',
+      {phase: 'query', grouped: true, failed_shards: [{shard: 0, index: null, node: 'lab-es-0', reason: cause}]},
+      cause,
+    )
+  }
+
+  function getDataStreams(c: Ctx, expression: string) {
+    const action = 'indices:admin/data_stream/get'
+    const names = [...store.dataStreams.keys()].filter((n) => expression.split(',').some((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(n)))
+    const concrete = expression.split(',').filter((p) => !p.includes('*'))
+    for (const n of concrete) {
+      if (!store.dataStreams.has(n)) throw notFound(n)
+      if (!mayAccessIndex(c.principal, action, n)) throw indexForbidden(c.principal, action, [n])
+    }
+    const visible = names.filter((n) => mayAccessIndex(c.principal, action, n)).sort()
+    return {
+      data_streams: visible.map((n) => {
+        const ds = store.dataStreams.get(n)!
+        // The reported template is the one matching *now* (GetDataStreamsTransportAction findV2Template).
+        const current = store.findTemplate(n)
+        const write = ds.indices[ds.indices.length - 1]
+        return {
+          name: ds.name,
+          timestamp_field: {name: '@timestamp'},
+          indices: ds.indices.map((i) => ({index_name: i.name, index_uuid: i.uuid, prefer_ilm: true, ilm_policy: i.settings.lifecycle ?? 'logs@lifecycle', managed_by: 'Index Lifecycle Management'})),
+          generation: ds.generation,
+          ...(ds.meta ? {_meta: ds.meta} : {}),
+          status: 'GREEN',
+          template: current?.name,
+          ilm_policy: current?.settings.lifecycle ?? 'logs@lifecycle',
+          next_generation_managed_by: 'Index Lifecycle Management',
+          prefer_ilm: true,
+          hidden: false,
+          system: false,
+          allow_custom_routing: false,
+          replicated: false,
+          rollover_on_write: false,
+          ...(write.settings.mode ? {index_mode: write.settings.mode} : {}),
+        }
+      }),
+    }
+  }
+
+  function getIndexTemplates(expression: string): [number, unknown] {
+    const re = new RegExp(`^${expression.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`)
+    const found = [...store.templates.values()].filter((t) => re.test(t.name))
+    if (found.length === 0 && !expression.includes('*')) {
+      return [404, errorBody(404, 'resource_not_found_exception', `index template matching [${expression}] not found`)]
+    }
+    return [200, {index_templates: found.map((t) => ({name: t.name, index_template: t.body}))}]
+  }
+
+  function getPipelines(expression: string): [number, unknown] {
+    const res: Record<string, unknown> = {}
+    for (const part of expression.split(',')) {
+      const re = new RegExp(`^${part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`)
+      for (const [id, def] of store.pipelines) if (re.test(id)) res[id] = def
+    }
+    // A missing pipeline answers 404 with an empty object.
+    return [Object.keys(res).length === 0 ? 404 : 200, res]
+  }
+
+  function simulate(id: string | undefined, b: JsonMap | undefined, verbose: boolean): [number, unknown] {
+    if (!b || !Array.isArray(b.docs)) throw new EsHttpError(400, 'parse_exception', '[docs] required property is missing', {property_name: 'docs'})
+    let def: PipelineDefinition | undefined
+    let pid = id ?? '_simulate_pipeline'
+    if (id) {
+      def = store.pipelines.get(id)
+      // Status and wording for a missing pipeline id are not covered by the spec (unverified).
+      if (!def) throw new EsHttpError(404, 'resource_not_found_exception', `pipeline [${id}] is missing`)
+    } else {
+      const problem = validatePipeline(b.pipeline)
+      if (problem) throw new EsHttpError(400, 'parse_exception', problem)
+      def = b.pipeline as unknown as PipelineDefinition
+      pid = '_simulate_pipeline'
+    }
+    void verbose // the lab answers the non-verbose form only
+    const docs = (b.docs as JsonMap[]).map((d) => {
+      const source = structuredClone((d._source ?? {}) as JsonMap)
+      const doc = new IngestDocument(source, {_index: d._index as string | undefined, _id: d._id as string | undefined}, new Date(store.now()))
+      const r = ingest(pid, def!, doc, {pipelines: store.pipelines, scripts: scriptsFor()})
+      if (r.status === 'failed') return {error: ingestErrorBody(r.error)}
+      if (r.status === 'dropped') return null
+      return {doc: {_index: doc.meta._index, _version: '-3', _id: doc.meta._id, _source: doc.source, _ingest: {timestamp: doc.ingest.timestamp}}}
+    })
+    return [200, {docs}]
+  }
+
+  function scriptsFor() {
+    return store.scripts
+  }
+
+  function getSettings(c: Ctx, expression: string): [number, unknown] {
+    const action = 'indices:monitor/settings/get'
+    const {indices, missing} = authorizedTargets(c, action, expression)
+    if (missing.length > 0) throw notFound(missing[0])
+    const out: Record<string, unknown> = {}
+    for (const i of indices) {
+      out[i.name] = {
+        settings: {
+          index: {
+            ...(i.settings.mode ? {mode: i.settings.mode} : {}),
+            ...(i.settings.lifecycle ? {lifecycle: {name: i.settings.lifecycle}} : {}),
+            ...(i.settings.default_pipeline ? {default_pipeline: i.settings.default_pipeline} : {}),
+            ...(i.settings.final_pipeline ? {final_pipeline: i.settings.final_pipeline} : {}),
+            ...(i.dataStream ? {hidden: 'true'} : {}),
+            codec: 'best_compression',
+            number_of_shards: '1',
+            number_of_replicas: '1',
+            provided_name: i.name,
+            creation_date: String(i.createdAt),
+            uuid: i.uuid,
+            version: {created: major >= 9 ? '9009000' : '8536000'},
+          },
+        },
+      }
+    }
+    return [200, out]
+  }
+
+  function bulk(c: Ctx, defaultTarget: string | undefined): [number, unknown] {
+    const started = performance.now()
+    const lines = c.body.toString('utf8').split('\n').filter((l) => l.trim() !== '')
+    const items: unknown[] = []
+    let errors = false
+    for (let i = 0; i < lines.length; i++) {
+      const action = JSON.parse(lines[i]) as Record<string, Record<string, string>>
+      const [op, meta] = Object.entries(action)[0]
+      const target = meta._index ?? defaultTarget
+      if (op === 'delete' || op === 'update') {
+        items.push({[op]: {_index: target, _id: meta._id, status: 400, error: {type: 'illegal_argument_exception', reason: `the lab does not support bulk [${op}]`}}})
+        errors = true
+        if (op === 'update') i++
+        continue
+      }
+      const source = JSON.parse(lines[++i] ?? '{}') as JsonMap
+      if (!target) throw new EsHttpError(400, 'action_request_validation_exception', 'Validation Failed: 1: index is missing;')
+      if (!mayAccessIndex(c.principal, 'indices:data/write/bulk[s]', target)) {
+        const e = indexForbidden(c.principal, 'indices:data/write/bulk[s]', [target])
+        items.push({[op]: {_index: target, _id: meta._id ?? null, status: 403, error: {type: 'security_exception', reason: e.reason}}})
+        errors = true
+        continue
+      }
+      const r = store.write(target, source, {opType: op === 'index' ? 'index' : 'create', id: meta._id, pipeline: meta.pipeline ?? c.query.pipeline})
+      if (!r.ok) {
+        errors = true
+        items.push({[op]: {_index: r._index ?? target, _id: r._id ?? null, status: r.status, error: r.error}})
+      } else {
+        items.push({[op]: {_index: r._index, _id: r._id, _version: 1, result: 'created', _shards: {total: 2, successful: 1, failed: 0}, _seq_no: r._seq_no, _primary_term: 1, status: 201}})
+      }
+    }
+    return [200, {errors, took: Math.max(1, Math.round(performance.now() - started)), items}]
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `https://localhost:${port}`,
+    caPem: tls.caPem,
+    requests: () => log.map((e) => ({...e, query: {...e.query}})),
+    clearRequests: () => {
+      log.length = 0
+    },
+    injectFailures: (f) => {
+      failures.push({...f})
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+/**
+ * REST API compatibility (elastic.md §7): a server accepts its own major and the previous one in
+ * `compatible-with`; an 8.x server answers 400 media_type_header_exception to compatible-with=9.
+ */
+function checkCompatibility(req: IncomingMessage, major: number): number | undefined {
+  const versions: Array<[string, number]> = []
+  for (const [name, header] of [
+    ['Accept', req.headers.accept],
+    ['Content-Type', req.headers['content-type']],
+  ] as const) {
+    const m = /compatible-with=(\d+)/.exec(header ?? '')
+    if (m) versions.push([name, Number(m[1])])
+  }
+  if (versions.length === 0) return undefined
+  for (const [name, v] of versions) {
+    if (v !== major && v !== major - 1) {
+      const headers = versions.map(([n]) => n).join(', ')
+      const value = name === 'Accept' ? req.headers.accept : req.headers['content-type']
+      throw new EsHttpError(400, 'media_type_header_exception', `Invalid media-type value on headers [${headers}]`, {}, {
+        type: 'status_exception',
+        reason: `${name} version must be either version ${major} or ${major - 1}, but found ${v}. ${name}=${value}`,
+      })
+    }
+  }
+  return versions[0][1]
+}
+
+function failureBody(status: 429 | 503) {
+  if (status === 429) {
+    return errorBody(
+      429,
+      'es_rejected_execution_exception',
+      'rejected execution of org.elasticsearch.common.util.concurrent.TimedRunnable on TaskExecutionTimeTrackingEsThreadPoolExecutor[name = lab-es-0/search, queue capacity = 1000, active threads = 13, queued tasks = 1000, completed tasks = 42]',
+    )
+  }
+  return errorBody(503, 'cluster_block_exception', 'blocked by: [SERVICE_UNAVAILABLE/2/no master];')
+}
+
+function parseBody(buf: Buffer): unknown {
+  if (buf.length === 0) return undefined
+  try {
+    return JSON.parse(buf.toString('utf8'))
+  } catch (e) {
+    throw new EsHttpError(400, 'parse_exception', `Failed to parse content to map: ${(e as Error).message}`)
+  }
+}

@@ -1,0 +1,449 @@
+// The subset of the Elasticsearch Query DSL and aggregations the checks use, evaluated over the lab's
+// in-memory documents: bool/filter/must/should/must_not, term, terms, range (with date math), exists,
+// match, match_all, prefix, wildcard, ids; aggregations terms, max, min, value_count, cardinality,
+// filter, filters, top_hits. Field semantics that matter (elastic.md §2.6): `constant_keyword` fields
+// match through the index mapping, not `_source`; `match_only_text` fields (ecs@mappings `message`,
+// `*.message`) cannot be aggregated. Only the lab imports this file.
+
+import {isMap, type Json, type JsonMap} from './ingest.js'
+
+export interface StoredDoc {
+  _id: string
+  /** Concrete (backing) index name. */
+  _index: string
+  /** Data stream or index name the document was written to. */
+  target: string
+  _source: JsonMap
+  _seq_no: number
+  /** Field -> value of constant_keyword mappings of the index (null = no value yet). */
+  constants: Record<string, string | null>
+}
+
+/** A request error the server renders as an Elasticsearch error body. */
+export class EsHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    reason: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly causedBy?: {type: string; reason: string},
+  ) {
+    super(reason)
+  }
+}
+
+const parsing = (reason: string) => new EsHttpError(400, 'parsing_exception', reason, {line: 1, col: 1})
+
+/** ecs@mappings maps `message` and `*.message` as match_only_text (elastic.md §2.6, §6 item 3, unverified). */
+export function isMatchOnlyText(field: string): boolean {
+  return field === 'message' || field.endsWith('.message')
+}
+
+const DATE_FIELDS = new Set(['@timestamp', 'event.ingested', 'event.created'])
+
+/** All leaf values at `path`, walking objects, arrays and dotted keys like `_source` fields do. */
+export function sourceValues(source: Json, path: string): Json[] {
+  const out: Json[] = []
+  const walk = (node: Json, rest: string) => {
+    if (Array.isArray(node)) {
+      for (const n of node) walk(n, rest)
+      return
+    }
+    if (!isMap(node)) return
+    for (const [k, v] of Object.entries(node)) {
+      if (k === rest) {
+        if (Array.isArray(v)) out.push(...v.flat(Infinity as 1))
+        else out.push(v)
+      } else if (rest.startsWith(`${k}.`)) {
+        walk(v, rest.slice(k.length + 1))
+      }
+    }
+  }
+  walk(source, path)
+  return out.filter((v) => v !== null && v !== undefined)
+}
+
+/** Values of a field for queries and aggregations: mapping constants and metadata first. */
+export function fieldValues(doc: StoredDoc, field: string): Json[] {
+  if (field === '_index') return [doc._index]
+  if (field === '_id') return [doc._id]
+  if (Object.prototype.hasOwnProperty.call(doc.constants, field)) {
+    const c = doc.constants[field]
+    return c === null ? [] : [c]
+  }
+  return sourceValues(doc._source, field).filter((v) => !isMap(v))
+}
+
+function fieldExists(doc: StoredDoc, field: string): boolean {
+  if (fieldValues(doc, field).length > 0) return true
+  // `exists` on an object field matches when any sub-field exists.
+  const nodes = sourceValues(doc._source, field)
+  const hasLeaf = (n: Json): boolean => (isMap(n) ? Object.values(n).some(hasLeaf) : Array.isArray(n) ? n.some(hasLeaf) : n !== null)
+  return nodes.some(hasLeaf)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Date math
+
+const UNIT_MS: Record<string, number> = {s: 1000, m: 60_000, h: 3_600_000, H: 3_600_000, d: 86_400_000, w: 604_800_000}
+
+export function parseDateMath(v: unknown, now: number): number {
+  if (typeof v === 'number') return v
+  const s = String(v)
+  const m = /^now((?:[+-]\d+[smhHdwMy])*)(?:\/([smhHdwMy]))?$/.exec(s)
+  if (m) {
+    let t = now
+    for (const op of m[1].matchAll(/([+-])(\d+)([smhHdwMy])/g)) {
+      const n = Number(op[2]) * (op[1] === '-' ? -1 : 1)
+      if (op[3] === 'M') t = addMonths(t, n)
+      else if (op[3] === 'y') t = addMonths(t, 12 * n)
+      else t += n * UNIT_MS[op[3]]
+    }
+    if (m[2]) {
+      const unit = UNIT_MS[m[2]] ?? UNIT_MS.d
+      t = Math.floor(t / unit) * unit
+    }
+    return t
+  }
+  if (/^\d+$/.test(s)) return Number(s)
+  const t = Date.parse(s)
+  if (Number.isNaN(t)) throw new EsHttpError(400, 'parse_exception', `failed to parse date field [${s}] with format [strict_date_optional_time||epoch_millis]`)
+  return t
+}
+
+function addMonths(t: number, n: number): number {
+  const d = new Date(t)
+  d.setUTCMonth(d.getUTCMonth() + n)
+  return d.getTime()
+}
+
+const asDate = (v: Json): number => (typeof v === 'number' ? v : Date.parse(String(v)))
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+export type Query = Record<string, unknown>
+
+const looselyEqual = (a: Json, b: unknown) => a === b || (typeof a !== 'object' && String(a) === String(b))
+
+function fieldAndParams(body: unknown, name: string): [string, unknown] {
+  if (!isMap(body as Json)) throw parsing(`[${name}] query malformed, no start_object after query name`)
+  const entries = Object.entries(body as JsonMap).filter(([k]) => k !== 'boost' && k !== '_name')
+  if (entries.length !== 1) throw parsing(`[${name}] query doesn't support multiple fields, found [${entries.map(([k]) => k).join('] and [')}]`)
+  return entries[0]
+}
+
+export function matches(doc: StoredDoc, query: Query | undefined, now: number): boolean {
+  if (!query || Object.keys(query).length === 0) return true
+  const entries = Object.entries(query)
+  if (entries.length !== 1) throw parsing('[_na] query malformed, must start with start_object')
+  const [type, body] = entries[0]
+  switch (type) {
+    case 'match_all':
+      return true
+    case 'match_none':
+      return false
+    case 'bool': {
+      const b = body as Record<string, unknown>
+      const list = (k: string): Query[] => (b[k] === undefined ? [] : Array.isArray(b[k]) ? (b[k] as Query[]) : [b[k] as Query])
+      const must = [...list('must'), ...list('filter')]
+      if (!must.every((q) => matches(doc, q, now))) return false
+      if (list('must_not').some((q) => matches(doc, q, now))) return false
+      const should = list('should')
+      if (should.length > 0) {
+        const msm = b.minimum_should_match !== undefined ? Number(b.minimum_should_match) : must.length > 0 ? 0 : 1
+        if (should.filter((q) => matches(doc, q, now)).length < msm) return false
+      }
+      return true
+    }
+    case 'term': {
+      const [field, p] = fieldAndParams(body, type)
+      const value = isMap(p as Json) ? (p as JsonMap).value : p
+      return fieldValues(doc, field).some((v) => looselyEqual(v, value))
+    }
+    case 'terms': {
+      const [field, values] = fieldAndParams(body, type)
+      if (!Array.isArray(values)) throw parsing('[terms] query does not support [' + field + ']')
+      return fieldValues(doc, field).some((v) => values.some((x) => looselyEqual(v, x)))
+    }
+    case 'ids': {
+      const values = (body as {values?: string[]}).values ?? []
+      return values.includes(doc._id)
+    }
+    case 'exists': {
+      const field = (body as {field?: string}).field
+      if (!field) throw parsing('[exists] must be provided with a [field]')
+      return fieldExists(doc, field)
+    }
+    case 'prefix': {
+      const [field, p] = fieldAndParams(body, type)
+      const value = String(isMap(p as Json) ? (p as JsonMap).value : p)
+      return fieldValues(doc, field).some((v) => String(v).startsWith(value))
+    }
+    case 'wildcard': {
+      const [field, p] = fieldAndParams(body, type)
+      const value = String(isMap(p as Json) ? ((p as JsonMap).value ?? (p as JsonMap).wildcard) : p)
+      const re = new RegExp(`^${value.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+      const names = field === '_index' ? [doc._index, doc.target] : fieldValues(doc, field)
+      return names.some((v) => re.test(String(v)))
+    }
+    case 'match':
+    case 'match_phrase': {
+      const [field, p] = fieldAndParams(body, type)
+      const value = String(isMap(p as Json) ? (p as JsonMap).query : p)
+      // Analysed text: a match on any whitespace token of the value (good enough for the checks).
+      const tokens = value.toLowerCase().split(/\s+/).filter(Boolean)
+      return fieldValues(doc, field).some((v) => {
+        const s = String(v).toLowerCase()
+        return type === 'match_phrase' ? s.includes(value.toLowerCase()) : tokens.some((t) => s.split(/[^\p{L}\p{N}_.]+/u).includes(t) || s === t)
+      })
+    }
+    case 'range': {
+      const [field, p] = fieldAndParams(body, type)
+      const r = p as Record<string, unknown>
+      const values = fieldValues(doc, field)
+      const bounds = ['gt', 'gte', 'lt', 'lte'].filter((k) => r[k] !== undefined && r[k] !== null)
+      const dateLike = DATE_FIELDS.has(field) || bounds.some((k) => typeof r[k] === 'string' && /^now|^\d{4}-\d{2}-\d{2}/.test(String(r[k])))
+      return values.some((v) => {
+        const x = dateLike ? asDate(v) : Number(v)
+        return bounds.every((k) => {
+          const bound = dateLike ? parseDateMath(r[k], now) : Number(r[k])
+          if (k === 'gt') return x > bound
+          if (k === 'gte') return x >= bound
+          if (k === 'lt') return x < bound
+          return x <= bound
+        })
+      })
+    }
+    case 'nested': {
+      const b = body as {path?: string; query?: Query}
+      if (!b.path) throw parsing('[nested] requires \'path\' field')
+      // Each nested object is matched on its own, with fields given by their full path.
+      const items = sourceValues(doc._source, b.path).filter((v) => isMap(v)) as JsonMap[]
+      return items.some((item) => {
+        const prefixed = prefixSource(b.path!, item)
+        return matches({...doc, _source: prefixed, constants: {}}, b.query, now)
+      })
+    }
+    default:
+      throw parsing(`unknown query [${type}]`)
+  }
+}
+
+function prefixSource(path: string, item: JsonMap): JsonMap {
+  return path.split('.').reduceRight<JsonMap>((acc, k) => ({[k]: acc}), item)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sorting and hits
+
+export type SortSpec = Array<{field: string; order: 'asc' | 'desc'; unmappedType?: string}>
+
+export function parseSort(sort: unknown): SortSpec {
+  if (sort === undefined) return []
+  const list = Array.isArray(sort) ? sort : [sort]
+  return list.map((s) => {
+    if (typeof s === 'string') {
+      const [field, order] = s.split(':')
+      return {field, order: (order ?? (field === '_score' ? 'desc' : 'asc')) as 'asc' | 'desc'}
+    }
+    const [field, spec] = Object.entries(s as Record<string, unknown>)[0]
+    if (typeof spec === 'string') return {field, order: spec as 'asc' | 'desc'}
+    const o = spec as {order?: string; unmapped_type?: string}
+    return {field, order: (o.order ?? 'asc') as 'asc' | 'desc', unmappedType: o.unmapped_type}
+  })
+}
+
+function sortKey(doc: StoredDoc, field: string, order: 'asc' | 'desc'): number | string | null {
+  if (field === '_doc') return doc._seq_no
+  const vals = fieldValues(doc, field)
+  if (vals.length === 0) return null
+  const conv = vals.map((v) => (DATE_FIELDS.has(field) ? asDate(v) : v)) as Array<number | string>
+  const sorted = [...conv].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  return order === 'asc' ? sorted[0] : sorted[sorted.length - 1]
+}
+
+export function sortDocs(docs: StoredDoc[], spec: SortSpec): Array<{doc: StoredDoc; sort?: Array<number | string | null>}> {
+  if (spec.length === 0) return docs.map((doc) => ({doc}))
+  const keyed = docs.map((doc) => ({doc, sort: spec.map((s) => sortKey(doc, s.field, s.order))}))
+  keyed.sort((a, b) => {
+    for (let i = 0; i < spec.length; i++) {
+      const x = a.sort[i]
+      const y = b.sort[i]
+      if (x === y) continue
+      // Missing values sort last in both directions (`missing: _last`).
+      if (x === null) return 1
+      if (y === null) return -1
+      const c = x < y ? -1 : 1
+      return spec[i].order === 'asc' ? c : -c
+    }
+    return a.doc._seq_no - b.doc._seq_no
+  })
+  return keyed
+}
+
+/** `_source` filtering: true/false, a pattern or list of patterns, or {includes, excludes}. */
+export function filterSource(source: JsonMap, spec: unknown): JsonMap | undefined {
+  if (spec === undefined || spec === true) return source
+  if (spec === false) return undefined
+  let includes: string[] = []
+  let excludes: string[] = []
+  if (typeof spec === 'string') includes = [spec]
+  else if (Array.isArray(spec)) includes = spec as string[]
+  else if (isMap(spec as Json)) {
+    const s = spec as {includes?: string | string[]; excludes?: string | string[]}
+    includes = ([] as string[]).concat(s.includes ?? [])
+    excludes = ([] as string[]).concat(s.excludes ?? [])
+  }
+  const toRe = (p: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`)
+  const inc = includes.map(toRe)
+  const exc = excludes.map(toRe)
+  const walk = (node: JsonMap, prefix: string): JsonMap | undefined => {
+    const out: JsonMap = {}
+    for (const [k, v] of Object.entries(node)) {
+      const path = prefix ? `${prefix}.${k}` : k
+      if (exc.some((r) => r.test(path))) continue
+      const included = inc.length === 0 || inc.some((r) => r.test(path))
+      if (isMap(v)) {
+        const sub = included ? walk(v, path) ?? {} : walk(v, path)
+        if (sub && (included || Object.keys(sub).length > 0)) out[k] = sub
+      } else if (included) {
+        out[k] = v
+      }
+    }
+    return Object.keys(out).length > 0 || prefix === '' ? out : undefined
+  }
+  return walk(source, '')
+}
+
+export function hitOf(doc: StoredDoc, sourceSpec: unknown, sort?: Array<number | string | null>): Record<string, unknown> {
+  const src = filterSource(structuredClone(doc._source), sourceSpec)
+  return {
+    _index: doc._index,
+    _id: doc._id,
+    _score: sort ? null : 1.0,
+    ...(src !== undefined ? {_source: src} : {}),
+    ...(sort ? {sort} : {}),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aggregations
+
+const aggError = (reason: string) => new EsHttpError(400, 'illegal_argument_exception', reason)
+
+function aggregateNormalised(docs: StoredDoc[], norm: Record<string, unknown>, now: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [name, spec] of Object.entries(norm)) {
+    const [type, params] = Object.entries(spec as Record<string, Record<string, unknown>>)[0]
+    out[name] = runAgg(type, params, docs, now, name)
+  }
+  return out
+}
+
+function noAggOnText(field: string, type: string) {
+  if (isMatchOnlyText(field)) {
+    // MatchOnlyTextFieldMapper does not support doc-value aggregations (unverified wording).
+    throw aggError(`Field [${field}] of type [match_only_text] is not supported for aggregation [${type}]`)
+  }
+}
+
+function runAgg(type: string, p: Record<string, unknown>, docs: StoredDoc[], now: number, name: string): Record<string, unknown> {
+  const parent = p as Record<string, unknown>
+  switch (type) {
+    case 'terms': {
+      const field = String(parent.field)
+      noAggOnText(field, 'terms')
+      const size = parent.size === undefined ? 10 : Number(parent.size)
+      const counts = new Map<string, {key: Json; docs: StoredDoc[]}>()
+      for (const d of docs) {
+        let vals = [...new Set(fieldValues(d, field).map((v) => JSON.stringify(v)))]
+        if (vals.length === 0 && parent.missing !== undefined) vals = [JSON.stringify(parent.missing)]
+        for (const v of vals) {
+          const e = counts.get(v) ?? {key: JSON.parse(v) as Json, docs: []}
+          e.docs.push(d)
+          counts.set(v, e)
+        }
+      }
+      const order = parent.order as Record<string, string> | undefined
+      const entries = [...counts.values()].sort((a, b) => {
+        if (order && '_key' in order) return (a.key! < b.key! ? -1 : 1) * (order._key === 'desc' ? -1 : 1)
+        return b.docs.length - a.docs.length || (String(a.key) < String(b.key) ? -1 : 1)
+      })
+      const subAggs = (parent.__sub as Record<string, unknown>) ?? undefined
+      const buckets = entries.slice(0, size).map((e) => ({
+        key: e.key,
+        ...(typeof e.key === 'number' && DATE_FIELDS.has(field) ? {key_as_string: new Date(e.key).toISOString()} : {}),
+        doc_count: e.docs.length,
+        ...(subAggs ? aggregateNormalised(e.docs, subAggs, now) : {}),
+      }))
+      const other = entries.slice(size).reduce((n, e) => n + e.docs.length, 0)
+      return {doc_count_error_upper_bound: 0, sum_other_doc_count: other, buckets}
+    }
+    case 'max':
+    case 'min': {
+      const field = String(parent.field)
+      const date = DATE_FIELDS.has(field)
+      const vals = docs.flatMap((d) => fieldValues(d, field)).map((v) => (date ? asDate(v) : Number(v))).filter((v) => !Number.isNaN(v))
+      if (vals.length === 0) return {value: null}
+      const v = type === 'max' ? Math.max(...vals) : Math.min(...vals)
+      return date ? {value: v, value_as_string: new Date(v).toISOString()} : {value: v}
+    }
+    case 'value_count': {
+      const field = String(parent.field)
+      noAggOnText(field, 'value_count')
+      return {value: docs.reduce((n, d) => n + fieldValues(d, field).length, 0)}
+    }
+    case 'cardinality': {
+      const field = String(parent.field)
+      noAggOnText(field, 'cardinality')
+      return {value: new Set(docs.flatMap((d) => fieldValues(d, field).map((v) => JSON.stringify(v)))).size}
+    }
+    case 'filter': {
+      const {__sub: subAggs, ...query} = parent as Record<string, unknown> & {__sub?: Record<string, unknown>}
+      const matched = docs.filter((d) => matches(d, query as Query, now))
+      return {doc_count: matched.length, ...(subAggs ? aggregateNormalised(matched, subAggs, now) : {})}
+    }
+    case 'filters': {
+      const filters = parent.filters
+      const subAggs = parent.__sub as Record<string, unknown> | undefined
+      const one = (q: Query) => {
+        const matched = docs.filter((d) => matches(d, q, now))
+        return {doc_count: matched.length, ...(subAggs ? aggregateNormalised(matched, subAggs, now) : {})}
+      }
+      if (Array.isArray(filters)) return {buckets: filters.map((q) => one(q as Query))}
+      if (!isMap(filters as Json)) throw parsing(`[filters] aggregation [${name}] requires [filters]`)
+      return {buckets: Object.fromEntries(Object.entries(filters as Record<string, Query>).map(([k, q]) => [k, one(q)]))}
+    }
+    case 'top_hits': {
+      const size = parent.size === undefined ? 3 : Number(parent.size)
+      const sorted = sortDocs(docs, parseSort(parent.sort))
+      const hits = sorted.slice(0, size).map((h) => hitOf(h.doc, parent._source, h.sort))
+      return {hits: {total: {value: docs.length, relation: 'eq'}, max_score: parent.sort ? null : 1.0, hits}}
+    }
+    default:
+      throw parsing(`Unknown aggregation type [${type}] did you mean [terms]?`)
+  }
+}
+
+/** Moves each aggregation's sub-aggregations under its parameters so runAgg can reach them. */
+export function normaliseAggs(aggs: unknown): Record<string, unknown> | undefined {
+  if (!isMap(aggs as Json)) return undefined
+  const out: Record<string, unknown> = {}
+  for (const [name, spec] of Object.entries(aggs as Record<string, Record<string, unknown>>)) {
+    const sub = spec.aggs ?? spec.aggregations
+    const types = Object.keys(spec).filter((k) => k !== 'aggs' && k !== 'aggregations' && k !== 'meta')
+    if (types.length !== 1) throw parsing(`Expected one aggregation type for [${name}], found ${types.length}`)
+    const type = types[0]
+    if (sub && !['terms', 'filter', 'filters'].includes(type)) throw aggError(`Aggregator [${name}] of type [${type}] cannot accept sub-aggregations`)
+    const params = {...(spec[type] as Record<string, unknown>)}
+    if (sub) params.__sub = normaliseAggs(sub)
+    out[name] = {[type]: params}
+  }
+  return out
+}
+
+export function runAggregations(docs: StoredDoc[], aggs: unknown, now: number): Record<string, unknown> | undefined {
+  const norm = normaliseAggs(aggs)
+  return norm ? aggregateNormalised(docs, norm, now) : undefined
+}
