@@ -35,3 +35,8 @@ export const outputFlags = {
   verbose: Flags.boolean({char: 'v', description: 'show the evidence of every check'}),
   debug: Flags.boolean({description: 'print stack traces of unexpected errors', hidden: false}),
 }
+
+export const fixFlags = {
+  fix: Flags.boolean({description: 'after the checks, offer to fix tetragon.grpc-bind, service.exists and service.selector (shows each change, asks first)'}),
+  yes: Flags.boolean({char: 'y', description: 'with --fix: apply without asking (required without a TTY)', dependsOn: ['fix']}),
+}

@@ -1,7 +1,7 @@
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP} from '../engine/exit-codes.js'
 import type {Report} from '../engine/types.js'
-import {kubeFlags, outputFlags, runFlags, tetragonFlags} from '../flags.js'
+import {fixFlags, kubeFlags, outputFlags, runFlags, tetragonFlags} from '../flags.js'
 
 export default class Doctor extends BaseCommand {
   static summary = 'Diagnose why Tetragon events do not reach Elasticsearch'
@@ -15,11 +15,12 @@ ${EXIT_CODE_HELP}`
     '<%= config.bin %> doctor --context prod -n tetragon --json',
     '<%= config.bin %> doctor --only kubernetes --junit report.xml',
     '<%= config.bin %> doctor --skip dns.service --fail-on warn',
+    '<%= config.bin %> doctor --fix --yes',
   ]
 
   static enableJsonFlag = true
 
-  static flags = {...kubeFlags, ...tetragonFlags, ...runFlags, ...outputFlags}
+  static flags = {...kubeFlags, ...tetragonFlags, ...runFlags, ...outputFlags, ...fixFlags}
 
   async run(): Promise<Report> {
     const {flags} = await this.parse(Doctor)

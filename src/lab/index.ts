@@ -1,8 +1,10 @@
 import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
+import type {ElasticLab, ElasticLabOptions} from './elastic/index.js'
 import {type KubeLab, type KubeLabOptions, startKubeLab} from './kube/index.js'
 import type {LabSpec} from './spec.js'
+import type {TetragonInCluster} from './tetragon/in-cluster.js'
 
 // The whole simulated environment of one scenario. Each sub-lab (Kubernetes today; Tetragon gRPC
 // and Elasticsearch later) is started here, contributes environment variables and files, and is
@@ -11,12 +13,16 @@ import type {LabSpec} from './spec.js'
 /** Kubernetes lab options (port, tokens, latencyMs, hang), flat or under `kube`. */
 export interface LabOptions extends KubeLabOptions {
   kube?: KubeLabOptions
+  /** Extra Elastic lab options (merged over the scenario's). */
+  elastic?: ElasticLabOptions
 }
 
 /** A started sub-lab as `startLab` composes it. */
 export interface LabPart {
   name: string
   env?: Record<string, string>
+  /** Environment that needs DIR (e.g. a CA file written there). */
+  envFor?: (dir: string) => Record<string, string>
   /** Extra files for DIR; paths relative to DIR. */
   files?: (dir: string) => Record<string, string>
   stop(): Promise<void>
@@ -25,6 +31,10 @@ export interface LabPart {
 export interface Lab {
   spec: LabSpec
   kube: KubeLab
+  /** The Tetragon agents of the agent pods. */
+  tetragon: TetragonInCluster
+  /** Elasticsearch, Kibana and the shipper; undefined when the scenario has no Elastic side. */
+  elastic?: ElasticLab
   /** Environment for a tetractl process; KUBECONFIG is filled in by writeFiles(dir). */
   env: Record<string, string>
   /** Adds another sub-lab (started by its own module) to the composition. */
@@ -37,14 +47,34 @@ export interface Lab {
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
 export async function startLab(spec: LabSpec, opts: LabOptions = {}): Promise<Lab> {
-  const {kube: kubeOpts, ...flat} = opts
+  const {kube: kubeOpts, elastic: elasticOpts, ...flat} = opts
   const kube = await startKubeLab(spec, {...flat, ...kubeOpts})
   const parts: LabPart[] = [{name: 'kube', stop: () => kube.stop(), files: () => ({kubeconfig: kube.kubeconfig()})}]
   const env: Record<string, string> = {TETRACTL_COLLECTOR_ADDRESS: spec.collectorAddress}
 
+  let elastic: ElasticLab | undefined
+  if (spec.elastic !== null) {
+    const {startElasticLab} = await import('./elastic/index.js')
+    const e = spec.elastic ?? {}
+    elastic = await startElasticLab({
+      scenario: (e.scenario ?? 'healthy') as ElasticLabOptions['scenario'],
+      esMajor: e.esMajor,
+      ...elasticOpts,
+      shipper: {...(e.shipperDelayMs !== undefined ? {delayMs: e.shipperDelayMs} : {}), ...(e.shipperDown ? {down: true} : {}), ...elasticOpts?.shipper},
+    })
+    const el = elastic
+    parts.push({name: 'elastic', envFor: (dir) => el.env(dir), stop: () => el.stop()})
+  }
+  // Agents last: their export feeds the shipper.
+  const {attachTetragon} = await import('./tetragon/in-cluster.js')
+  const tetragon = await attachTetragon(kube, spec, {onExport: elastic ? (line) => elastic!.ingest(line) : undefined})
+  parts.push({name: 'tetragon', stop: () => tetragon.stop()})
+
   const lab: Lab = {
     spec,
     kube,
+    tetragon,
+    elastic,
     env,
     add(part) {
       parts.push(part)
@@ -58,6 +88,7 @@ export async function startLab(spec: LabSpec, opts: LabOptions = {}): Promise<La
           await writeFile(path.join(abs, rel), content, {mode: 0o600})
         }
       }
+      for (const p of parts) Object.assign(env, p.envFor?.(abs) ?? {})
       env.KUBECONFIG = path.join(abs, 'kubeconfig')
       const lines = Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}`)
       await writeFile(path.join(abs, 'env'), `${lines.join('\n')}\n`, {mode: 0o600})

@@ -32,6 +32,25 @@ export interface TetragonSpec {
   exportMode?: 'stdout' | ''
   /** TracingPolicies loaded (names of upstream example policies: 'network' = tcp_connect, 'file' = file reads). */
   policies?: Array<'network' | 'file'>
+  /** The agent is newer than tetractl's proto: events carry unknown field numbers and an unknown event type. */
+  schemaDrift?: boolean
+  /** Lost-event counters the agents' metrics report (per node); see src/lab/tetragon/metrics.ts. */
+  dropped?: Record<string, number>
+  /** The `liveness` health service answers NOT_SERVING. */
+  livenessFailing?: boolean
+  /** ConfigMap `export-allowlist` / `export-denylist` lines (JSON filters); default: the chart's. */
+  exportAllowList?: Array<Record<string, unknown>>
+  exportDenyList?: Array<Record<string, unknown>>
+}
+
+export interface ElasticSpec {
+  /** Elastic lab scenario flags (src/lab/elastic/index.ts ELASTIC_SCENARIOS). */
+  scenario?: string | string[]
+  esMajor?: 8 | 9
+  /** Delay between an event's export and its document (the shipper's read interval plus indexing). */
+  shipperDelayMs?: number
+  /** The shipper drops everything it reads. */
+  shipperDown?: boolean
 }
 
 export interface ServiceSpec {
@@ -60,6 +79,8 @@ export interface LabSpec {
   rbac?: RbacRule[]
   /** Ready replicas of CoreDNS (default 2). */
   corednsReady?: number
+  /** The Elastic side; null = no Elasticsearch/Kibana in this scenario. Default: healthy. */
+  elastic?: ElasticSpec | null
 }
 
 export {DOCUMENTED_COLLECTOR_ADDRESS} from '../defaults.js'

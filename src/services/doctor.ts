@@ -29,6 +29,8 @@ export interface DoctorFlags {
   'fail-on': string
   junit?: string
   verbose: boolean
+  fix?: boolean
+  yes?: boolean
 }
 
 const KUBE_LAYERS = new Set(['kubernetes', 'tetragon'])
@@ -84,7 +86,7 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   }
 
   const k = kube as KubeClient | undefined
-  const report = buildReport({
+  let report = buildReport({
     command: 'doctor',
     version: args.version,
     startedAt: args.startedAt,
@@ -92,6 +94,22 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
     run,
     failOn: flags['fail-on'] as FailOn,
   })
+  if (flags.fix && k) {
+    // doctor is read-only unless --fix: the fixes live in their own service, which re-runs the affected checks.
+    const {applyFixes} = await import('./fix.js')
+    report = await applyFixes({
+      report,
+      kube: k,
+      ctx,
+      yes: Boolean(flags.yes),
+      json: args.json,
+      log: args.log,
+      rerun: async (ids: string[]) => {
+        const again = await runChecks(registry, {...ctx, memo: new Memo()}, {only: ids, concurrency: flags.concurrency, checkTimeoutMs, globalTimeoutMs})
+        return buildReport({command: 'doctor', version: args.version, startedAt: args.startedAt, target: report.target, run: again, failOn: flags['fail-on'] as FailOn})
+      },
+    })
+  }
   if (flags.junit) await writeFileAtomic(flags.junit, renderJunit(report))
   if (process.env.GITHUB_ACTIONS === 'true') {
     // The runner reads workflow commands from both streams; keep stdout pure JSON with --json.

@@ -81,8 +81,12 @@ export function shellSplit(cmd: string): string[] {
   return out
 }
 
+/** Sees every process a top-level exec started (what an eBPF sensor on the node would see). */
+export type ExecObserver = (ctx: ExecContext, result: ExecResult, startedAt: Date) => void
+
 export class ExecRegistry {
   private readonly handlers = new Map<string, ExecHandler>()
+  private readonly observers = new Set<ExecObserver>()
   private readonly files = new Map<string, string | ((ctx: ExecContext) => string)>()
 
   constructor(
@@ -99,6 +103,19 @@ export class ExecRegistry {
     return () => {
       if (this.handlers.get(binary) === handler) this.handlers.delete(binary)
     }
+  }
+
+  observe(fn: ExecObserver): () => void {
+    this.observers.add(fn)
+    return () => this.observers.delete(fn)
+  }
+
+  /** Runs an exec session's command and tells the observers (a runtime start failure starts no process). */
+  async runObserved(ctx: ExecContext): Promise<ExecResult> {
+    const startedAt = new Date()
+    const result = await this.run(ctx)
+    for (const fn of this.observers) fn(ctx, result, startedAt)
+    return result
   }
 
   /** Adds a file visible to `cat` in one pod (`ns/pod`), or in every pod with `*`. */

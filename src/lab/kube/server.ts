@@ -13,7 +13,7 @@ import {semverAtLeast} from './objects.js'
 import {ANONYMOUS, type Subject, authorize, forbiddenStatus} from './rbac.js'
 import {ApiError, type RequestInfo, badRequest, notFound, parseRequestInfo, sendError, sendJson} from './request.js'
 import type {Store} from './store.js'
-import {chooseProtocol, handleLog, handleProxy, resolveContainer, runExec, runPortForward} from './streams.js'
+import {chooseProtocol, handleLog, handleProxy, handleServiceProxy, resolveContainer, runExec, runPortForward} from './streams.js'
 
 // The HTTPS front of the lab: authentication, authorization, the request log, and dispatch to
 // REST, streaming and discovery handlers.
@@ -242,6 +242,9 @@ export class KubeServer {
           case 'proxy':
             return await handleProxy(info, req, res, body, this.deps.store, this.deps.network, this.deps.proxy)
         }
+      }
+      if (def.resource === 'services' && def.group === '' && info.subresource === 'proxy') {
+        return await handleServiceProxy(info, req, res, body, this.deps.store, this.deps.network)
       }
       if (def.resource === 'nodes' && info.subresource === 'proxy') throw new ApiError(503, 'ServiceUnavailable', `error trying to reach service: dial tcp ${this.deps.network.nodeIp(info.name.split(':')[0]!) ?? info.name}:10250: connect: connection refused`)
       this.deps.api.handle(def, info, req, res, subject, body.toString('utf8'))

@@ -8,6 +8,7 @@ import {ExecStartError, type ExecRegistry} from './exec.js'
 import type {LogRegistry, ProxyRegistry} from './logs.js'
 import {type Network, dialTarget} from './network.js'
 import {ApiError, type RequestInfo, badRequest, notFound, sendJson} from './request.js'
+import {readyBackends} from './controllers.js'
 import type {KObj, Store} from './store.js'
 
 // Streaming subresources of pods: exec and portforward (WebSocket channel protocols), log, proxy.
@@ -57,7 +58,7 @@ export async function runExec(ws: WebSocket, registry: ExecRegistry, store: Stor
   const ns = pod.metadata.namespace!
   let status: Record<string, unknown>
   try {
-    const r = await registry.run({namespace: ns, pod, container, argv, node: store.get('nodes', undefined, pod.spec?.nodeName ?? '')})
+    const r = await registry.runObserved({namespace: ns, pod, container, argv, node: store.get('nodes', undefined, pod.spec?.nodeName ?? '')})
     const out = r.stdout ?? ''
     // With a TTY stderr is merged into stdout.
     const err = r.stderr ?? ''
@@ -252,6 +253,59 @@ export async function handleProxy(info: RequestInfo, req: IncomingMessage, res: 
     })
     up.on('error', () => {
       sendJson(res, 503, new ApiError(503, 'ServiceUnavailable', `error trying to reach service: dial tcp ${ip}:${portNum}: connect: connection refused`).body())
+      resolve()
+    })
+    up.end(body)
+  })
+}
+
+/** Go's %q of a byte string, as the API server prints a malformed response. */
+function goQuote(bytes: Buffer): string {
+  let out = ''
+  for (const b of bytes) {
+    if (b === 0x22) out += '\\"'
+    else if (b === 0x5c) out += '\\\\'
+    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b)
+    else out += `\\x${b.toString(16).padStart(2, '0')}`
+  }
+  return `"${out}"`
+}
+
+/**
+ * services/proxy: the API server picks a ready endpoint and dials the pod IP:targetPort itself
+ * (from outside the pod's network namespace, so loopback-only listeners are not reachable), then
+ * speaks HTTP/1.1. An HTTP/2-only (gRPC) server answers with its SETTINGS frame, which the proxy
+ * reports as a malformed HTTP response (kubernetes/kubectl#785); nothing listening is ECONNREFUSED.
+ */
+export async function handleServiceProxy(info: RequestInfo, req: IncomingMessage, res: ServerResponse, body: Buffer, store: Store, network: Network): Promise<void> {
+  const {name, port: portStr} = parseProxyName(info.name)
+  const svc = store.get('services', info.namespace, name)
+  if (!svc) throw notFound('', 'services', name)
+  const ports: Array<{name?: string; port: number}> = svc.spec?.ports ?? []
+  const sp = portStr ? ports.find((p) => String(p.port) === portStr || p.name === portStr) : ports[0]
+  if (!sp) throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`)
+  const backends = readyBackends(store, svc, sp.port)
+  if (backends.length === 0) throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`)
+  const b = backends[Math.floor(Math.random() * backends.length)]!
+  const t = await network.connect(b.ip, b.port)
+  if (t === 'refused') throw new ApiError(503, 'ServiceUnavailable', `error trying to reach service: dial tcp ${b.ip}:${b.port}: connect: connection refused`)
+  if (t === 'timeout') throw new ApiError(503, 'ServiceUnavailable', `error trying to reach service: dial tcp ${b.ip}:${b.port}: i/o timeout`)
+  const m = /\/proxy(\/.*)?$/.exec(info.path)
+  const path = m?.[1] ?? '/'
+  await new Promise<void>((resolve) => {
+    const up = http.request({host: t.host, port: t.port, method: info.method, path, headers: {host: `${b.ip}:${b.port}`}, timeout: 5000}, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers)
+      ur.pipe(res)
+      ur.on('end', resolve)
+    })
+    up.on('timeout', () => up.destroy(Object.assign(new Error('timeout'), {code: 'ETIMEDOUT'})))
+    up.on('error', (err: Error & {code?: string; rawPacket?: Buffer}) => {
+      const reason = err.rawPacket
+        ? `net/http: HTTP/1.x transport connection broken: malformed HTTP response ${goQuote(err.rawPacket.subarray(0, 15))}`
+        : err.code === 'ETIMEDOUT'
+          ? `dial tcp ${b.ip}:${b.port}: i/o timeout`
+          : 'EOF'
+      if (!res.headersSent) sendJson(res, 503, new ApiError(503, 'ServiceUnavailable', `error trying to reach service: ${reason}`).body())
       resolve()
     })
     up.end(body)

@@ -44,6 +44,9 @@ export interface TetragonAgentOptions {
   eventQueueSize?: number
   /** Replay real fixture events every N ms so streams are never empty; 0 = off. Default 1000. */
   backgroundIntervalMs?: number
+  /** Export filters as the agent reads them (`export-allowlist` / `export-denylist`); default: the chart's (§2.3). */
+  exportAllowList?: JsonObject[]
+  exportDenyList?: JsonObject[]
   /** Override GetInfo conf values (v1.7.0+). */
   config?: Record<string, string | number | boolean | string[]>
 }
@@ -78,6 +81,9 @@ export interface TetragonAgent {
   onExport(listener: (line: string) => void): () => void
   /** Loaded policy names. */
   policyNames(): string[]
+  /** Load (or replace) a TracingPolicy / TracingPolicyNamespaced document, as the agent's CRD watcher does. */
+  loadPolicyYaml(yaml: string): void
+  unloadPolicy(name: string, namespace?: string): void
   setLivenessFailing(failing: boolean): void
   /** Number of connected GetEvents clients. */
   listenerCount(): number
@@ -263,8 +269,12 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
     }
   }
 
+  // The ConfigMap's export-allowlist/export-denylist when given (one JSON filter per line), else the chart defaults.
   const exportFilter = compileRequest(
-    {allow_list: defaultExportAllowList(version) as unknown as JsonObject[], deny_list: defaultExportDenyList() as unknown as JsonObject[]},
+    {
+      allow_list: (opts.exportAllowList ?? defaultExportAllowList(version)) as unknown as JsonObject[],
+      deny_list: (opts.exportDenyList ?? defaultExportDenyList()) as unknown as JsonObject[],
+    },
     version,
     eventTypeOf,
   )
@@ -587,6 +597,18 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
       return () => exportListeners.delete(fn)
     },
     policyNames: () => policies.map((p) => p.name),
+    // The agent watches TracingPolicy resources itself (enable-tracing-policy-crd, tetragon.md §3.8).
+    loadPolicyYaml(yaml: string) {
+      const p = policyFromYaml(yaml, nextPolicyId)
+      const existing = policies.findIndex((x) => x.name === p.name && x.namespace === p.namespace)
+      nextPolicyId++
+      if (existing >= 0) policies.splice(existing, 1, p)
+      else policies.push(p)
+    },
+    unloadPolicy(name: string, namespace?: string) {
+      const i = policies.findIndex((x) => x.name === name && (namespace ? x.namespace === namespace : !x.namespace))
+      if (i >= 0) policies.splice(i, 1)
+    },
     setLivenessFailing(failing) {
       livenessFailing = failing
       for (const w of watchers) if (w.service === 'liveness') w.call.write({status: failing ? 'NOT_SERVING' : 'SERVING'})
