@@ -21,6 +21,33 @@ export const tetragonFlags = {
   }),
 }
 
+export const tetragonApiFlags = {
+  'tetragon-address': Flags.string({
+    description: 'reach one agent directly (host:port or unix:///var/run/tetragon/tetragon.sock) instead of through the cluster',
+    env: 'TETRACTL_TETRAGON_ADDRESS',
+    helpGroup: 'TETRAGON',
+  }),
+  'tetragon-health-address': Flags.string({description: "the agent's gRPC health server (default: the --tetragon-address host, port 6789)", helpGroup: 'TETRAGON'}),
+  'grpc-timeout': Flags.string({description: 'deadline of each gRPC call', default: '5s', helpGroup: 'TETRAGON'}),
+}
+
+// Secrets are better passed through the environment (flags show up in `ps`); both are read.
+export const elasticFlags = {
+  'es-url': Flags.string({description: 'Elasticsearch URL', env: 'ELASTICSEARCH_URL', helpGroup: 'ELASTIC'}),
+  'es-cloud-id': Flags.string({description: 'Elastic Cloud ID (instead of --es-url)', env: 'ELASTICSEARCH_CLOUD_ID', helpGroup: 'ELASTIC'}),
+  'es-api-key': Flags.string({description: 'API key (encoded, or id:key); prefer the environment variable', env: 'ELASTICSEARCH_API_KEY', helpGroup: 'ELASTIC'}),
+  'es-username': Flags.string({description: 'user name for basic auth', env: 'ELASTICSEARCH_USERNAME', helpGroup: 'ELASTIC'}),
+  'es-password': Flags.string({description: 'password for basic auth; prefer the environment variable', env: 'ELASTICSEARCH_PASSWORD', helpGroup: 'ELASTIC'}),
+  'es-ca-cert': Flags.string({description: 'CA certificate file (PEM) for Elasticsearch', env: 'ELASTICSEARCH_CA_CERT', helpGroup: 'ELASTIC'}),
+  'es-insecure': Flags.boolean({description: 'skip TLS verification (not for production)', helpGroup: 'ELASTIC'}),
+  'kibana-url': Flags.string({description: 'Kibana URL (Fleet checks)', env: 'KIBANA_URL', helpGroup: 'ELASTIC'}),
+  'kibana-api-key': Flags.string({description: 'Kibana API key (default: the Elasticsearch credentials)', env: 'KIBANA_API_KEY', helpGroup: 'ELASTIC'}),
+  dataset: Flags.string({description: 'dataset to look for (default: found; the package writes cilium_tetragon.log, the common docs say tetragon.log)', helpGroup: 'ELASTIC'}),
+  profile: Flags.string({description: 'expected fields: seed (commonly documented), package (what cilium_tetragon sets), auto', options: ['auto', 'seed', 'package'], default: 'auto', helpGroup: 'ELASTIC'}),
+  'max-age': Flags.string({description: 'newest event older than this fails es.freshness', default: '15m', helpGroup: 'ELASTIC'}),
+  window: Flags.string({description: 'recent window for field and error statistics', default: '1h', helpGroup: 'ELASTIC'}),
+}
+
 export const runFlags = {
   only: Flags.string({description: 'run only these check ids or layers (comma-separated; their requirements run too)', delimiter: ',', multiple: true}),
   skip: Flags.string({description: 'skip these check ids or layers (comma-separated)', delimiter: ',', multiple: true}),

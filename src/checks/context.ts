@@ -1,8 +1,10 @@
 import type {KubeClient} from '../clients/kube.js'
 import type {Memo} from '../engine/memo.js'
+import type {ElasticCheckContext, ElasticCheckOptions} from './elastic/context.js'
+import type {TetragonAccess} from './tetragon/access.js'
 
 /** What the user told us about the installation (flags and environment). */
-export interface DoctorOptions {
+export interface DoctorOptions extends ElasticCheckOptions {
   /** Tetragon's namespace (--namespace); undefined = discover the DaemonSet by label. */
   namespace?: string
   /** The seed's gRPC Service (--service-name / --service-namespace). */
@@ -10,11 +12,21 @@ export interface DoctorOptions {
   serviceNamespace?: string
   /** Address the collector dials (--collector-address / TETRACTL_COLLECTOR_ADDRESS). */
   collectorAddress: string
+  /** Talk to one agent directly (--tetragon-address host:port or unix:///path) instead of through the cluster. */
+  tetragonAddress?: string
+  /** Its health server (--tetragon-health-address); default host:6789. */
+  tetragonHealthAddress?: string
+  /** Timeout of each gRPC call. */
+  grpcTimeoutMs: number
 }
 
 /** What every check receives. Clients are created lazily, so a run that needs no cluster never loads one. */
-export interface CheckContext {
+export interface CheckContext extends ElasticCheckContext {
   opts: DoctorOptions
   memo: Memo
   kube(): Promise<KubeClient>
+  /** A gRPC connection to one Tetragon agent (port-forward to a ready agent pod, or --tetragon-address). */
+  tetragon(signal?: AbortSignal): Promise<TetragonAccess>
+  /** Registers cleanup (port-forwards, clients) run when the command ends. */
+  onClose(fn: () => unknown): void
 }

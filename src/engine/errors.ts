@@ -39,6 +39,14 @@ export class ForbiddenError extends Error {
   }
 }
 
+/** A check does not apply to this target (e.g. no cluster for a standalone agent): status skip. */
+export class SkipError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'SkipError'
+  }
+}
+
 /** Remove anything that looks like a credential from text we are about to print. */
 export function redact(text: string): string {
   return text

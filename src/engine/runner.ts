@@ -1,6 +1,6 @@
 import {setMaxListeners} from 'node:events'
 
-import {ForbiddenError, UserError, redact} from './errors.js'
+import {ForbiddenError, SkipError, UserError, redact} from './errors.js'
 import type {Check, CheckResult, Layer, Outcome} from './types.js'
 
 export interface RunOptions {
@@ -61,6 +61,7 @@ function select(checks: Check<any>[], opts: RunOptions): {selected: Check<any>[]
 
 /** Turn whatever a check threw into an outcome. Permissions become not-evaluated, naming the verb. */
 export function outcomeFromError(err: unknown): Outcome {
+  if (err instanceof SkipError) return {status: 'skip', message: err.message}
   if (err instanceof ForbiddenError) {
     return {
       status: 'not-evaluated',

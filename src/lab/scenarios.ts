@@ -66,6 +66,54 @@ const scenarioList: LabSpec[] = [
     tetragon: {readyPods: 2},
   }),
   variant('large-cluster', '5,000 nodes, otherwise healthy', {nodes: 5000}),
+
+  // Tetragon gRPC side (issue #3).
+  variant('tetragon-v0.8.0', 'first OSS release: wire-incompatible with the v0.8.1+ API', {
+    // Chart v0.8.0 had no gRPC values; the user passed --server-address through extraArgs/ConfigMap.
+    tetragon: {version: 'v0.8.0', chartVersion: '0.8.0', policies: []},
+  }),
+  variant('schema-drift', 'agent built from main, newer than our proto: unknown fields and event types', {
+    tetragon: {version: 'v1.8.0-pre.0-42-g4fbfe2d', schemaDrift: true},
+  }),
+  variant('dropped-events', 'perf ring buffer overflowing: events lost before they reach gRPC or the export', {
+    tetragon: {dropped: {bpfMissed: 25_000, perfLost: 180_000, notifyOverflow: 1_200}},
+  }),
+  variant('no-policies', 'no TracingPolicy loaded: no tcp_connect nor file events for curl and cat', {
+    tetragon: {policies: []},
+  }),
+  variant('liveness-failing', 'the agent\'s gRPC health service answers NOT_SERVING', {
+    tetragon: {livenessFailing: true},
+  }),
+
+  // Elastic side (issue #4): the cluster is healthy, Elasticsearch / Kibana are not.
+  ...(
+    [
+      ['no-data', 'the shipper sends nothing: no documents in any dataset'],
+      ['seed-dataset', 'documents only under logs-tetragon.log-* (the commonly documented dataset), unparsed'],
+      ['package-dataset', "documents under the package's dataset logs-cilium_tetragon.log-*"],
+      ['pipeline-errors', 'the ingest pipeline fails on container logs enriched with container.id'],
+      ['stale-data', 'the newest document is 3 hours old'],
+      ['es-8', 'Elasticsearch 8.19'],
+      ['es-9', 'Elasticsearch 9 with the 8.19 client'],
+      ['es-auth-failure', 'the Elasticsearch credentials are wrong'],
+      ['template-missing', 'data stream created before the integration: documents unparsed'],
+      ['kibana-package-missing', 'cilium_tetragon is not installed in Kibana'],
+    ] as const
+  ).map(([name, description]) => variant(name, description, {elastic: {scenario: name}})),
+
+  // End-to-end validation (issue #5): each breaks one stage of the path.
+  variant('no-network-policy', 'only the file-access policy is loaded: curl makes no tcp_connect event', {
+    tetragon: {policies: ['file']},
+  }),
+  variant('export-filtered', 'the export allow list keeps only namespace default: probe pods never reach the export', {
+    tetragon: {exportAllowList: [{namespace: ['default'], event_set: ['PROCESS_EXEC', 'PROCESS_EXIT', 'PROCESS_KPROBE']}]},
+  }),
+  variant('shipper-down', 'the shipper drops everything: events never reach Elasticsearch', {
+    elastic: {scenario: 'healthy', shipperDown: true},
+  }),
+  variant('slow-ingest', 'documents become searchable 3 minutes after the event, later than the default wait', {
+    elastic: {scenario: 'healthy', shipperDelayMs: 180_000},
+  }),
 ]
 
 export const scenarios: ReadonlyMap<string, LabSpec> = new Map(scenarioList.map((s) => [s.name, s]))

@@ -4,7 +4,10 @@ import type {CheckContext} from '../checks/context.js'
 import type {KubeClient} from '../clients/kube.js'
 import {parseDuration} from '../duration.js'
 import {ExitCode, type FailOn} from '../engine/exit-codes.js'
+import {UserError, SkipError} from '../engine/errors.js'
 import {Memo} from '../engine/memo.js'
+import {createElasticCheckContext} from '../checks/elastic/make-context.js'
+import {tetragonAccess} from '../checks/tetragon/access.js'
 import {buildReport} from '../engine/report.js'
 import {runChecks, validateSelectors} from '../engine/runner.js'
 import type {Check, Report} from '../engine/types.js'
@@ -31,6 +34,22 @@ export interface DoctorFlags {
   verbose: boolean
   fix?: boolean
   yes?: boolean
+  'tetragon-address'?: string
+  'tetragon-health-address'?: string
+  'grpc-timeout': string
+  'es-url'?: string
+  'es-cloud-id'?: string
+  'es-api-key'?: string
+  'es-username'?: string
+  'es-password'?: string
+  'es-ca-cert'?: string
+  'es-insecure'?: boolean
+  'kibana-url'?: string
+  'kibana-api-key'?: string
+  dataset?: string
+  profile: string
+  'max-age': string
+  window: string
 }
 
 const KUBE_LAYERS = new Set(['kubernetes', 'tetragon'])
@@ -58,17 +77,62 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
     }
     return kube
   }
-  if (wanted.some((c) => KUBE_LAYERS.has(c.layer))) await loadKube()
+  // A standalone agent (--tetragon-address) needs no cluster: without a kubeconfig the cluster checks skip.
+  const standalone = Boolean(flags['tetragon-address'])
+  const kubeOrSkip = async () => {
+    try {
+      return await loadKube()
+    } catch (error) {
+      if (standalone && error instanceof UserError && /No kubeconfig found/.test(error.message)) {
+        throw new SkipError('no Kubernetes cluster configured (standalone agent at --tetragon-address)')
+      }
+      throw error
+    }
+  }
+  if (wanted.some((c) => KUBE_LAYERS.has(c.layer)) && !standalone) await loadKube()
 
-  const ctx: CheckContext = {
-    opts: {
-      namespace: flags.namespace,
-      serviceName: flags['service-name'],
-      serviceNamespace: flags['service-namespace'],
-      collectorAddress: flags['collector-address'],
+  const opts = {
+    namespace: flags.namespace,
+    serviceName: flags['service-name'],
+    serviceNamespace: flags['service-namespace'],
+    collectorAddress: flags['collector-address'],
+    tetragonAddress: flags['tetragon-address'],
+    tetragonHealthAddress: flags['tetragon-health-address'],
+    grpcTimeoutMs: parseDuration(flags['grpc-timeout'], 'grpc-timeout'),
+    dataset: flags.dataset,
+    profile: flags.profile as 'auto' | 'seed' | 'package',
+    maxAgeMs: parseDuration(flags['max-age'], 'max-age'),
+    windowMs: parseDuration(flags.window, 'window'),
+  }
+  if (opts.tetragonAddress) {
+    const {parseTetragonAddress} = await import('../clients/tetragon.js')
+    parseTetragonAddress(opts.tetragonAddress, '--tetragon-address')
+  }
+  const memo = new Memo()
+  const closers: Array<() => unknown> = []
+  const elastic = createElasticCheckContext({
+    opts,
+    memo,
+    es: {
+      url: flags['es-url'],
+      cloudId: flags['es-cloud-id'],
+      apiKey: flags['es-api-key'],
+      username: flags['es-username'],
+      password: flags['es-password'],
+      caFile: flags['es-ca-cert'],
+      insecure: flags['es-insecure'] || undefined,
+      requestTimeoutMs,
     },
-    memo: new Memo(),
-    kube: loadKube,
+    kibana: {url: flags['kibana-url'], apiKey: flags['kibana-api-key'], requestTimeoutMs},
+  })
+  closers.push(() => elastic.close())
+  const ctx: CheckContext = {
+    ...elastic,
+    opts,
+    memo,
+    kube: kubeOrSkip,
+    tetragon: (signal) => tetragonAccess(ctx, signal),
+    onClose: (fn) => closers.push(fn),
   }
 
   const abort = new AbortController()
@@ -84,6 +148,7 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
     process.removeListener('SIGINT', onSignal)
     process.removeListener('SIGTERM', onSignal)
   }
+  const closeAll = () => Promise.allSettled(closers.splice(0).reverse().map(async (fn) => fn()))
 
   const k = kube as KubeClient | undefined
   let report = buildReport({
@@ -105,11 +170,13 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
       json: args.json,
       log: args.log,
       rerun: async (ids: string[]) => {
-        const again = await runChecks(registry, {...ctx, memo: new Memo()}, {only: ids, concurrency: flags.concurrency, checkTimeoutMs, globalTimeoutMs})
+        const fresh: CheckContext = {...ctx, memo: new Memo(), tetragon: (signal) => tetragonAccess(fresh, signal)}
+        const again = await runChecks(registry, fresh, {only: ids, concurrency: flags.concurrency, checkTimeoutMs, globalTimeoutMs})
         return buildReport({command: 'doctor', version: args.version, startedAt: args.startedAt, target: report.target, run: again, failOn: flags['fail-on'] as FailOn})
       },
     })
   }
+  await closeAll()
   if (flags.junit) await writeFileAtomic(flags.junit, renderJunit(report))
   if (process.env.GITHUB_ACTIONS === 'true') {
     // The runner reads workflow commands from both streams; keep stdout pure JSON with --json.
