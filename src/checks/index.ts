@@ -1,6 +1,7 @@
 // The registry: every check, in the order they are reported. Ids are a public contract.
 import type {Check} from '../engine/types.js'
 import type {CheckContext} from './context.js'
+import {shipperOnEveryTetragonNode} from './elastic/agent-shipper.js'
 import {elasticChecks} from './elastic/index.js'
 import {kubernetesApiReachable} from './kubernetes/connect.js'
 import {collectorResolvesService} from './kubernetes/dns.js'
@@ -22,5 +23,7 @@ export const checks: Check<CheckContext>[] = [
   serviceHasReadyEndpoints,
   collectorResolvesService,
   exportSidecarRunning,
-  ...elasticChecks,
+  ...elasticChecks.filter((c) => c.layer === 'elastic'),
+  shipperOnEveryTetragonNode,
+  ...elasticChecks.filter((c) => c.layer !== 'elastic'),
 ]

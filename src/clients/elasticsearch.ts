@@ -238,6 +238,10 @@ export async function createEsHandle(opts: EsConnectionOptions): Promise<EsHandl
         const m = /action \[([^\]]+)\].*granted by the (?:index|cluster) privileges \[([^\]]+)\]/.exec(reason)
         return new EsForbiddenError(`Elasticsearch denied ${m?.[1] ?? 'the request'} (403): ${reason}`, m?.[1], m?.[2].split(',') ?? [])
       }
+      // Still overloaded or unavailable after our bounded retries: the cluster cannot be evaluated now.
+      if (status !== undefined && RETRYABLE.has(status)) {
+        return new EsUnreachableError(`Elasticsearch answered ${status}${type ? ` ${type}` : ''} ${maxRetries + 1} times in a row: ${reason}`, `The cluster is overloaded or unavailable; check GET _cluster/health and retry (${ES_SETTINGS.url}).`, status)
+      }
       if (status === 400 && type === 'media_type_header_exception') {
         return new EsUnreachableError(`Elasticsearch refused the client's REST compatibility headers: ${redact(body.error?.caused_by?.reason ?? reason)}`, 'Use an 8.x client against an 8.x server (elastic.md §7).', 400)
       }

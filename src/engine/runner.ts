@@ -47,6 +47,8 @@ function select(checks: Check<any>[], opts: RunOptions): {selected: Check<any>[]
     const add = (c: Check<any>) => {
       if (want.has(c.id)) return
       want.add(c.id)
+      // A check the user skips needs nothing evaluated for it.
+      if (opts.skip && matches(c, opts.skip)) return
       for (const r of c.requires) {
         const dep = byId.get(r)
         if (dep) add(dep)

@@ -77,19 +77,21 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
     }
     return kube
   }
-  // A standalone agent (--tetragon-address) needs no cluster: without a kubeconfig the cluster checks skip.
+  // Without a kubeconfig, the cluster checks skip when the user did not ask for them: a standalone agent
+  // (--tetragon-address) or an Elastic-only run (--only elastic) pulls them in only as requirements.
   const standalone = Boolean(flags['tetragon-address'])
+  const kubeAsked = !only || registry.some((c) => KUBE_LAYERS.has(c.layer) && (only.includes(c.id) || only.includes(c.layer)))
   const kubeOrSkip = async () => {
     try {
       return await loadKube()
     } catch (error) {
-      if (standalone && error instanceof UserError && /No kubeconfig found/.test(error.message)) {
-        throw new SkipError('no Kubernetes cluster configured (standalone agent at --tetragon-address)')
+      if ((standalone || !kubeAsked) && error instanceof UserError && /No kubeconfig found/.test(error.message)) {
+        throw new SkipError(standalone ? 'no Kubernetes cluster configured (standalone agent at --tetragon-address)' : 'no Kubernetes cluster configured (no kubeconfig)')
       }
       throw error
     }
   }
-  if (wanted.some((c) => KUBE_LAYERS.has(c.layer)) && !standalone) await loadKube()
+  if (kubeAsked && !standalone) await loadKube()
 
   const opts = {
     namespace: flags.namespace,
@@ -110,21 +112,26 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   }
   const memo = new Memo()
   const closers: Array<() => unknown> = []
-  const elastic = createElasticCheckContext({
-    opts,
-    memo,
-    es: {
-      url: flags['es-url'],
-      cloudId: flags['es-cloud-id'],
-      apiKey: flags['es-api-key'],
-      username: flags['es-username'],
-      password: flags['es-password'],
-      caFile: flags['es-ca-cert'],
-      insecure: flags['es-insecure'] || undefined,
-      requestTimeoutMs,
-    },
-    kibana: {url: flags['kibana-url'], apiKey: flags['kibana-api-key'], requestTimeoutMs},
-  })
+  const esFlags = {
+    url: flags['es-url'],
+    cloudId: flags['es-cloud-id'],
+    apiKey: flags['es-api-key'],
+    username: flags['es-username'],
+    password: flags['es-password'],
+    caFile: flags['es-ca-cert'],
+    insecure: flags['es-insecure'] || undefined,
+    requestTimeoutMs,
+  }
+  const kibanaFlags = {url: flags['kibana-url'], apiKey: flags['kibana-api-key'], requestTimeoutMs}
+  // Bad Elasticsearch/Kibana settings (no scheme, malformed API key, missing CA file) are usage errors: exit 2 before anything runs.
+  if (wanted.some((c) => c.layer === 'elastic' || c.layer === 'kibana')) {
+    const [{esOptionsFromEnv, validateEsOptions}, {kibanaOptionsFromEnv, createKibanaHandle}] = await Promise.all([import('../clients/elasticsearch.js'), import('../clients/kibana.js')])
+    const es = esOptionsFromEnv(process.env, esFlags)
+    if (es) validateEsOptions(es)
+    const kb = kibanaOptionsFromEnv(process.env, kibanaFlags)
+    if (kb) createKibanaHandle(kb) // validates URL, credentials pairing and CA file; opens nothing
+  }
+  const elastic = createElasticCheckContext({opts, memo, es: esFlags, kibana: kibanaFlags})
   closers.push(() => elastic.close())
   const ctx: CheckContext = {
     ...elastic,

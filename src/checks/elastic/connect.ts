@@ -1,4 +1,4 @@
-import {EsUnreachableError} from '../../clients/elasticsearch.js'
+import {EsForbiddenError, EsUnreachableError} from '../../clients/elasticsearch.js'
 import {pass, warn, type Check, type Outcome} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
 import {DOCS, guarded, info, skipNoEs} from './facts.js'
@@ -16,6 +16,10 @@ export const esConnect: Check<ElasticCheckContext> = {
       try {
         i = await info(ctx, es, signal)
       } catch (e) {
+        // Denied even `GET /` (cluster:monitor/main): nothing else can be read with these credentials.
+        if (e instanceof EsForbiddenError) {
+          return {status: 'fail', message: e.message, hint: `Grant the monitor cluster privilege (and read on logs-*) to the credentials in ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME (--es-api-key / --es-username).`, docs: DOCS.privileges, unreachable: true, evidence: {url: es.url, statusCode: 403}}
+        }
         if (!(e instanceof EsUnreachableError)) throw e
         const docs = e.statusCode === 401 ? DOCS.privileges : /not Elasticsearch|compatibility/.test(e.message) ? DOCS.compat : undefined
         const out: Outcome = {status: 'fail', message: e.message, hint: e.tryMessage, unreachable: true, evidence: {url: es.url, statusCode: e.statusCode}}

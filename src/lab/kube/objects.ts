@@ -538,7 +538,25 @@ export function renderCluster(spec: LabSpec, store: Store, now = new Date()): vo
       ],
       securityContext: {runAsUser: 0},
       resources: {limits: {memory: '1Gi'}, requests: {cpu: '100m', memory: '500Mi'}},
+      // Elastic's reference manifest (elastic-agent-managed-kubernetes.yaml) mounts the node's logs and
+      // container logs read-only; /var/log/containers is where an export-stdout sidecar's output lands.
+      volumeMounts: [
+        {name: 'proc', mountPath: '/hostfs/proc', readOnly: true},
+        {name: 'cgroup', mountPath: '/hostfs/sys/fs/cgroup', readOnly: true},
+        {name: 'varlibdockercontainers', mountPath: '/var/lib/docker/containers', readOnly: true},
+        {name: 'varlog', mountPath: '/var/log', readOnly: true},
+        {name: 'etc-full', mountPath: '/hostfs/etc', readOnly: true},
+        {name: 'var-lib', mountPath: '/hostfs/var/lib', readOnly: true},
+      ],
     }],
+    volumes: [
+      {name: 'proc', hostPath: {path: '/proc'}},
+      {name: 'cgroup', hostPath: {path: '/sys/fs/cgroup'}},
+      {name: 'varlibdockercontainers', hostPath: {path: '/var/lib/docker/containers'}},
+      {name: 'varlog', hostPath: {path: '/var/log'}},
+      {name: 'etc-full', hostPath: {path: '/etc'}},
+      {name: 'var-lib', hostPath: {path: '/var/lib'}},
+    ],
   }
   const eaHash = ctx.names.suffix(10)
   const ea = store.create('daemonsets', {

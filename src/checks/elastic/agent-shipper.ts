@@ -1,0 +1,77 @@
+import type {V1DaemonSet} from '@kubernetes/client-node'
+
+import {fail, pass, type Check} from '../../engine/types.js'
+import type {CheckContext} from '../context.js'
+import {tetragonConfigMap, tetragonInstall} from '../kubernetes/facts.js'
+
+const DOCS = 'https://www.elastic.co/docs/reference/integrations/cilium_tetragon'
+/** Elastic's reference manifests label their DaemonSets `app: elastic-agent` and `k8s-app: filebeat`. */
+const SHIPPER_SELECTORS = ['app=elastic-agent', 'k8s-app=filebeat']
+
+const hostPaths = (ds: V1DaemonSet) => (ds.spec?.template?.spec?.volumes ?? []).map((v) => v.hostPath?.path).filter((p): p is string => Boolean(p))
+const covers = (dirs: string[], path: string) => dirs.some((d) => path === d || path.startsWith(`${d.replace(/\/$/, '')}/`))
+
+export const shipperOnEveryTetragonNode: Check<CheckContext> = {
+  id: 'agent.shipper',
+  layer: 'elastic',
+  title: 'A shipper runs next to every Tetragon agent and reads its export',
+  requires: ['tetragon.daemonset'],
+  async run(ctx, signal) {
+    const kube = await ctx.kube()
+    const [install, cm] = await Promise.all([tetragonInstall(ctx, signal), tetragonConfigMap(ctx, signal)])
+    const tds = install.daemonSet!
+    const exportFile = cm?.data?.['export-filename'] ?? '/var/run/cilium/tetragon/tetragon.log'
+    const exportDir = exportFile.slice(0, exportFile.lastIndexOf('/')) || '/'
+    const sidecar = tds.spec?.template?.spec?.containers?.find((c) => c.name === 'export-stdout')
+    const agentNodes = tds.status?.desiredNumberScheduled ?? 0
+
+    // The package's documented model: the export-stdout container's image is Filebeat (elastic.md §2.4).
+    if (sidecar && /filebeat/.test(sidecar.image ?? '')) {
+      const mounted = (sidecar.volumeMounts ?? []).map((m) => m.mountPath)
+      const ready = tds.status?.numberReady ?? 0
+      const evidence = {model: 'filebeat sidecar', image: sidecar.image, exportFile, mounts: mounted, ready, agentNodes}
+      if (!covers(mounted, exportFile)) {
+        return fail(`the Filebeat sidecar (${sidecar.image}) does not mount ${exportDir}, where Tetragon writes ${exportFile}`, {
+          hint: `add the export directory to export.extraVolumeMounts in the Tetragon Helm values (the package README's Filebeat values), then helm upgrade`,
+          docs: DOCS,
+          evidence,
+        })
+      }
+      return pass(`Filebeat sidecar in every agent pod reads ${exportDir} (${ready}/${agentNodes} pods ready)`, evidence)
+    }
+
+    const found = (await Promise.all(SHIPPER_SELECTORS.map((s) => kube.listDaemonSets(s, signal)))).flat()
+    if (found.length === 0) {
+      return fail('no shipper: neither an Elastic Agent / Filebeat DaemonSet nor a Filebeat export-stdout sidecar, so nothing sends Tetragon events to Elasticsearch', {
+        hint: "follow the cilium_tetragon package README: override export.stdout.image with docker.elastic.co/beats/filebeat and mount filebeat.yml (or deploy Elastic Agent as a DaemonSet reading /var/log/containers)",
+        docs: DOCS,
+        evidence: {looked: SHIPPER_SELECTORS},
+      })
+    }
+    const ds = found[0]
+    const name = `${ds.metadata?.namespace}/${ds.metadata?.name}`
+    const desired = ds.status?.desiredNumberScheduled ?? 0
+    const ready = ds.status?.numberReady ?? 0
+    const paths = hostPaths(ds)
+    // Without a readable export file, a DaemonSet shipper sees the events only as the export-stdout container's log.
+    const readsFile = covers(paths, exportFile)
+    const readsContainerLogs = Boolean(sidecar) && covers(paths, '/var/log/containers')
+    const evidence = {model: 'daemonset', daemonSet: name, desired, ready, agentNodes, hostPaths: paths, exportFile, readsFile, readsContainerLogs}
+    if (ready < agentNodes) {
+      return fail(`${name} is ready on ${ready} nodes, but Tetragon runs on ${agentNodes}: events of ${agentNodes - ready} nodes are not shipped`, {
+        hint: `kubectl -n ${ds.metadata?.namespace} rollout status ds/${ds.metadata?.name}\nkubectl -n ${ds.metadata?.namespace} get ds ${ds.metadata?.name} -o jsonpath='{.spec.template.spec.tolerations}'`,
+        docs: DOCS,
+        evidence,
+      })
+    }
+    if (!readsFile && !readsContainerLogs) {
+      return fail(`${name} mounts neither ${exportDir} (the export file) nor /var/log (the export-stdout container's log): it cannot read Tetragon's events`, {
+        hint: `mount hostPath ${exportDir} (read-only) into ${ds.metadata?.name} and point its filestream input at ${exportFile}`,
+        docs: DOCS,
+        evidence,
+      })
+    }
+    const how = readsFile ? `the export file ${exportFile}` : "the export-stdout containers' logs under /var/log/containers"
+    return pass(`${name} ready on ${ready}/${agentNodes} Tetragon nodes and can read ${how}`, evidence)
+  },
+}
