@@ -99,6 +99,16 @@ describe('doctor, Kubernetes side, per scenario', () => {
     })
   })
 
+  it('prints GitHub Actions annotations when GITHUB_ACTIONS=true, keeping --json stdout pure', async () => {
+    await withScenario('no-service', async (_lab, dir) => {
+      const human = await runCli(['doctor', '--kubeconfig', join(dir, 'kubeconfig'), K8S_LAYERS], {env: {...envFile(dir), GITHUB_ACTIONS: 'true'}})
+      expect(human.stdout).toMatch(/^::error title=tetractl service\.exists::Service kube-system\/tetragon-grpc not found/m)
+      const json = await runCli(['doctor', '--kubeconfig', join(dir, 'kubeconfig'), K8S_LAYERS, '--json'], {env: {...envFile(dir), GITHUB_ACTIONS: 'true'}})
+      expect(json.json().exitCode).toBe(1)
+      expect(json.stderr).toMatch(/^::error title=tetractl service\.exists::/m)
+    })
+  })
+
   it('writes valid JUnit XML, one testcase per check', async () => {
     await withScenario('no-service', async (_lab, dir) => {
       const junit = join(dir, 'out', 'report.xml')

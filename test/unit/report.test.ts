@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {redact} from '../../src/engine/errors.js'
 import type {Report} from '../../src/engine/types.js'
 import {renderGithubAnnotations} from '../../src/report/github.js'
-import {renderHuman} from '../../src/report/human.js'
+import {colorLevel, renderHuman} from '../../src/report/human.js'
 import {renderJunit} from '../../src/report/junit.js'
 
 const report: Report = {
@@ -50,6 +50,23 @@ describe('human', () => {
     expect(out).toMatch(/‼ tetragon\.export/)
     expect(out).toMatch(/Summary: 1 passed, 1 warnings, 1 failed, 0 skipped, 1 not evaluated/)
     expect(out).not.toMatch(/\u001b\[/)
+  })
+})
+
+describe('colour', () => {
+  it('only on a TTY, never with NO_COLOR', () => {
+    const saved = process.env.NO_COLOR
+    try {
+      delete process.env.NO_COLOR
+      expect(colorLevel({isTTY: true} as any)).toBe(1)
+      expect(colorLevel({isTTY: false} as any)).toBe(0)
+      process.env.NO_COLOR = '1'
+      expect(colorLevel({isTTY: true} as any)).toBe(0)
+    } finally {
+      if (saved === undefined) delete process.env.NO_COLOR
+      else process.env.NO_COLOR = saved
+    }
+    expect(renderHuman(report, {color: true})).toMatch(/\u001b\[/)
   })
 })
 
