@@ -5,7 +5,7 @@ import YAML from 'yaml'
 import {computedEndpointSlices, computedEndpoints, daemonSetStatus, deploymentStatus} from './controllers.js'
 import {NameGen} from './objects.js'
 import {conflictMessage, deepEqual, deletePath, entryPaths, fieldPaths, getPath, jsonPatch, mergePatch, PatchError, recordUpdate, setPath, toFieldsV1} from './patch.js'
-import {type Subject, authorize, rulesReview} from './rbac.js'
+import {type Subject, authorize, forbiddenStatus, rulesReview} from './rbac.js'
 import {ApiError, type RequestInfo, badRequest, methodNotAllowed, notFound, sendJson, unknownResource} from './request.js'
 import {RESOURCES, type ResourceDef, apiVersionOf, findResource, groupVersions} from './resources.js'
 import {SelectorError, matchFields, matchLabels, parseFieldSelector, parseLabelSelector} from './selectors.js'
@@ -301,6 +301,8 @@ export class KubeApi {
     const pr = (JSON.parse(raw || '{}') as {metadata?: {resourceVersion?: string}})?.metadata?.resourceVersion
     obj.metadata.resourceVersion = ct === 'application/json-patch+json' ? cur.metadata.resourceVersion : pr ?? cur.metadata.resourceVersion
     obj.metadata.managedFields = recordUpdate(cur, obj, this.managerOf(info, req), apiVersionOf(def), k8sTime())
+    // dryRun=All: validated and computed, not persisted (API concepts, "Dry-run").
+    if (info.query.get('dryRun') === 'All') return {code: 200, body: obj}
     try {
       return {code: 200, body: this.decorate(def, this.store.update(def, obj))}
     } catch (e) {
@@ -328,6 +330,7 @@ export class KubeApi {
       this.checkNamespace(def, info)
       delete obj.metadata.resourceVersion
       obj.metadata.managedFields = [{manager, operation: 'Apply', apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(appliedPaths.keys())}]
+      if (info.query.get('dryRun') === 'All') return {code: 201, body: obj}
       try {
         return {code: 201, body: this.decorate(def, this.store.create(def, obj))}
       } catch (e) {
@@ -366,6 +369,7 @@ export class KubeApi {
     }
     newEntries.push({manager, operation: 'Apply', apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(appliedPaths.keys())})
     next.metadata.managedFields = newEntries
+    if (info.query.get('dryRun') === 'All') return {code: 200, body: next}
     try {
       return {code: 200, body: this.decorate(def, this.store.update(def, next))}
     } catch (e) {
@@ -516,7 +520,19 @@ export class KubeApi {
     let r: {code: number; body: unknown}
     if (m === 'POST' && !info.name) r = this.create(def, info, req, parse())
     else if (m === 'PUT' && info.name) r = this.update(def, info, req, parse())
-    else if (m === 'PATCH' && info.name) r = this.patch(def, info, req, raw)
+    else if (m === 'PATCH' && info.name) {
+      // An apply that creates the object is also authorized as `create` (apiserver
+      // endpoints/handlers/patch.go, createAuthorizerAttributes).
+      const applying = (req.headers['content-type'] ?? '').startsWith('application/apply-patch+yaml')
+      if (applying && !this.store.get(def, ns, info.name)) {
+        const attrs = {verb: 'create', apiGroup: def.group, resource: def.resource, subresource: '', namespace: info.namespace, name: info.name}
+        if (!authorize(subject, attrs).allowed) {
+          const f = forbiddenStatus(subject, attrs)
+          throw new ApiError(403, 'Forbidden', f.message, f.details)
+        }
+      }
+      r = this.patch(def, info, req, raw)
+    }
     else if (m === 'DELETE' && info.name) r = this.delete(def, info)
     else if (m === 'DELETE' && def.verbs.includes('deletecollection')) r = this.deleteCollection(def, info)
     else throw methodNotAllowed()

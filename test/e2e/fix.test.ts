@@ -1,0 +1,74 @@
+// The built `tetractl doctor --fix` against the lab (issue #6 acceptance): shows the change, applies
+// it with --yes (refuses without a terminal otherwise), re-runs the affected checks.
+import {describe, expect, it} from 'vitest'
+
+import {oneLineError, problems, withLab} from '../fixtures/helm/harness.js'
+
+const LAYERS = ['--only', 'kubernetes,tetragon']
+
+describe('doctor --fix --yes', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['grpc-localhost', 'tetragon.grpc-bind', /\$ helm upgrade --install tetragon cilium\/tetragon -n kube-system/],
+    ['grpc-unix-socket', 'tetragon.grpc-bind', /~ tetragon\.grpc\.address: "unix:\/\/\/var\/run\/tetragon\/tetragon\.sock" → "0\.0\.0\.0:54321"|\+ tetragon\.grpc\.address/],
+    ['grpc-disabled', 'tetragon.grpc-bind', /~ tetragon\.grpc\.enabled: false → true/],
+    ['selector-mismatch', 'service.selector', /kubectl -n kube-system patch service tetragon-grpc --type=merge -p '\{"spec":\{"selector":\{"app":null,"app\.kubernetes\.io\/name":"tetragon"\}\}\}'/],
+    ['no-service', 'service.exists', /kind: Service[\s\S]*app\.kubernetes\.io\/name: tetragon/],
+  ]
+  for (const [scenario, fixed, shown] of cases) {
+    it(`${scenario}: fixes ${fixed}, then the Kubernetes and Tetragon layers pass`, async () => {
+      await withLab(scenario, async (h) => {
+        const res = await h.cli(['doctor', '--fix', '--yes', ...LAYERS])
+        expect(res.code, `${res.stdout}\n${res.stderr}`).toBe(0)
+        // The change is shown before it is applied, and the affected checks re-run.
+        expect(res.stdout).toMatch(shown)
+        expect(res.stdout).toMatch(new RegExp(`--fix: re-ran .*${fixed.replace('.', '\\.')}`))
+        expect(res.stdout).toMatch(/Summary: \d+ passed, \d+ warnings?, 0 failed/)
+        // A fresh doctor run agrees.
+        const after = await h.cli(['doctor', '--json', ...LAYERS])
+        expect(problems(after.json())).toEqual([])
+        // Service fixes go to the API server as the hints say (apply / merge patch), as tetractl.
+        if (fixed.startsWith('service.')) {
+          const w = h.writes().filter((x) => x.resource === 'services')
+          expect(w.map((x) => x.query.fieldManager)).toEqual(['tetractl'])
+          expect(h.mutatingHelmCalls()).toEqual([])
+        } else {
+          expect(h.mutatingHelmCalls().some((a) => a[0] === 'upgrade')).toBe(true)
+        }
+      })
+    })
+  }
+
+  it('--json keeps stdout a single report, with the re-run results', async () => {
+    await withLab('no-service', async (h) => {
+      const res = await h.cli(['doctor', '--fix', '--yes', '--json', ...LAYERS])
+      expect(res.code, res.stderr).toBe(0)
+      const report = res.json()
+      expect(report.checks.find((c: {id: string}) => c.id === 'service.exists').status).toBe('pass')
+      expect(report.summary.fail).toBe(0)
+      expect(report.exitCode).toBe(0)
+      expect(res.stderr).toMatch(/--fix: changes for service\.exists/)
+    })
+  })
+})
+
+describe('doctor --fix without --yes', () => {
+  it('refuses without a terminal, changes nothing, exit 2', async () => {
+    await withLab('no-service', async (h) => {
+      const res = await h.cli(['doctor', '--fix', ...LAYERS])
+      expect(res.code).toBe(2)
+      expect(oneLineError(res)).toMatch(/no terminal to ask on\. Nothing was changed\. Re-run with --yes/)
+      // It still showed what it would do.
+      expect(res.stdout).toMatch(/\+ Service kube-system\/tetragon-grpc: create/)
+      expect(h.writes()).toEqual([])
+    })
+  })
+
+  it('nothing to fix on a healthy installation', async () => {
+    await withLab('healthy', async (h) => {
+      const res = await h.cli(['doctor', '--fix', ...LAYERS])
+      expect(res.code).toBe(0)
+      expect(res.stdout).toMatch(/--fix: nothing to fix/)
+      expect(h.writes()).toEqual([])
+    })
+  })
+})
