@@ -12,12 +12,24 @@ import {serviceSelectsAgentPods} from './kubernetes/service-selector.js'
 import {tetragonDaemonSetReady} from './tetragon/daemonset.js'
 import {exportSidecarRunning} from './tetragon/export.js'
 import {grpcListensOnPodNetwork} from './tetragon/grpc-bind.js'
+import {tetragonDroppedEvents} from './tetragon/dropped-events.js'
+import {grpcReachable} from './tetragon/grpc-reachable.js'
+import {tetragonLiveness} from './tetragon/liveness.js'
+import {tetragonPolicies} from './tetragon/policies.js'
+import {tetragonSchema} from './tetragon/schema.js'
+import {tetragonVersion} from './tetragon/version.js'
 
 export const checks: Check<CheckContext>[] = [
   kubernetesApiReachable,
   accessReviewForChecks,
   tetragonDaemonSetReady,
   grpcListensOnPodNetwork,
+  grpcReachable,
+  tetragonVersion,
+  tetragonSchema,
+  tetragonLiveness,
+  tetragonPolicies,
+  tetragonDroppedEvents,
   grpcServiceExists,
   serviceSelectsAgentPods,
   serviceHasReadyEndpoints,

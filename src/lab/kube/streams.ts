@@ -245,8 +245,11 @@ export async function handleProxy(info: RequestInfo, req: IncomingMessage, res: 
     throw new ApiError(503, 'ServiceUnavailable', `error trying to reach service: dial tcp ${ip}:${portNum}: connect: connection refused`)
   }
   if (!t) return refused()
+  // The API server does not forward the client's credentials to the pod; Node rejects an undefined header value,
+  // so drop the key rather than setting it to undefined.
+  const {authorization: _credentials, ...forwarded} = req.headers
   await new Promise<void>((resolve) => {
-    const up = http.request({host: t.host, port: t.port, method: info.method, path: path + (rawQuery ? `?${rawQuery}` : ''), headers: {...req.headers, host: `${ip}:${portNum}`, authorization: undefined}}, (ur) => {
+    const up = http.request({host: t.host, port: t.port, method: info.method, path: path + (rawQuery ? `?${rawQuery}` : ''), headers: {...forwarded, host: `${ip}:${portNum}`}}, (ur) => {
       res.writeHead(ur.statusCode ?? 502, ur.headers)
       ur.pipe(res)
       ur.on('end', resolve)

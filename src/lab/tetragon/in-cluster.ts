@@ -30,6 +30,35 @@ const filterLines = (text?: string) =>
         .filter(Boolean)
         .map((l) => JSON.parse(l))
 
+/**
+ * The agent container's log as `kubectl logs -c tetragon` shows it (slog text format since v1.5.0, tetragon.md §4.4):
+ * the start-up lines, and the periodic "BPF events statistics" line that logStatus writes when the perf buffer's
+ * lost counter increased (hourly check, cilium/tetragon v1.7.0 cmd/tetragon/main.go). The lab's dropped counters
+ * stand for an agent that has run long enough for that check to have fired.
+ */
+export function agentLogLines(spec: LabSpec, serverAddress: string): string[] {
+  const t = spec.tetragon
+  const at = new Date().toISOString()
+  const line = (level: string, msg: string, rest = '') => `time=${at} level=${level} msg="${msg}"${rest ? ` ${rest}` : ''}`
+  const lines = [
+    line('INFO', 'Starting tetragon', `version=${t.version}`),
+    line('INFO', 'Loaded config from directory', 'config-dir=/etc/tetragon/tetragon.conf.d/'),
+    line('INFO', 'Perf ring buffer size (bytes)', 'percpu=68K total=272K'),
+    line('INFO', 'Events queue size (events)', 'size=65535'),
+    line('INFO', 'Listening for events...'),
+  ]
+  if (serverAddress !== '') lines.push(line('INFO', 'Starting gRPC server', `protocol=${serverAddress.startsWith('unix://') ? 'unix' : 'tcp'} address=${serverAddress}`))
+  lines.push(line('INFO', 'Starting gRPC health server', 'address=:6789 interval=10'), line('INFO', 'Starting metrics server', 'addr=:2112'))
+  const lost = Number((t.dropped as Record<string, number> | undefined)?.perfLost ?? 0)
+  if (lost > 0) {
+    // "BPF events statistics: <received> received, <pct>% events loss" (§4.4); `lost` is the perf LostSamples counter only.
+    const received = lost * 10
+    lines.push(line('INFO', `BPF events statistics: ${received} received, ${((lost / (received + lost)) * 100).toFixed(2)}% events loss`))
+    lines.push(line('INFO', 'Observer events statistics', `received=${received} lost=${lost} errors=0 filterPass=${received} filterDrop=0`))
+  }
+  return lines
+}
+
 export async function attachTetragon(kube: KubeLab, spec: LabSpec, opts: {onExport?(line: string): void} = {}): Promise<TetragonInCluster> {
   const {store, network, exec, proxy} = kube
   const ns = spec.tetragon.namespace
@@ -71,6 +100,7 @@ export async function attachTetragon(kube: KubeLab, spec: LabSpec, opts: {onExpo
     if (agent.healthPort) undo.push(network.listen(nodeIp, GRPC_HEALTH_PORT, {host: '127.0.0.1', port: agent.healthPort}))
     if (agent.metricsPort) undo.push(network.listen(nodeIp, METRICS_PORT, {host: '127.0.0.1', port: agent.metricsPort}))
     if (opts.onExport) undo.push(agent.onExport(opts.onExport))
+    kube.logs.set(ns, pod.metadata.name!, 'tetragon', agentLogLines(spec, cm?.data?.['server-address'] ?? 'localhost:54321'))
     agents.set(node, agent)
     unregister.set(node, undo)
     return agent

@@ -1,0 +1,66 @@
+// Shared by the Tetragon gRPC checks: the mode (cluster or standalone agent), the memoised API handshake
+// (GetVersion through ctx.tetragon()), and the outcome of a check that needs the API when the handshake failed.
+import {notEvaluated, type Outcome} from '../../engine/types.js'
+import type {CheckContext} from '../context.js'
+import type {TetragonAccess} from './access.js'
+
+/**
+ * A standalone agent (--tetragon-address / TETRACTL_TETRAGON_ADDRESS): the checks talk to it directly and need
+ * no cluster. `requires` is evaluated before any context exists, so it reads the command line like oclif does.
+ */
+export function standaloneMode(argv: string[] = process.argv, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.TETRACTL_TETRAGON_ADDRESS) || argv.some((a) => a === '--tetragon-address' || a.startsWith('--tetragon-address='))
+}
+
+/** Requirements that only make sense with a cluster. */
+export function clusterRequires(ids: string[]): string[] {
+  return standaloneMode() ? [] : ids
+}
+
+export interface Handshake {
+  access: TetragonAccess
+  /** GetVersion as the agent reports it. */
+  version: string
+}
+
+/** GetVersion through the check's access (port-forward or --tetragon-address), once per run. */
+export function handshake(ctx: CheckContext, signal?: AbortSignal): Promise<Handshake> {
+  return ctx.memo.get('tetragon.handshake', async () => {
+    const access = await ctx.tetragon(signal)
+    const version = await access.client.getVersion()
+    return {access, version}
+  })
+}
+
+/** Why the API did not answer, in one line: the port-forward's own error wins over the gRPC symptom. */
+export function handshakeProblem(error: unknown, access?: TetragonAccess): string {
+  const forward = access?.forwardErrors().find(Boolean)
+  if (forward && /connection refused/.test(forward)) return `port-forward to ${access!.target}: connection refused inside the pod`
+  const msg = error instanceof Error ? error.message : String(error)
+  return msg.split('\n')[0]!.replace(/\.$/, '')
+}
+
+/**
+ * For checks that read the API: the handshake, or a not-evaluated outcome naming tetragon.grpc-reachable
+ * (the check that reports the connection problem itself, once).
+ */
+export async function handshakeOr(ctx: CheckContext, signal?: AbortSignal): Promise<Handshake | Outcome> {
+  try {
+    return await handshake(ctx, signal)
+  } catch (error) {
+    const access = await ctx.tetragon(signal).catch(() => undefined)
+    return notEvaluated(`the agent's gRPC API did not answer (${handshakeProblem(error, access)}); see tetragon.grpc-reachable`)
+  }
+}
+
+export const isOutcome = (x: Handshake | Outcome): x is Outcome => 'status' in x
+
+export const TETRAGON_DOCS = {
+  grpc: 'https://tetragon.io/docs/reference/helm-chart/',
+  versions: 'https://github.com/cilium/tetragon/releases',
+  events: 'https://tetragon.io/docs/concepts/events/',
+  health: 'https://tetragon.io/docs/troubleshooting/',
+  policies: 'https://tetragon.io/docs/concepts/tracing-policy/',
+  metrics: 'https://tetragon.io/docs/reference/metrics/',
+  ringbuffer: 'https://tetragon.io/docs/troubleshooting/',
+}

@@ -1,0 +1,39 @@
+import {fail, pass, skip, warn, type Check} from '../../engine/types.js'
+import type {CheckContext} from '../context.js'
+import {tetragonInstall} from '../kubernetes/facts.js'
+import {clusterRequires, standaloneMode, TETRAGON_DOCS} from './api.js'
+
+// GetHealth always answers RUNNING (tetragon.md §1.2, §9 item 7): the real liveness signal is the standard
+// grpc.health.v1 service "liveness" on --health-server-address (:6789), which the chart's livenessProbe uses.
+export const tetragonLiveness: Check<CheckContext> = {
+  id: 'tetragon.liveness',
+  layer: 'tetragon',
+  title: 'Tetragon health service reports "liveness" SERVING',
+  get requires() {
+    return clusterRequires(['tetragon.daemonset'])
+  },
+  async run(ctx, signal) {
+    const access = await ctx.tetragon(signal)
+    const address = await access.healthAddress()
+    if (!address) return skip(`no health server address for ${access.target} (a unix socket agent: pass --tetragon-health-address host:6789)`)
+    const ns = standaloneMode() ? undefined : (await tetragonInstall(ctx, signal)).namespace
+    const logs = access.pod ? `kubectl -n ${ns} logs ${access.pod.name} -c tetragon --tail=100` : 'journalctl -u tetragon -n 100'
+    const evidence = {agent: access.target, healthAddress: access.via === 'port-forward' ? `${access.target}:6789 (port-forward)` : address, service: 'liveness'}
+    let status: string
+    try {
+      status = await access.client.health('liveness', address)
+    } catch (error) {
+      const msg = (error as Error).message.split('\n')[0]
+      return fail(`the health server of ${access.target} did not answer (${msg}); the kubelet's liveness probe fails the same way and restarts the agent`, {
+        hint: `${logs}\n(--health-server-address, default :6789; Helm tetragon.healthGrpc.enabled / port)`,
+        docs: TETRAGON_DOCS.health,
+        evidence,
+      })
+    }
+    if (status === 'SERVING') return pass(`${access.target}: liveness SERVING`, evidence)
+    if (status === 'NOT_SERVING') {
+      return fail(`${access.target}: liveness NOT_SERVING — the agent reports itself unhealthy and the kubelet will restart it`, {hint: logs, docs: TETRAGON_DOCS.health, evidence: {...evidence, status}})
+    }
+    return warn(`${access.target}: health service answers ${status} for "liveness"`, {hint: logs, docs: TETRAGON_DOCS.health, evidence: {...evidence, status}})
+  },
+}
