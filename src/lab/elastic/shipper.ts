@@ -55,6 +55,8 @@ export interface Shipper {
   shipAt(line: string, readAt: number): void
   /** Resolves when every pending line has been indexed. */
   flush(): Promise<void>
+  /** Stops: lines still in flight are dropped (a stopped Filebeat does not index them); resolves at once. */
+  close(): void
   setDown(down: boolean): void
   stats(): ShipperStats
 }
@@ -70,6 +72,7 @@ export function createShipper(store: EsStore, opts: ShipperOptions = {}): Shippe
   let down = opts.down ?? false
   let offset = 0
   const pending = new Set<Promise<void>>()
+  const timers = new Map<NodeJS.Timeout, () => void>()
   const stats: ShipperStats = {read: 0, indexed: 0, rejected: 0, dropped: 0}
 
   const event = (line: string, readAt: number): JsonMap => {
@@ -128,12 +131,14 @@ export function createShipper(store: EsStore, opts: ShipperOptions = {}): Shippe
         return
       }
       const readAt = store.now()
-      const p = new Promise<void>((resolve) =>
-        setTimeout(() => {
+      const p = new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          timers.delete(t)
           write(line, readAt)
           resolve()
-        }, opts.delayMs ?? 500),
-      )
+        }, opts.delayMs ?? 500)
+        timers.set(t, resolve)
+      })
       pending.add(p)
       void p.then(() => pending.delete(p))
     },
@@ -147,6 +152,14 @@ export function createShipper(store: EsStore, opts: ShipperOptions = {}): Shippe
     },
     async flush() {
       await Promise.all([...pending])
+    },
+    close() {
+      for (const [t, resolve] of timers) {
+        clearTimeout(t)
+        stats.dropped++
+        resolve()
+      }
+      timers.clear()
     },
     setDown(d) {
       down = d

@@ -224,3 +224,83 @@ export function deploymentStatus(store: Store, dep: KObj): Record<string, unknow
     ],
   }
 }
+
+/**
+ * The scheduler and the kubelet for pods created through the API (e.g. tetractl validate's probe pod):
+ * a pod without `spec.nodeName` is bound to a schedulable, Ready node (honouring a
+ * `kubernetes.io/hostname` nodeSelector), gets an address from that node's podCIDR and, with no
+ * image to pull in the lab, its containers run: phase Running, Ready. Pods the cluster rendering
+ * created already carry a node and status and are left alone. Returns the function that stops it.
+ */
+export function runPodLifecycle(store: Store): () => void {
+  let next = 0
+  const timers = new Set<NodeJS.Timeout>()
+  const schedulable = (n: KObj) =>
+    !n.spec?.unschedulable && (n.status?.conditions ?? []).every((c: {type: string; status: string}) => c.type !== 'Ready' || c.status === 'True')
+  const bind = (pod: KObj) => {
+    const cur = store.get('pods', pod.metadata.namespace, pod.metadata.name!)
+    // Deleted meanwhile, or bound by someone else: nothing to do.
+    if (!cur || cur.metadata.uid !== pod.metadata.uid || cur.status?.phase) return
+    const wanted = cur.spec?.nodeName ?? cur.spec?.nodeSelector?.['kubernetes.io/hostname']
+    const nodes = store.list('nodes').filter((n) => (wanted ? n.metadata.name === wanted : schedulable(n)))
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+    if (nodes.length === 0) {
+      store.modify('pods', cur.metadata.namespace, cur.metadata.name!, (p) => {
+        p.status = {phase: 'Pending', conditions: [{type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: `0/${store.list('nodes').length} nodes are available`, lastProbeTime: null, lastTransitionTime: now}]}
+      })
+      return
+    }
+    const node = nodes[next++ % nodes.length]!
+    const hostIP = (node.status?.addresses ?? []).find((a: {type: string}) => a.type === 'InternalIP')?.address as string | undefined
+    const taken = new Set(store.list('pods').map((p) => p.status?.podIP).filter(Boolean))
+    const [base] = String(node.spec?.podCIDR ?? '10.244.0.0/24').split('/')
+    const octets = base!.split('.').map(Number)
+    let podIP = ''
+    // Addresses from .100 up, so they never collide with the rendered pods' (which start at .2).
+    for (let i = 100; i < 255 && !podIP; i++) {
+      const ip = `${octets[0]}.${octets[1]}.${octets[2]}.${i}`
+      if (!taken.has(ip)) podIP = ip
+    }
+    const hostNetwork = Boolean(cur.spec?.hostNetwork)
+    store.modify('pods', cur.metadata.namespace, cur.metadata.name!, (p) => {
+      p.spec = {...p.spec, nodeName: node.metadata.name}
+      const ip = hostNetwork ? hostIP : podIP
+      const cond = (type: string) => ({type, status: 'True', lastProbeTime: null, lastTransitionTime: now})
+      p.status = {
+        phase: 'Running',
+        conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map(cond),
+        ...(hostIP ? {hostIP, hostIPs: [{ip: hostIP}]} : {}),
+        podIP: ip,
+        podIPs: [{ip}],
+        startTime: now,
+        qosClass: 'BestEffort',
+        containerStatuses: (p.spec?.containers ?? []).map((c: {name: string; image: string}) => ({
+          name: c.name,
+          image: c.image,
+          imageID: `${c.image.replace(/:[^:/]+$/, '')}@sha256:${createHash('sha256').update(c.image).digest('hex')}`,
+          containerID: `containerd://${createHash('sha256').update(`${p.metadata.uid}/${c.name}`).digest('hex')}`,
+          ready: true,
+          restartCount: 0,
+          started: true,
+          state: {running: {startedAt: now}},
+          lastState: {},
+        })),
+      }
+    })
+  }
+  const onChange = (ev: {type: string; def: {resource: string; group: string}; object: KObj}) => {
+    if (ev.type !== 'ADDED' || ev.def.resource !== 'pods' || ev.def.group !== '' || ev.object.status?.phase) return
+    // Asynchronously, as the scheduler and the kubelet are: the creator sees the pod Pending first.
+    const t = setTimeout(() => {
+      timers.delete(t)
+      bind(ev.object)
+    }, 20)
+    timers.add(t)
+  }
+  store.on('change', onChange)
+  return () => {
+    store.off('change', onChange)
+    for (const t of timers) clearTimeout(t)
+    timers.clear()
+  }
+}

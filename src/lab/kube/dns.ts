@@ -39,6 +39,12 @@ export function resolvConf(pod: KObj): string {
 }
 
 export class Dns {
+  /**
+   * Names outside cluster.local: what the nodes' upstream resolver answers (CoreDNS forwards them
+   * there, `forward . /etc/resolv.conf` in the default Corefile). Set by exec-curl.ts.
+   */
+  upstream?: (fqdn: string) => string[] | undefined
+
   constructor(private readonly store: Store) {}
 
   /** CoreDNS answers only while kube-dns has a ready endpoint; otherwise queries time out. */
@@ -69,7 +75,8 @@ export class Dns {
     const r = resolverFor(pod)
     if (!r.cluster) {
       // The node's resolver knows nothing about cluster.local (toolchain.md §12).
-      return {kind: 'nxdomain'}
+      const ips = this.upstream?.(name.replace(/\.$/, '').toLowerCase())
+      return ips ? {kind: 'ok', name: name.replace(/\.$/, ''), ips} : {kind: 'nxdomain'}
     }
     if (!this.clusterDnsUp()) return {kind: 'timeout'}
     const absolute = name.endsWith('.')
@@ -82,7 +89,8 @@ export class Dns {
       else candidates.push(...searched, name)
     }
     for (const c of candidates) {
-      const ips = this.lookupCluster(c)
+      const fqdn = c.replace(/\.$/, '').toLowerCase()
+      const ips = fqdn.endsWith(`.${CLUSTER_DOMAIN}`) ? this.lookupCluster(c) : this.upstream?.(fqdn)
       if (ips) return {kind: 'ok', name: c.replace(/\.$/, ''), ips}
     }
     return {kind: 'nxdomain'}

@@ -28,6 +28,18 @@ export class ExecStartError extends Error {}
 
 const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1)
 
+/**
+ * Images that hold their own binary and nothing else: no shell, no coreutils. CoreDNS builds on
+ * gcr.io/distroless/static (coredns/coredns Dockerfile `ARG BASE=gcr.io/distroless/static-debian12:nonroot`),
+ * the pause image is `FROM scratch` (kubernetes build/pause/Dockerfile), distroless images ship no shell
+ * (GoogleContainerTools/distroless README). Every other image is assumed to carry the emulated binaries.
+ */
+const SHELL_LESS_IMAGES = [/^(registry\.k8s\.io|k8s\.gcr\.io)\/coredns\//, /^(registry\.k8s\.io|k8s\.gcr\.io)\/pause:/, /^gcr\.io\/distroless\//]
+
+function imageOf(ctx: ExecContext): string {
+  return ((ctx.pod.spec?.containers ?? []).find((c: {name: string}) => c.name === ctx.container)?.image as string | undefined) ?? ''
+}
+
 /** Splits a POSIX shell word list (quotes and backslashes); operators come back as tokens. */
 export function shellSplit(cmd: string): string[] {
   const out: string[] = []
@@ -130,7 +142,7 @@ export class ExecRegistry {
   /** Runs argv in the pod's container; unknown binaries throw ExecStartError like runc does. */
   async run(ctx: ExecContext): Promise<ExecResult> {
     const bin = ctx.argv[0] ?? ''
-    const h = this.lookup(bin)
+    const h = SHELL_LESS_IMAGES.some((re) => re.test(imageOf(ctx))) ? undefined : this.lookup(bin)
     if (!h) {
       // runc: exec: "<bin>": executable file not found in $PATH (containerd surfaces it as an
       // exec start failure, not an exit code).
@@ -147,6 +159,9 @@ export class ExecRegistry {
     switch (path) {
       // hostNetwork pods share the node's UTS namespace, so their hostname is the node's.
       case '/etc/hostname': return `${host ? pod.spec?.nodeName : pod.metadata.name}\n`
+      // Every image with a userland has one (mode 0640 root:shadow; the lab's exec runs as root, see `whoami`).
+      // Alpine's (the curl image's base) locks root and the system accounts.
+      case '/etc/shadow': return 'root:*::0:::::\nbin:!::0:::::\ndaemon:!::0:::::\nnobody:!::0:::::\n'
       case '/etc/resolv.conf': return resolvConf(pod)
       case '/etc/hosts': return host
         ? `# Kubernetes-managed hosts file (host network).\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${pod.status?.hostIP}\t${pod.spec?.nodeName}\n`

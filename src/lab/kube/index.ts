@@ -5,6 +5,8 @@ import YAML from 'yaml'
 
 import type {LabSpec, RbacRule} from '../spec.js'
 import {KubeApi} from './api.js'
+import {runPodLifecycle} from './controllers.js'
+import {registerCurl} from './exec-curl.js'
 import {Dns} from './dns.js'
 import {ExecRegistry} from './exec.js'
 import {LogRegistry, ProxyRegistry} from './logs.js'
@@ -93,6 +95,8 @@ export async function startKubeLab(spec: LabSpec, opts: KubeLabOptions = {}): Pr
   const logs = new LogRegistry()
   const proxy = new ProxyRegistry()
   const api = new KubeApi(store, {kubernetesVersion: spec.kubernetesVersion})
+  const stopPods = runPodLifecycle(store)
+  registerCurl(exec, dns, network)
 
   const token = `lab-${randomBytes(24).toString('base64url')}`
   const subjects = new Map<string, Subject>()
@@ -132,6 +136,6 @@ export async function startKubeLab(spec: LabSpec, opts: KubeLabOptions = {}): Pr
     proxy,
     requests: () => server.requests(),
     clearRequests: () => server.clearRequests(),
-    stop: () => (stopped ??= server.stop()),
+    stop: () => (stopped ??= (stopPods(), server.stop())),
   }
 }

@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto'
 
 import type {LabSpec} from '../spec.js'
+import {releaseSecret, releaseValues} from './helm-release.js'
 import {APISERVER_IP, CLUSTER_DNS_IP, KUBERNETES_SERVICE_IP, allocateClusterIp, nodeIp, podCidr, podIp} from './ip.js'
 import {type KObj, type Store, deterministicUid, k8sTime} from './store.js'
 
@@ -116,6 +117,9 @@ export function tetragonConfigData(spec: LabSpec): Record<string, string> {
   }
   // `use-perf-ring-buffer` is rendered since chart v1.6.0 (tetragon.md §3.5).
   if (semverAtLeast(t.chartVersion, '1.6.0')) data['use-perf-ring-buffer'] = 'false'
+  // Helm tetragon.exportAllowList / exportDenyList land here, one JSON filter per line (§2.3); the agent reads them from the ConfigMap.
+  if (t.exportAllowList) data['export-allowlist'] = t.exportAllowList.map((f) => JSON.stringify(f)).join('\n')
+  if (t.exportDenyList) data['export-denylist'] = t.exportDenyList.map((f) => JSON.stringify(f)).join('\n')
   return data
 }
 
@@ -387,6 +391,8 @@ export function renderCluster(spec: LabSpec, store: Store, now = new Date()): vo
   const agentImage = `quay.io/cilium/tetragon:${t.version}`
   const configData = tetragonConfigData(spec)
   store.create('configmaps', {metadata: {name: 'tetragon-config', namespace: t.namespace, labels, annotations: helmAnn}, data: configData}, inst)
+  // Helm's record of the install (helm-release.ts), read by `helm list` / `helm get values`.
+  store.create('secrets', releaseSecret({name: 'tetragon', namespace: t.namespace, version: 1, status: 'deployed', chartVersion: t.chartVersion, appVersion: t.chartVersion, config: releaseValues(spec), deployed: ctx.installed}), inst)
 
   const volumeMounts = [
     {name: 'tetragon-config', mountPath: '/etc/tetragon/tetragon.conf.d/', readOnly: true},

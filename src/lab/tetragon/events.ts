@@ -176,7 +176,14 @@ export function buildExecInPod(info: ExecInPodInfo, table: ProcessTable, policie
   const cmd = argv[0]!.split('/').pop()!
 
   if (cmd === 'curl' && exitCode !== 6 /* curl: could not resolve host → no connect */) {
-    const url = argv.slice(1).find((a) => !a.startsWith('-'))
+    // The URL is the first operand; options that take a value (curl(1): -m/--max-time, -o, -H, -d, -X, -u, -A, -w,
+    // --connect-timeout) are skipped with it, so `curl -sS -m 5 <url>` connects to <url>, not to "5".
+    const takesValue = new Set(['-m', '--max-time', '-o', '--output', '-H', '--header', '-d', '--data', '-X', '--request', '-u', '--user', '-A', '--user-agent', '-w', '--write-out', '--connect-timeout'])
+    let url: string | undefined
+    for (let i = 1; i < argv.length && url === undefined; i++) {
+      if (takesValue.has(argv[i]!)) i++
+      else if (!argv[i]!.startsWith('-')) url = argv[i]
+    }
     if (url) {
       let u: URL | undefined
       try {
