@@ -1,5 +1,5 @@
 // Flag sets composed by the commands ({...kubeFlags, ...outputFlags}), never repeated.
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
 
 import {DOCUMENTED_COLLECTOR_ADDRESS} from './defaults.js'
 
@@ -29,6 +29,8 @@ export const tetragonApiFlags = {
   }),
   'tetragon-health-address': Flags.string({description: "the agent's gRPC health server (default: the --tetragon-address host, port 6789)", helpGroup: 'TETRAGON'}),
   'grpc-timeout': Flags.string({description: 'deadline of each gRPC call', default: '5s', helpGroup: 'TETRAGON'}),
+  'schema-sample': Flags.string({description: 'tetragon.schema reads events for at most this long (or 50 events)', env: 'TETRACTL_SCHEMA_SAMPLE', default: '3s', helpGroup: 'TETRAGON'}),
+  'metrics-window': Flags.string({description: 'tetragon.dropped-events scrapes the metrics twice, this far apart', env: 'TETRACTL_METRICS_WINDOW', default: '2s', helpGroup: 'TETRAGON'}),
 }
 
 // Secrets are better passed through the environment (flags show up in `ps`); both are read.
@@ -66,4 +68,26 @@ export const outputFlags = {
 export const fixFlags = {
   fix: Flags.boolean({description: 'after the checks, offer to fix tetragon.grpc-bind, service.exists and service.selector (shows each change, asks first)'}),
   yes: Flags.boolean({char: 'y', description: 'with --fix: apply without asking (required without a TTY)', dependsOn: ['fix']}),
+}
+
+/** Every flag of `tetractl doctor`; validate and setup run doctor's checks with the same names. */
+export const doctorFlagSet = {...kubeFlags, ...tetragonFlags, ...tetragonApiFlags, ...elasticFlags, ...runFlags, ...outputFlags, ...fixFlags}
+
+/** Parsed values of a flag set, as `this.parse()` returns them. */
+export type FlagValues<T extends Interfaces.FlagInput> = Interfaces.InferredFlags<T>
+export type DoctorFlags = FlagValues<typeof doctorFlagSet>
+
+/**
+ * The values a flag set takes when no flag is given — its environment variable, else its default — for
+ * running a command's logic programmatically (setup runs doctor's checks).
+ */
+export function flagDefaults<T extends Record<string, {default?: unknown; multiple?: boolean; env?: string}>>(set: T): Partial<Record<keyof T, unknown>> {
+  const out: Partial<Record<keyof T, unknown>> = {}
+  for (const [name, flag] of Object.entries(set)) {
+    const fromEnv = flag.env ? process.env[flag.env] : undefined
+    if (fromEnv !== undefined && fromEnv !== '' && (flag as {type?: string}).type !== 'boolean') out[name as keyof T] = fromEnv
+    else if (flag.default !== undefined && typeof flag.default !== 'function') out[name as keyof T] = flag.default
+    else if ((flag as {type?: string}).type === 'boolean') out[name as keyof T] = false
+  }
+  return out
 }

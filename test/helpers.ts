@@ -24,7 +24,15 @@ export function tempDir(prefix = 'tetractl-test-'): string {
 /** Run `tetractl ...args` from the built dist/ with a clean environment (no real kubeconfig). */
 export function runCli(args: string[], opts: {env?: Record<string, string | undefined>; timeoutMs?: number; onSpawn?(pid: number): void; input?: string} = {}): Promise<CliResult> {
   const started = performance.now()
-  const env: Record<string, string> = {PATH: process.env.PATH ?? '', HOME: tempDir('tetractl-home-'), NO_COLOR: '1'}
+  // Shorter sampling windows than the defaults (3 s / 2 s) keep the suite quick; the lab agents emit a
+  // background event every second, so 1.5 s still sees one. Tests that need others pass them.
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: tempDir('tetractl-home-'),
+    NO_COLOR: '1',
+    TETRACTL_SCHEMA_SAMPLE: '1500ms',
+    TETRACTL_METRICS_WINDOW: '300ms',
+  }
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {env, stdio: ['pipe', 'pipe', 'pipe']})

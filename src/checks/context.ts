@@ -18,6 +18,10 @@ export interface DoctorOptions extends ElasticCheckOptions {
   tetragonHealthAddress?: string
   /** Timeout of each gRPC call. */
   grpcTimeoutMs: number
+  /** How long tetragon.schema samples the event stream. */
+  schemaSampleMs: number
+  /** Time between tetragon.dropped-events' two metric scrapes. */
+  metricsWindowMs: number
 }
 
 /** What every check receives. Clients are created lazily, so a run that needs no cluster never loads one. */

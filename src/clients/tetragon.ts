@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js'
 
 import {ExitCode} from '../engine/exit-codes.js'
 import {UserError} from '../engine/errors.js'
-import {decodeEventBytes, encodeJson, messageToJson, type JsonObject, type JsonValue, type TetragonEventJson} from '../tetragon/json.js'
+import {decodeEventBytesFast, encodeJson, messageToJson, type JsonObject, type JsonValue, type TetragonEventJson} from '../tetragon/json.js'
 import {lookupType} from '../tetragon/proto.js'
 import {inspectEventBytes, type SchemaInspection} from '../tetragon/schema.js'
 
@@ -240,7 +240,11 @@ export interface TetragonClient {
   /** grpc.health.v1 Check of `service` on `address` (default: the health server shares this address). */
   health(service?: string, address?: string): Promise<HealthStatus>
   /** GetEvents live stream. Ends quietly when `signal` aborts; throws TetragonError otherwise. */
-  getEvents(request?: JsonObject, opts?: {signal?: AbortSignal}): AsyncGenerator<TetragonStreamEvent, void, undefined>
+  /**
+   * `inspect: false` skips the per-event walk for unknown fields (the schema check needs it; printing
+   * events does not, and it costs more than decoding).
+   */
+  getEvents(request?: JsonObject, opts?: {signal?: AbortSignal; inspect?: boolean}): AsyncGenerator<TetragonStreamEvent, void, undefined>
   close(): void
 }
 
@@ -388,7 +392,8 @@ export function connectTetragon(target: TetragonTarget, opts: TetragonConnectOpt
       return ((json.status as string | undefined) ?? 'UNKNOWN') as HealthStatus
     },
 
-    async *getEvents(request: JsonObject = {}, o: {signal?: AbortSignal} = {}) {
+    async *getEvents(request: JsonObject = {}, o: {signal?: AbortSignal; inspect?: boolean} = {}) {
+      const inspect = o.inspect ?? true
       const signal = o.signal
       if (signal?.aborted) return
       // A live stream has no deadline; only connection set-up is bounded (tetragon.md §1.2: no replay).
@@ -416,11 +421,11 @@ export function connectTetragon(target: TetragonTarget, opts: TetragonConnectOpt
           for await (const chunk of call as AsyncIterable<Buffer>) {
             n++
             const raw = Buffer.from(chunk)
-            const unknown = inspectEventBytes(raw)
+            const unknown: SchemaInspection = inspect ? inspectEventBytes(raw) : {unknownFields: [], anomalies: [], clean: true}
             let json: TetragonEventJson = {}
             if (!unknown.decodeError) {
               try {
-                json = decodeEventBytes(raw)
+                json = decodeEventBytesFast(raw)
               } catch (e) {
                 unknown.decodeError = (e as Error).message
                 unknown.clean = false

@@ -1,7 +1,7 @@
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP} from '../engine/exit-codes.js'
 import type {Report} from '../engine/types.js'
-import {elasticFlags, fixFlags, kubeFlags, outputFlags, runFlags, tetragonApiFlags, tetragonFlags} from '../flags.js'
+import {doctorFlagSet} from '../flags.js'
 
 export default class Doctor extends BaseCommand {
   static summary = 'Diagnose why Tetragon events do not reach Elasticsearch'
@@ -20,7 +20,7 @@ ${EXIT_CODE_HELP}`
 
   static enableJsonFlag = true
 
-  static flags = {...kubeFlags, ...tetragonFlags, ...tetragonApiFlags, ...elasticFlags, ...runFlags, ...outputFlags, ...fixFlags}
+  static flags = doctorFlagSet
 
   async run(): Promise<Report> {
     const {flags} = await this.parse(Doctor)

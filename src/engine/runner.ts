@@ -1,7 +1,7 @@
 import {setMaxListeners} from 'node:events'
 
 import {ForbiddenError, SkipError, UserError, redact} from './errors.js'
-import type {Check, CheckResult, Layer, Outcome} from './types.js'
+import {requirementsOf, type Check, type CheckResult, type Layer, type Outcome} from './types.js'
 
 export interface RunOptions {
   /** Run only these ids or layers (their requirements are still evaluated first). */
@@ -39,7 +39,7 @@ export function validateSelectors(checks: Check<any>[], selectors: string[], fla
 }
 
 /** Checks in the order of the registry, with the requirements of --only added in. */
-function select(checks: Check<any>[], opts: RunOptions): {selected: Check<any>[]; skipped: Set<string>} {
+function select(checks: Check<any>[], opts: RunOptions, requires: (c: Check<any>) => string[]): {selected: Check<any>[]; skipped: Set<string>} {
   const byId = new Map(checks.map((c) => [c.id, c]))
   let selected = checks
   if (opts.only && opts.only.length > 0) {
@@ -49,7 +49,7 @@ function select(checks: Check<any>[], opts: RunOptions): {selected: Check<any>[]
       want.add(c.id)
       // A check the user skips needs nothing evaluated for it.
       if (opts.skip && matches(c, opts.skip)) return
-      for (const r of c.requires) {
+      for (const r of requires(c)) {
         const dep = byId.get(r)
         if (dep) add(dep)
       }
@@ -84,7 +84,8 @@ export function outcomeFromError(err: unknown): Outcome {
  * A check whose requirement did not pass or warn is not evaluated, with the reason.
  */
 export async function runChecks<Ctx>(checks: Check<Ctx>[], ctx: Ctx, opts: RunOptions = {}): Promise<RunResult> {
-  const {selected, skipped} = select(checks, opts)
+  const requires = (c: Check<any>) => requirementsOf(c, ctx)
+  const {selected, skipped} = select(checks, opts, requires)
   const concurrency = Math.max(1, opts.concurrency ?? 8)
   const checkTimeoutMs = opts.checkTimeoutMs ?? 20_000
   const done = new Map<string, CheckResult>()
@@ -117,7 +118,7 @@ export async function runChecks<Ctx>(checks: Check<Ctx>[], ctx: Ctx, opts: RunOp
   }
 
   const blockedBy = (check: Check<Ctx>): CheckResult | 'wait' | undefined => {
-    for (const r of check.requires) {
+    for (const r of requires(check)) {
       if (!selectedIds.has(r)) continue // requirement not part of this run (e.g. --skip'd layer removed it)
       const res = done.get(r)
       if (!res) return 'wait'
@@ -190,7 +191,7 @@ export async function runChecks<Ctx>(checks: Check<Ctx>[], ctx: Ctx, opts: RunOp
       await Promise.race([...[...running.values()].map((r) => r.promise), stopped])
     } else if (!progressed) {
       // Requirements that can never be met (a cycle or an id missing from the registry).
-      for (const check of pending.splice(0)) record(check, {status: 'not-evaluated', message: `unresolvable requirement: ${check.requires.join(', ')}`}, 0)
+      for (const check of pending.splice(0)) record(check, {status: 'not-evaluated', message: `unresolvable requirement: ${requires(check).join(', ')}`}, 0)
     }
   }
 

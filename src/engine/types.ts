@@ -38,8 +38,11 @@ export interface Check<Ctx = unknown> {
   id: string
   layer: Layer
   title: string
-  /** Ids of checks that must pass (or warn) before this one can be evaluated. */
-  requires: string[]
+  /**
+   * Ids of checks that must pass (or warn) before this one can be evaluated; a function when they
+   * depend on the run (e.g. a standalone agent needs no cluster check first).
+   */
+  requires: string[] | ((ctx: Ctx) => string[])
   /** Overrides the runner's per-check timeout. */
   timeoutMs?: number
   run(ctx: Ctx, signal: AbortSignal): Promise<Outcome>
@@ -66,6 +69,11 @@ export interface Report {
   /** Set when evaluation stopped early (interrupt or global timeout). */
   interrupted?: 'SIGINT' | 'SIGTERM' | 'timeout'
   exitCode: number
+}
+
+/** The requirements of a check for this run's context. */
+export function requirementsOf<Ctx>(check: Check<Ctx>, ctx: Ctx): string[] {
+  return typeof check.requires === 'function' ? check.requires(ctx) : check.requires
 }
 
 /** Helpers for checks: build outcomes without repeating field names. */

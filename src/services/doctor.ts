@@ -1,6 +1,6 @@
 // The doctor use case: build the context, run the registry, render, decide the exit code.
 import {checks} from '../checks/index.js'
-import type {CheckContext} from '../checks/context.js'
+import type {CheckContext, DoctorOptions} from '../checks/context.js'
 import type {KubeClient} from '../clients/kube.js'
 import {parseDuration} from '../duration.js'
 import {ExitCode, type FailOn} from '../engine/exit-codes.js'
@@ -11,46 +11,13 @@ import {tetragonAccess} from '../checks/tetragon/access.js'
 import {buildReport} from '../engine/report.js'
 import {runChecks, validateSelectors} from '../engine/runner.js'
 import type {Check, Report} from '../engine/types.js'
+import type {DoctorFlags} from '../flags.js'
 import {renderGithubAnnotations} from '../report/github.js'
 import {colorLevel, renderHuman} from '../report/human.js'
 import {renderJunit, writeFileAtomic} from '../report/junit.js'
 import {withProgress} from '../report/progress.js'
 
-export interface DoctorFlags {
-  kubeconfig?: string
-  context?: string
-  namespace?: string
-  'request-timeout': string
-  'service-name': string
-  'service-namespace'?: string
-  'collector-address': string
-  only?: string[]
-  skip?: string[]
-  timeout: string
-  'check-timeout': string
-  concurrency: number
-  'fail-on': string
-  junit?: string
-  verbose: boolean
-  fix?: boolean
-  yes?: boolean
-  'tetragon-address'?: string
-  'tetragon-health-address'?: string
-  'grpc-timeout': string
-  'es-url'?: string
-  'es-cloud-id'?: string
-  'es-api-key'?: string
-  'es-username'?: string
-  'es-password'?: string
-  'es-ca-cert'?: string
-  'es-insecure'?: boolean
-  'kibana-url'?: string
-  'kibana-api-key'?: string
-  dataset?: string
-  profile: string
-  'max-age': string
-  window: string
-}
+export type {DoctorFlags} from '../flags.js'
 
 const KUBE_LAYERS = new Set(['kubernetes', 'tetragon'])
 
@@ -93,19 +60,7 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   }
   if (kubeAsked && !standalone) await loadKube()
 
-  const opts = {
-    namespace: flags.namespace,
-    serviceName: flags['service-name'],
-    serviceNamespace: flags['service-namespace'],
-    collectorAddress: flags['collector-address'],
-    tetragonAddress: flags['tetragon-address'],
-    tetragonHealthAddress: flags['tetragon-health-address'],
-    grpcTimeoutMs: parseDuration(flags['grpc-timeout'], 'grpc-timeout'),
-    dataset: flags.dataset,
-    profile: flags.profile as 'auto' | 'seed' | 'package',
-    maxAgeMs: parseDuration(flags['max-age'], 'max-age'),
-    windowMs: parseDuration(flags.window, 'window'),
-  }
+  const opts = doctorOptionsFromFlags(flags)
   if (opts.tetragonAddress) {
     const {parseTetragonAddress} = await import('../clients/tetragon.js')
     parseTetragonAddress(opts.tetragonAddress, '--tetragon-address')
@@ -197,4 +152,23 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   }
   process.exitCode = report.exitCode
   return report
+}
+
+/** What the checks get from the flags; shared by doctor and validate. */
+export function doctorOptionsFromFlags(flags: Pick<DoctorFlags, 'namespace' | 'service-name' | 'service-namespace' | 'collector-address' | 'tetragon-address' | 'tetragon-health-address' | 'grpc-timeout' | 'schema-sample' | 'metrics-window' | 'dataset' | 'profile' | 'max-age' | 'window'>): DoctorOptions {
+  return {
+    namespace: flags.namespace,
+    serviceName: flags['service-name'],
+    serviceNamespace: flags['service-namespace'],
+    collectorAddress: flags['collector-address'],
+    tetragonAddress: flags['tetragon-address'],
+    tetragonHealthAddress: flags['tetragon-health-address'],
+    grpcTimeoutMs: parseDuration(flags['grpc-timeout'], 'grpc-timeout'),
+    schemaSampleMs: parseDuration(flags['schema-sample'], 'schema-sample'),
+    metricsWindowMs: parseDuration(flags['metrics-window'], 'metrics-window'),
+    dataset: flags.dataset,
+    profile: flags.profile as DoctorOptions['profile'],
+    maxAgeMs: parseDuration(flags['max-age'], 'max-age'),
+    windowMs: parseDuration(flags.window, 'window'),
+  }
 }

@@ -367,7 +367,7 @@ export async function runEvents(args: {flags: EventsFlags; stdout: Writable; std
   let printed = 0
   let skipped = 0
   try {
-    for await (const ev of conn.client.getEvents(request, {signal: stop.signal})) {
+    for await (const ev of conn.client.getEvents(request, {signal: stop.signal, inspect: false})) {
       if (!matches(ev.json, filter)) {
         if (!eventBody(ev.json)) skipped++
         continue

@@ -13,6 +13,7 @@ import {recommendedSelector} from '../checks/kubernetes/service-selector.js'
 import {Helm} from '../clients/helm.js'
 import {KubeWriter} from '../clients/kube-apply.js'
 import type {KubeClient} from '../clients/kube.js'
+import {requirementsOf} from '../engine/types.js'
 import {ExitCode} from '../engine/exit-codes.js'
 import {UserError} from '../engine/errors.js'
 import {Memo} from '../engine/memo.js'
@@ -57,12 +58,12 @@ interface SelectorPlan extends Planned {
 }
 
 /** Checks that depend, directly or not, on any of `ids`. */
-function dependantsOf(ids: Set<string>): Set<string> {
+function dependantsOf(ids: Set<string>, ctx: CheckContext): Set<string> {
   const out = new Set(ids)
   let grew = true
   while (grew) {
     grew = false
-    for (const c of registry) if (!out.has(c.id) && c.requires.some((r) => out.has(r))) (out.add(c.id), (grew = true))
+    for (const c of registry) if (!out.has(c.id) && requirementsOf(c, ctx).some((r) => out.has(r))) (out.add(c.id), (grew = true))
   }
   return out
 }
@@ -170,7 +171,7 @@ export async function applyFixes(args: FixArgs): Promise<Report> {
 
   // Re-run what was fixed, what depends on it and whatever else was not fine, so the exit code of
   // the merged report is the re-run's own (computed with the user's --fail-on).
-  const rerunIds = dependantsOf(ids)
+  const rerunIds = dependantsOf(ids, args.ctx)
   for (const c of report.checks) if (c.status === 'fail' || c.status === 'warn' || c.status === 'not-evaluated') rerunIds.add(c.id)
   const wanted = new Set(report.checks.map((c) => c.id))
   const again = await args.rerun([...rerunIds].filter((id) => wanted.has(id)))

@@ -4,17 +4,14 @@ import {notEvaluated, type Outcome} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
 import type {TetragonAccess} from './access.js'
 
-/**
- * A standalone agent (--tetragon-address / TETRACTL_TETRAGON_ADDRESS): the checks talk to it directly and need
- * no cluster. `requires` is evaluated before any context exists, so it reads the command line like oclif does.
- */
-export function standaloneMode(argv: string[] = process.argv, env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(env.TETRACTL_TETRAGON_ADDRESS) || argv.some((a) => a === '--tetragon-address' || a.startsWith('--tetragon-address='))
+/** A standalone agent (--tetragon-address / TETRACTL_TETRAGON_ADDRESS): the checks talk to it directly and need no cluster. */
+export function standaloneMode(ctx: CheckContext): boolean {
+  return Boolean(ctx.opts.tetragonAddress)
 }
 
 /** Requirements that only make sense with a cluster. */
-export function clusterRequires(ids: string[]): string[] {
-  return standaloneMode() ? [] : ids
+export function clusterRequires(ids: string[]): (ctx: CheckContext) => string[] {
+  return (ctx) => (standaloneMode(ctx) ? [] : ids)
 }
 
 export interface Handshake {

@@ -31,7 +31,7 @@ const SAMPLE = 10
 const MAX_NOT_READY = 10
 /** Lost ratio (lost / (received + lost)) above which the check fails. */
 export const MAX_LOST_RATIO = 0.01
-/** Time between the two scrapes; TETRACTL_METRICS_WINDOW_MS overrides (tests). */
+/** Default time between the two scrapes (--metrics-window). */
 export const WINDOW_MS = 2000
 const LOG_PODS = 3
 
@@ -74,13 +74,13 @@ export const tetragonDroppedEvents: Check<CheckContext> = {
   title: 'No events lost in Tetragon\'s buffers (metrics of each agent, scraped twice)',
   requires: ['tetragon.daemonset'],
   async run(ctx, signal) {
-    if (standaloneMode() && !(await ctx.kube().then(() => true, () => false))) {
+    if (standaloneMode(ctx) && !(await ctx.kube().then(() => true, () => false))) {
       return skip('metrics are read through the Kubernetes API; for a standalone agent: curl -s localhost:2112/metrics | grep -E "lost|missed|overflow"')
     }
     const [kube, install, pods] = await Promise.all([ctx.kube(), tetragonInstall(ctx, signal), tetragonPods(ctx, signal)])
     const ns = install.namespace
     const chosen = choosePods(pods)
-    const windowMs = Number(process.env.TETRACTL_METRICS_WINDOW_MS) || WINDOW_MS
+    const windowMs = ctx.opts.metricsWindowMs ?? WINDOW_MS
     const scrape = () =>
       Promise.all(chosen.map((p) => kube.proxyGet(ns, p.name, METRICS_PORT, 'metrics', signal).then((text) => counts(parsePrometheus(String(text)).samples), (e: Error) => e)))
     const first = await scrape()

@@ -22,7 +22,7 @@ export const grpcReachable: Check<CheckContext> = {
         return {ok: false as const, error, problem: handshakeProblem(error, access)}
       },
     )
-    if (standaloneMode() || ctx.opts.tetragonAddress) {
+    if (standaloneMode(ctx) || ctx.opts.tetragonAddress) {
       if (api.ok) return pass(`GetVersion from ${api.target}: ${api.version}`, {address: api.target, version: api.version})
       // Standalone, the agent is the whole target: not reaching it means nothing could be evaluated (exit 3).
       const code = (api.error as {exitCode?: number}).exitCode

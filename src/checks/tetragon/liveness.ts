@@ -16,7 +16,7 @@ export const tetragonLiveness: Check<CheckContext> = {
     const access = await ctx.tetragon(signal)
     const address = await access.healthAddress()
     if (!address) return skip(`no health server address for ${access.target} (a unix socket agent: pass --tetragon-health-address host:6789)`)
-    const ns = standaloneMode() ? undefined : (await tetragonInstall(ctx, signal)).namespace
+    const ns = standaloneMode(ctx) ? undefined : (await tetragonInstall(ctx, signal)).namespace
     const logs = access.pod ? `kubectl -n ${ns} logs ${access.pod.name} -c tetragon --tail=100` : 'journalctl -u tetragon -n 100'
     const evidence = {agent: access.target, healthAddress: access.via === 'port-forward' ? `${access.target}:6789 (port-forward)` : address, service: 'liveness'}
     let status: string

@@ -23,7 +23,7 @@ interface PolicyResource {
 
 /** TracingPolicy / TracingPolicyNamespaced custom resources: the hooks are in their spec, not in the agent's status. */
 async function policyResources(ctx: CheckContext, signal: AbortSignal): Promise<PolicyResource[] | undefined> {
-  if (standaloneMode()) return undefined
+  if (standaloneMode(ctx)) return undefined
   const kube = await ctx.kube()
   const read = (plural: string) =>
     kube.call({verb: 'list', resource: plural, group: 'cilium.io'}, (o) =>

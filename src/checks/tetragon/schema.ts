@@ -5,7 +5,7 @@ import {clusterRequires, handshakeOr, isOutcome, TETRAGON_DOCS} from './api.js'
 
 /** Read at most this many events … */
 export const SAMPLE_EVENTS = 50
-/** … or for this long (GetEvents is a live stream without replay, tetragon.md §1.2). TETRACTL_SCHEMA_SAMPLE_MS overrides. */
+/** … or for this long (GetEvents is a live stream without replay, tetragon.md §1.2). --schema-sample overrides. */
 export const SAMPLE_MS = 3000
 
 interface Finding {
@@ -25,7 +25,7 @@ export const tetragonSchema: Check<CheckContext> = {
   async run(ctx, signal) {
     const h = await handshakeOr(ctx, signal)
     if (isOutcome(h)) return h
-    const windowMs = Number(process.env.TETRACTL_SCHEMA_SAMPLE_MS) || SAMPLE_MS
+    const windowMs = ctx.opts.schemaSampleMs ?? SAMPLE_MS
     const findings = new Map<string, Finding>()
     const note = (what: string) => {
       const f = findings.get(what)

@@ -3,6 +3,8 @@
 import type {CheckContext} from '../../checks/context.js'
 import type {KubeClient} from '../../clients/kube.js'
 import {Memo} from '../../engine/memo.js'
+import {doctorFlagSet, flagDefaults, type DoctorFlags} from '../../flags.js'
+import {doctorOptionsFromFlags} from '../doctor.js'
 
 export interface FactsOptions {
   namespace?: string
@@ -16,7 +18,7 @@ export function factsContext(kube: KubeClient, o: FactsOptions): CheckContext {
     throw new Error('not available while setting up')
   }
   return {
-    opts: {...o, grpcTimeoutMs: 5000, profile: 'auto', maxAgeMs: 15 * 60_000, windowMs: 3_600_000},
+    opts: {...doctorOptionsFromFlags({...(flagDefaults(doctorFlagSet) as DoctorFlags), 'collector-address': o.collectorAddress, 'service-name': o.serviceName}), ...o},
     memo: new Memo(),
     kube: async () => kube,
     tetragon: notHere,

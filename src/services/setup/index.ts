@@ -1,6 +1,7 @@
 // The setup use case: the documented installation (Helm repo, gRPC values, upgrade --install,
 // rollout, the tetragon-grpc Service, endpoints, optional TracingPolicies and Fleet package), planned
 // from reads, shown, applied in order and then checked by doctor's Kubernetes and Tetragon layers.
+import {doctorFlagSet, flagDefaults} from '../../flags.js'
 import type {CheckContext} from '../../checks/context.js'
 import {tetragonInstall} from '../../checks/kubernetes/facts.js'
 import {Helm} from '../../clients/helm.js'
@@ -207,7 +208,8 @@ export async function runSetup(args: {flags: SetupFlags; json: boolean; version:
   // The matching doctor checks, through doctor's own runner path.
   out('\nChecks (tetractl doctor --only kubernetes,tetragon):')
   const {runDoctor} = await import('../doctor.js')
-  const doctorFlags: DoctorFlags = {
+  const doctorFlags = {
+    ...flagDefaults(doctorFlagSet),
     kubeconfig: flags.kubeconfig,
     context: flags.context,
     namespace,
@@ -216,16 +218,8 @@ export async function runSetup(args: {flags: SetupFlags; json: boolean; version:
     'service-namespace': flags['service-namespace'],
     'collector-address': flags['collector-address'],
     only: ['kubernetes', 'tetragon'],
-    timeout: '60s',
-    'check-timeout': '20s',
-    concurrency: 8,
-    'fail-on': 'fail',
     verbose: Boolean(flags.verbose),
-    'grpc-timeout': '5s',
-    profile: 'auto',
-    'max-age': '15m',
-    window: '1h',
-  }
+  } as DoctorFlags
   result.doctor = await runDoctor({flags: doctorFlags, json, version: args.version, log: args.log, startedAt: new Date()})
   result.exitCode = result.doctor.exitCode
   return result

@@ -34,6 +34,8 @@ import {
 import {renderValidateHuman, renderValidateJunit} from './render.js'
 import {byBinary, checkFields, idsWithDataset, sameEvent, waitForDocuments, type DocWant, type FoundDoc, type Profile} from './search.js'
 import {basename, bodyOf, filePath, inPod, isShadow, kindOf, processOf, sockArg, subscribe, type StreamEvent, type Subscription} from './stream.js'
+import {doctorOptionsFromFlags} from '../doctor.js'
+import {doctorFlagSet, flagDefaults, type DoctorFlags} from '../../flags.js'
 import {STEPS, stepResult, type CommandName, type StepResult, type ValidateFlags, type ValidateReport, type ValidateRun} from './types.js'
 
 export {DEFAULT_IMAGE} from './probe.js'
@@ -102,17 +104,10 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
   const {KubeClient} = await import('../../clients/kube.js')
   const kube = KubeClient.load({kubeconfig: flags.kubeconfig, context: flags.context, requestTimeoutMs: input.requestTimeoutMs})
 
+  // The doctor checks validate reuses get their options the way doctor builds them.
   const opts = {
-    namespace: flags.namespace,
-    serviceName: 'tetragon-grpc',
-    collectorAddress: '',
-    tetragonAddress: flags['tetragon-address'],
-    tetragonHealthAddress: flags['tetragon-health-address'],
+    ...doctorOptionsFromFlags({...(flagDefaults(doctorFlagSet) as DoctorFlags), ...flags, 'collector-address': '', 'service-name': 'tetragon-grpc'}),
     grpcTimeoutMs: input.grpcTimeoutMs,
-    dataset: flags.dataset,
-    profile: flags.profile as 'auto' | 'seed' | 'package',
-    maxAgeMs: parseDuration(flags['max-age'], 'max-age'),
-    windowMs: parseDuration(flags.window, 'window'),
   }
   const memo = new Memo()
   const closers: Array<() => unknown> = []

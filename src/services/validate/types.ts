@@ -1,3 +1,5 @@
+import type Validate from '../../commands/validate.js'
+import type {FlagValues} from '../../flags.js'
 // The result model of `tetractl validate`: the doctor's CheckResult plus the stage each step belongs to.
 import type {CheckResult, Layer, Outcome, Report} from '../../engine/types.js'
 
@@ -80,38 +82,5 @@ export interface ValidateReport extends Omit<Report, 'checks'> {
   checks: StepResult[]
 }
 
-export interface ValidateFlags {
-  kubeconfig?: string
-  context?: string
-  namespace?: string
-  'request-timeout': string
-  'tetragon-address'?: string
-  'tetragon-health-address'?: string
-  'grpc-timeout': string
-  'es-url'?: string
-  'es-cloud-id'?: string
-  'es-api-key'?: string
-  'es-username'?: string
-  'es-password'?: string
-  'es-ca-cert'?: string
-  'es-insecure'?: boolean
-  'kibana-url'?: string
-  'kibana-api-key'?: string
-  dataset?: string
-  profile: string
-  'max-age': string
-  window: string
-  'fail-on': string
-  junit?: string
-  verbose: boolean
-  pod?: string
-  container?: string
-  image: string
-  url: string
-  timeout: string
-  'es-timeout': string
-  'event-timeout': string
-  'pod-timeout': string
-  keep: boolean
-  'require-policies': boolean
-}
+/** Parsed flags of `tetractl validate` (derived from the command's flag definitions). */
+export type ValidateFlags = FlagValues<typeof Validate.flags>
