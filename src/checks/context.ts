@@ -31,6 +31,8 @@ export interface CheckContext extends ElasticCheckContext {
   kube(): Promise<KubeClient>
   /** A gRPC connection to one Tetragon agent (port-forward to a ready agent pod, or --tetragon-address). */
   tetragon(signal?: AbortSignal): Promise<TetragonAccess>
+  /** The checks this run evaluates; reads only they need are not prefetched otherwise. */
+  selected?: ReadonlySet<string>
   /** Registers cleanup (port-forwards, clients) run when the command ends. */
   onClose(fn: () => unknown): void
 }

@@ -61,6 +61,12 @@ function select(checks: Check<any>[], opts: RunOptions, requires: (c: Check<any>
   return {selected, skipped}
 }
 
+/** The ids a run with these options will evaluate (registry order), e.g. to prefetch only what they read. */
+export function plannedIds<Ctx>(checks: Check<Ctx>[], ctx: Ctx, opts: Pick<RunOptions, 'only' | 'skip'>): string[] {
+  const {selected, skipped} = select(checks, opts, (c) => requirementsOf(c, ctx))
+  return selected.map((c) => c.id).filter((id) => !skipped.has(id))
+}
+
 /** Turn whatever a check threw into an outcome. Permissions become not-evaluated, naming the verb. */
 export function outcomeFromError(err: unknown): Outcome {
   if (err instanceof SkipError) return {status: 'skip', message: err.message}

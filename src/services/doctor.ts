@@ -9,7 +9,7 @@ import {Memo} from '../engine/memo.js'
 import {createElasticCheckContext} from '../checks/elastic/make-context.js'
 import {tetragonAccess} from '../checks/tetragon/access.js'
 import {buildReport} from '../engine/report.js'
-import {runChecks, validateSelectors} from '../engine/runner.js'
+import {plannedIds, runChecks, validateSelectors} from '../engine/runner.js'
 import type {Check, Report} from '../engine/types.js'
 import type {DoctorFlags} from '../flags.js'
 import {renderGithubAnnotations} from '../report/github.js'
@@ -97,6 +97,7 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
     onClose: (fn) => closers.push(fn),
   }
 
+  ctx.selected = new Set(plannedIds(registry, ctx, {only, skip}))
   const abort = new AbortController()
   const onSignal = (sig: NodeJS.Signals) => abort.abort(sig)
   process.once('SIGINT', onSignal)

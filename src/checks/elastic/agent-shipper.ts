@@ -11,6 +11,14 @@ const SHIPPER_SELECTORS = ['app=elastic-agent', 'k8s-app=filebeat']
 const hostPaths = (ds: V1DaemonSet) => (ds.spec?.template?.spec?.volumes ?? []).map((v) => v.hostPath?.path).filter((p): p is string => Boolean(p))
 const covers = (dirs: string[], path: string) => dirs.some((d) => path === d || path.startsWith(`${d.replace(/\/$/, '')}/`))
 
+/** Elastic Agent / Filebeat DaemonSets (memoised so they can be read early). */
+export function shipperDaemonSets(ctx: CheckContext, signal?: AbortSignal): Promise<V1DaemonSet[]> {
+  return ctx.memo.get('shipper.daemonsets', async () => {
+    const kube = await ctx.kube()
+    return (await Promise.all(SHIPPER_SELECTORS.map((s) => kube.listDaemonSets(s, signal)))).flat()
+  })
+}
+
 export const shipperOnEveryTetragonNode: Check<CheckContext> = {
   id: 'agent.shipper',
   layer: 'elastic',
@@ -40,7 +48,7 @@ export const shipperOnEveryTetragonNode: Check<CheckContext> = {
       return pass(`Filebeat sidecar in every agent pod reads ${exportDir} (${ready}/${agentNodes} pods ready)`, evidence)
     }
 
-    const found = (await Promise.all(SHIPPER_SELECTORS.map((s) => kube.listDaemonSets(s, signal)))).flat()
+    const found = await shipperDaemonSets(ctx, signal)
     if (found.length === 0) {
       return fail('no shipper: neither an Elastic Agent / Filebeat DaemonSet nor a Filebeat export-stdout sidecar, so nothing sends Tetragon events to Elasticsearch', {
         hint: "follow the cilium_tetragon package README: override export.stdout.image with docker.elastic.co/beats/filebeat and mount filebeat.yml (or deploy Elastic Agent as a DaemonSet reading /var/log/containers)",

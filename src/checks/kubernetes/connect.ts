@@ -1,7 +1,6 @@
 import {pass, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {collectorPods, corednsPods} from './dns.js'
-import {prefetch} from './facts.js'
+import {prefetch} from '../prefetch.js'
 
 export const kubernetesApiReachable: Check<CheckContext> = {
   id: 'k8s.connect',
@@ -13,8 +12,6 @@ export const kubernetesApiReachable: Check<CheckContext> = {
     const version = await kube.version(signal)
     // The run's signal, not this check's: prefetched reads outlive k8s.connect.
     prefetch(ctx)
-    void collectorPods(ctx).catch(() => {})
-    void corednsPods(ctx).catch(() => {})
     return pass(`Kubernetes ${version.gitVersion} at ${kube.server} (context ${kube.contextName})`, {
       server: kube.server,
       context: kube.contextName,

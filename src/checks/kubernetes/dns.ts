@@ -37,19 +37,33 @@ export function corednsPods(ctx: CheckContext, signal?: AbortSignal): Promise<Po
   return ctx.memo.get('coredns.pods', async () => (await ctx.kube()).listPods('kube-system', {labelSelector: 'k8s-app=kube-dns', signal}, summarizePod))
 }
 
+/**
+ * Resolve the collector's host from inside a collector pod (memoised, so the exec can start as soon as the
+ * pods are known). Tetragon pods use dnsPolicy Default (host DNS): resolve from a ClusterFirst pod
+ * (toolchain.md §12). undefined = no such pod.
+ */
+export function collectorResolution(ctx: CheckContext, signal?: AbortSignal) {
+  return ctx.memo.get('collector.resolution', async () => {
+    const kube = await ctx.kube()
+    const host = parseCollectorAddress(ctx.opts.collectorAddress).host
+    const pods = await collectorPods(ctx, signal)
+    const pod = pods.find((p) => p.ready && (p.dnsPolicy === 'ClusterFirst' || p.dnsPolicy === 'ClusterFirstWithHostNet' || p.dnsPolicy === undefined))
+    if (!pod) return undefined
+    const container = pod.containers[0]?.name ?? ''
+    let result = await kube.exec(pod.namespace, pod.name, container, ['getent', 'hosts', host], {signal})
+    if (result.exitCode === 127) result = await kube.exec(pod.namespace, pod.name, container, ['nslookup', host], {signal})
+    return {pod, container, result}
+  })
+}
+
 export const collectorResolvesService: Check<CheckContext> = {
   id: 'dns.service',
   layer: 'kubernetes',
   title: "Collector's gRPC address resolves to the Service inside the cluster",
   requires: ['service.exists'],
   async run(ctx, signal) {
-    const kube = await ctx.kube()
     const target = parseCollectorAddress(ctx.opts.collectorAddress)
-    const [{namespace, service}, collectors, coredns] = await Promise.all([
-      grpcService(ctx, signal),
-      collectorPods(ctx, signal),
-      corednsPods(ctx, signal),
-    ])
+    const [{namespace, service}, coredns] = await Promise.all([grpcService(ctx, signal), corednsPods(ctx, signal)])
     const clusterIP = service?.spec?.clusterIP
     const fqdn = `${ctx.opts.serviceName}.${namespace}.svc.cluster.local`
     const fixHint = `point the collector at ${fqdn}:${target.port ?? 54321} (e.g. TETRACTL_COLLECTOR_ADDRESS / the collector's gRPC address setting)`
@@ -61,15 +75,12 @@ export const collectorResolvesService: Check<CheckContext> = {
         evidence,
       })
     }
-    // Tetragon pods use dnsPolicy Default (host DNS), so resolve from a ClusterFirst pod (toolchain.md §12).
-    const pod = collectors.find((p) => p.ready && (p.dnsPolicy === 'ClusterFirst' || p.dnsPolicy === 'ClusterFirstWithHostNet' || p.dnsPolicy === undefined))
-    if (!pod) {
+    const resolution = await collectorResolution(ctx, signal)
+    if (!resolution) {
       return notEvaluated(`no ready collector pod with cluster DNS to resolve from (label ${COLLECTOR_SELECTOR}); run: kubectl run -it --rm dnsprobe --image=busybox:1.36 -- nslookup ${target.host}`, evidence)
     }
-    const container = pod.containers[0]?.name ?? ''
+    const {pod, container, result} = resolution
     evidence.resolvedFrom = `${pod.namespace}/${pod.name}`
-    let result = await kube.exec(pod.namespace, pod.name, container, ['getent', 'hosts', target.host], {signal})
-    if (result.exitCode === 127) result = await kube.exec(pod.namespace, pod.name, container, ['nslookup', target.host], {signal})
     if (result.exitCode === 127) return notEvaluated(`neither getent nor nslookup exists in ${pod.namespace}/${pod.name}`, evidence)
     const ips = [...new Set((result.stdout.match(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g) ?? []).filter((ip) => ip !== '10.96.0.10' || clusterIP === ip))]
     evidence.resolved = ips

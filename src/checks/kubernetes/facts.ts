@@ -91,21 +91,6 @@ export function tetragonConfigMap(ctx: CheckContext, signal?: AbortSignal): Prom
   })
 }
 
-/**
- * Start every independent read as soon as the API has answered, in waves, so that no check waits
- * for a fetch another could have started earlier (keeps the sequential request chain short).
- * Errors are left for the checks that await the same memoised promise.
- */
-export function prefetch(ctx: CheckContext, signal?: AbortSignal): void {
-  const quiet = (p: Promise<unknown>) => void p.catch(() => {})
-  quiet(tetragonInstall(ctx, signal))
-  quiet(nodeCount(ctx, signal))
-  quiet(tetragonPods(ctx, signal))
-  quiet(tetragonConfigMap(ctx, signal))
-  quiet(grpcService(ctx, signal))
-  quiet(grpcEndpointSlices(ctx, signal))
-}
-
 export function nodeCount(ctx: CheckContext, signal?: AbortSignal): Promise<number> {
   return ctx.memo.get('nodes.count', async () => (await ctx.kube()).countNodes(signal))
 }

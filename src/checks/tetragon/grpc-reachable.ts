@@ -7,6 +7,16 @@ import {serverAddress} from './server-address.js'
 // Two paths, because they fail differently (toolchain.md §12): the collector's path (a TCP connect from the cluster
 // network to the Service's endpoint, probed through the API server's services proxy) and the API handshake
 // (GetVersion through a port-forward, which dials localhost inside the pod and so also reaches a loopback bind).
+/** The collector's path, probed through the API server's services proxy (memoised so it can start early). */
+export function collectorPathProbe(ctx: CheckContext, signal?: AbortSignal) {
+  return ctx.memo.get('grpc.collector-path', async () => {
+    const [{namespace, service}, kube] = await Promise.all([grpcService(ctx, signal), ctx.kube()])
+    const port = service?.spec?.ports?.[0]?.port ?? DEFAULT_GRPC_PORT
+    const {proxyGetService} = await import('../../clients/kube-proxy.js')
+    return proxyGetService(kube, namespace, ctx.opts.serviceName, port, '', signal)
+  })
+}
+
 export const grpcReachable: Check<CheckContext> = {
   id: 'tetragon.grpc-reachable',
   layer: 'tetragon',
@@ -33,10 +43,8 @@ export const grpcReachable: Check<CheckContext> = {
       }), unreachable: code === 3}
     }
 
-    const [install, addr, {namespace, service}, kube] = await Promise.all([tetragonInstall(ctx, signal), serverAddress(ctx, signal), grpcService(ctx, signal), ctx.kube()])
+    const [install, addr, {namespace, service}, collector] = await Promise.all([tetragonInstall(ctx, signal), serverAddress(ctx, signal), grpcService(ctx, signal), collectorPathProbe(ctx, signal)])
     const port = service?.spec?.ports?.[0]?.port ?? DEFAULT_GRPC_PORT
-    const {proxyGetService} = await import('../../clients/kube-proxy.js')
-    const collector = await proxyGetService(kube, namespace, ctx.opts.serviceName, port, '', signal)
     const release = install.daemonSet?.metadata?.labels?.['app.kubernetes.io/instance'] ?? install.daemonSet?.metadata?.name ?? 'tetragon'
     // Same fix as tetragon.grpc-bind: listen on all interfaces.
     const hint = `helm upgrade ${release} cilium/tetragon -n ${install.namespace} --reuse-values --set tetragon.grpc.enabled=true --set tetragon.grpc.address=0.0.0.0:54321`

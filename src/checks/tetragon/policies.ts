@@ -22,7 +22,11 @@ interface PolicyResource {
 }
 
 /** TracingPolicy / TracingPolicyNamespaced custom resources: the hooks are in their spec, not in the agent's status. */
-async function policyResources(ctx: CheckContext, signal: AbortSignal): Promise<PolicyResource[] | undefined> {
+export function policyResources(ctx: CheckContext, signal?: AbortSignal): Promise<PolicyResource[] | undefined> {
+  return ctx.memo.get('tetragon.policy-resources', () => readPolicyResources(ctx, signal))
+}
+
+async function readPolicyResources(ctx: CheckContext, signal?: AbortSignal): Promise<PolicyResource[] | undefined> {
   if (standaloneMode(ctx)) return undefined
   const kube = await ctx.kube()
   const read = (plural: string) =>
