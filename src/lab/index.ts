@@ -60,6 +60,7 @@ export async function startLab(spec: LabSpec, opts: LabOptions = {}): Promise<La
       scenario: (e.scenario ?? 'healthy') as ElasticLabOptions['scenario'],
       esMajor: e.esMajor,
       ...elasticOpts,
+      ...(e.dashboards ? {kibana: {dashboards: e.dashboards, ...elasticOpts?.kibana}} : {}),
       shipper: {...(e.shipperDelayMs !== undefined ? {delayMs: e.shipperDelayMs} : {}), ...(e.shipperDown ? {down: true} : {}), ...elasticOpts?.shipper},
     })
     const el = elastic

@@ -18,6 +18,8 @@ const healthy: LabSpec = {
   },
   grpcService: seedService(),
   collectorAddress: DOCUMENTED_COLLECTOR_ADDRESS,
+  // The package ships no dashboards (elastic.md §2.8); a team that has everything working built its own.
+  elastic: {scenario: 'healthy', dashboards: [{id: 'tetragon-process-events', title: 'Tetragon process events'}]},
 }
 
 type Patch = Omit<Partial<LabSpec>, 'tetragon'> & {tetragon?: Partial<LabSpec['tetragon']>}

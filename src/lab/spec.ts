@@ -51,6 +51,8 @@ export interface ElasticSpec {
   shipperDelayMs?: number
   /** The shipper drops everything it reads. */
   shipperDown?: boolean
+  /** Dashboards saved in Kibana (the package ships none; a team may have built its own). */
+  dashboards?: Array<{id: string; title: string}>
 }
 
 export interface ServiceSpec {
