@@ -321,15 +321,17 @@ class LineWriter {
   get isClosed() {
     return this.closed
   }
-  async line(s: string) {
+  /** Buffers a line; returns a promise only when the buffer had to be written (so callers await rarely). */
+  line(s: string): Promise<void> | undefined {
     this.buf.push(s, '\n')
     this.size += s.length + 1
-    if (this.size >= 64 * 1024) await this.flush()
-    else if (!this.scheduled) {
+    if (this.size >= 64 * 1024) return this.flush()
+    if (!this.scheduled) {
       // Interactive use: print within one turn of the event loop.
       this.scheduled = true
       setImmediate(() => void this.flush())
     }
+    return undefined
   }
   async flush() {
     this.scheduled = false
@@ -367,19 +369,22 @@ export async function runEvents(args: {flags: EventsFlags; stdout: Writable; std
   let printed = 0
   let skipped = 0
   try {
-    for await (const ev of conn.client.getEvents(request, {signal: stop.signal, inspect: false})) {
-      if (!matches(ev.json, filter)) {
-        if (!eventBody(ev.json)) skipped++
-        continue
+    stream: for await (const batch of conn.client.getEventBatches(request, {signal: stop.signal, inspect: false})) {
+      for (const ev of batch) {
+        if (!matches(ev.json, filter)) {
+          if (!eventBody(ev.json)) skipped++
+          continue
+        }
+        const line = output === 'json' ? JSON.stringify(ev.json) : formatCompact(ev.json)
+        if (line === undefined) {
+          skipped++
+          continue
+        }
+        const full = writer.line(line)
+        if (full) await full
+        printed++
+        if (flags.count !== undefined && printed >= flags.count) break stream
       }
-      const line = output === 'json' ? JSON.stringify(ev.json) : formatCompact(ev.json)
-      if (line === undefined) {
-        skipped++
-        continue
-      }
-      await writer.line(line)
-      printed++
-      if (flags.count !== undefined && printed >= flags.count) break
     }
     await writer.flush()
   } catch (error) {

@@ -29,7 +29,7 @@ async function doctorOn(scenario: string, extra: string[] = []): Promise<{report
   const dir = tempDir()
   await lab.writeFiles(dir)
   try {
-    const res = await runCli(['doctor', '--kubeconfig', join(dir, 'kubeconfig'), '--json', '--only', 'kubernetes,tetragon', ...extra], {env: envFile(dir), timeoutMs: 90_000})
+    const res = await runCli(['doctor', '--kubeconfig', join(dir, 'kubeconfig'), '--json', '--only', 'kubernetes,tetragon', ...extra], {env: {...envFile(dir), TETRACTL_SCHEMA_SAMPLE: '3s'}, timeoutMs: 90_000})
     return {report: res.json(), code: res.code, stdout: res.stdout, stderr: res.stderr, lab}
   } finally {
     await lab.stop()
@@ -108,7 +108,9 @@ describe('doctor --only kubernetes,tetragon, per scenario', () => {
   it('schema-drift: lists field numbers with their message path and the likely cause', () => {
     const r = reports.get('schema-drift')!
     const schema = byId(r, 'tetragon.schema')
-    expect(schema.message).toMatch(/#22 in tetragon\.Process at process_exec\.process/)
+    // Which events the sample window catches varies; the message names the first kinds, the evidence all.
+    expect(schema.message).toMatch(/unknown field #\d+ in tetragon\.\w+/)
+    expect(schema.evidence.findings.join('\n')).toMatch(/#22 in tetragon\.Process at process_(exec|exit)\.process/)
     expect(schema.message).toMatch(/newer than tetractl's proto/)
     expect(byId(r, 'tetragon.version').message).toMatch(/unreleased build/)
   })
