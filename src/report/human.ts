@@ -1,6 +1,6 @@
 import {Chalk} from 'chalk'
 
-import {LAYERS, type CheckResult, type Report, type Status} from '../engine/types.js'
+import {LAYERS, type Report, type Status} from '../engine/types.js'
 
 const LAYER_TITLE: Record<string, string> = {kubernetes: 'Kubernetes', tetragon: 'Tetragon', elastic: 'Elasticsearch', kibana: 'Kibana'}
 
@@ -10,7 +10,25 @@ export function colorLevel(stream: NodeJS.WriteStream): 0 | 1 {
   return stream.isTTY ? 1 : 0
 }
 
-export function renderHuman(report: Report, opts: {color: boolean; verbose?: boolean}): string {
+/** What the human renderer needs of a result: doctor's checks and validate's steps both have it. */
+export interface HumanResult {
+  id: string
+  status: Status
+  message: string
+  hint?: string
+  docs?: string
+  evidence?: Record<string, unknown>
+}
+
+export interface HumanSummary {
+  summary: Report['summary']
+  interrupted?: string
+  durationMs: number
+  exitCode: number
+}
+
+/** Titled sections of results (✔ ‼ × –, the fix under each finding), then the summary line. */
+export function renderSections(sections: Array<{title: string; results: HumanResult[]}>, report: HumanSummary, opts: {color: boolean; verbose?: boolean; preface?: string[]}): string {
   const c = new Chalk({level: opts.color ? 1 : 0})
   const symbol: Record<Status, string> = {
     pass: c.green('✔'),
@@ -19,13 +37,14 @@ export function renderHuman(report: Report, opts: {color: boolean; verbose?: boo
     skip: c.dim('–'),
     'not-evaluated': c.dim('–'),
   }
-  const lines: string[] = []
-  const width = Math.max(...report.checks.map((r) => r.id.length), 10)
-  for (const layer of LAYERS) {
-    const checks = report.checks.filter((r) => r.layer === layer)
-    if (checks.length === 0) continue
-    lines.push(c.bold(LAYER_TITLE[layer] ?? layer))
-    for (const r of checks) lines.push(...renderCheck(r, width, symbol, c, opts.verbose))
+  const all = sections.flatMap((s) => s.results)
+  const width = Math.max(...all.map((r) => r.id.length), 10)
+  const lines: string[] = (opts.preface ?? []).map((l) => c.dim(l))
+  if (lines.length > 0) lines.push('')
+  for (const section of sections) {
+    if (section.results.length === 0) continue
+    lines.push(c.bold(section.title))
+    for (const r of section.results) lines.push(...renderResult(r, width, symbol, c, opts.verbose))
     lines.push('')
   }
   const s = report.summary
@@ -35,14 +54,18 @@ export function renderHuman(report: Report, opts: {color: boolean; verbose?: boo
   return lines.join('\n')
 }
 
-function renderCheck(r: CheckResult, width: number, symbol: Record<Status, string>, c: InstanceType<typeof Chalk>, verbose?: boolean): string[] {
+export function renderHuman(report: Report, opts: {color: boolean; verbose?: boolean}): string {
+  const sections = LAYERS.map((layer) => ({title: LAYER_TITLE[layer] ?? layer, results: report.checks.filter((r) => r.layer === layer)}))
+  return renderSections(sections, report, opts)
+}
+
+function renderResult(r: HumanResult, width: number, symbol: Record<Status, string>, c: InstanceType<typeof Chalk>, verbose?: boolean): string[] {
   const msg = r.status === 'not-evaluated' ? c.dim(`not evaluated: ${r.message}`) : r.status === 'skip' ? c.dim(`skipped: ${r.message}`) : r.message
   const out = [`  ${symbol[r.status]} ${r.id.padEnd(width)}  ${msg}`]
   const indent = ' '.repeat(width + 6)
-  if (r.status === 'fail' || r.status === 'warn' || (r.status === 'not-evaluated' && r.hint)) {
-    if (r.hint) out.push(...r.hint.split('\n').map((h, i) => `${indent}${i === 0 ? c.cyan('fix: ') : '     '}${h}`))
-    if (r.docs) out.push(`${indent}${c.dim(`docs: ${r.docs}`)}`)
-  }
+  // A fix under every result that is not a pass and has one (a skipped step's hint says how to enable it).
+  if (r.hint && r.status !== 'pass') out.push(...r.hint.split('\n').map((h, i) => `${indent}${i === 0 ? c.cyan('fix: ') : '     '}${h}`))
+  if (r.docs && (r.status === 'fail' || r.status === 'warn')) out.push(`${indent}${c.dim(`docs: ${r.docs}`)}`)
   if (verbose && r.evidence) out.push(`${indent}${c.dim(JSON.stringify(r.evidence))}`)
   return out
 }
