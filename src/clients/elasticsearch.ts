@@ -7,6 +7,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 
 import {UnreachableError, UserError, redact} from '../engine/errors.js'
+import {sleep} from '../engine/sleep.js'
 
 /** Names of the settings, for messages: variable and flag. The commands define the flags. */
 export const ES_SETTINGS = {
@@ -260,12 +261,6 @@ export async function createEsHandle(opts: EsConnectionOptions): Promise<EsHandl
     if (e instanceof errors.RequestAbortedError) return e as Error
     return e instanceof Error ? new Error(redact(e.message)) : new Error(String(e))
   }
-
-  const sleep = (ms: number, signal?: AbortSignal) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms)
-      signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), {once: true})
-    })
 
   const request = async <T>(req: EsRequest, signal?: AbortSignal): Promise<EsResponse<T>> => {
     for (let attempt = 0; ; attempt++) {

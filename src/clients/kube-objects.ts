@@ -5,6 +5,7 @@ import type {V1Namespace, V1Pod} from '@kubernetes/client-node'
 
 import {UserError} from '../engine/errors.js'
 import {type KubeClient, NotFound} from './kube.js'
+import {sleep} from '../engine/sleep.js'
 
 export {NotFound} from './kube.js'
 
@@ -60,16 +61,6 @@ export class PodNotRunningError extends UserError {
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms)
-    function done() {
-      clearTimeout(t)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done, {once: true})
-  })
 
 /**
  * Polls the pod (backoff 100 ms → 1 s) until it is Running with every container running, bounded by `timeoutMs`.

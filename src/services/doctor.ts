@@ -67,16 +67,7 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   }
   const memo = new Memo()
   const closers: Array<() => unknown> = []
-  const esFlags = {
-    url: flags['es-url'],
-    cloudId: flags['es-cloud-id'],
-    apiKey: flags['es-api-key'],
-    username: flags['es-username'],
-    password: flags['es-password'],
-    caFile: flags['es-ca-cert'],
-    insecure: flags['es-insecure'] || undefined,
-    requestTimeoutMs,
-  }
+  const esFlags = esConnectionFromFlags(flags, requestTimeoutMs)
   const kibanaFlags = {url: flags['kibana-url'], apiKey: flags['kibana-api-key'], requestTimeoutMs}
   // Bad Elasticsearch/Kibana settings (no scheme, malformed API key, missing CA file) are usage errors: exit 2 before anything runs.
   if (wanted.some((c) => c.layer === 'elastic' || c.layer === 'kibana')) {
@@ -171,5 +162,22 @@ export function doctorOptionsFromFlags(flags: Pick<DoctorFlags, 'namespace' | 's
     profile: flags.profile as DoctorOptions['profile'],
     maxAgeMs: parseDuration(flags['max-age'], 'max-age'),
     windowMs: parseDuration(flags.window, 'window'),
+  }
+}
+
+/** Elasticsearch connection settings from the flags (the client fills the rest from the environment). */
+export function esConnectionFromFlags(
+  flags: Pick<DoctorFlags, 'es-url' | 'es-cloud-id' | 'es-api-key' | 'es-username' | 'es-password' | 'es-ca-cert' | 'es-insecure'>,
+  requestTimeoutMs: number,
+) {
+  return {
+    url: flags['es-url'],
+    cloudId: flags['es-cloud-id'],
+    apiKey: flags['es-api-key'],
+    username: flags['es-username'],
+    password: flags['es-password'],
+    caFile: flags['es-ca-cert'],
+    insecure: flags['es-insecure'] || undefined,
+    requestTimeoutMs,
   }
 }

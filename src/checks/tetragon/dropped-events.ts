@@ -4,6 +4,7 @@ import {tetragonInstall, tetragonPods, type PodSummary} from '../kubernetes/fact
 import {METRICS_PORT} from './access.js'
 import {standaloneMode, TETRAGON_DOCS} from './api.js'
 import {parsePrometheus, total, type Sample} from './prometheus.js'
+import {sleep} from '../../engine/sleep.js'
 
 // Every generation of the lost-event counters (tetragon.md §4.1, §4.3): kernel-side misses, perf buffer lost
 // samples, the events queue, and the per-listener (gRPC client / JSON exporter) overflow.
@@ -61,12 +62,6 @@ export function choosePods(pods: PodSummary[]): PodSummary[] {
   const sample = ready.filter((_, i) => i % step === 0).slice(0, SAMPLE)
   return [...sample, ...pods.filter((p) => !p.ready).slice(0, MAX_NOT_READY)]
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), {once: true})
-  })
 
 export const tetragonDroppedEvents: Check<CheckContext> = {
   id: 'tetragon.dropped-events',

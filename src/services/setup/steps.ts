@@ -19,6 +19,7 @@ import {ExitCode} from '../../engine/exit-codes.js'
 import {ForbiddenError, UserError} from '../../engine/errors.js'
 import {coveredBy, policyFor, type PolicyKind} from '../../policies/index.js'
 import {type Values, valuesDiff, valuesEqual, valuesYaml, valuesYamlForDisplay, withGrpcValues} from './values.js'
+import {sleep} from '../../engine/sleep.js'
 
 export const CILIUM_REPO_URL = 'https://helm.cilium.io/'
 const sameRepo = (url: string) => url.replace(/\/+$/, '') === CILIUM_REPO_URL.replace(/\/+$/, '')
@@ -391,7 +392,6 @@ export async function checkPermissions(kube: KubeClient, needs: Need[]): Promise
 
 // ---------------------------------------------------------------------------------------------
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Records what was applied, so a failure can say exactly what is and is not in place. */
 export class Ledger {

@@ -34,7 +34,7 @@ import {
 import {renderValidateHuman, renderValidateJunit} from './render.js'
 import {byBinary, checkFields, idsWithDataset, sameEvent, waitForDocuments, type DocWant, type FoundDoc, type Profile} from './search.js'
 import {basename, bodyOf, filePath, inPod, isShadow, kindOf, processOf, sockArg, subscribe, type StreamEvent, type Subscription} from './stream.js'
-import {doctorOptionsFromFlags} from '../doctor.js'
+import {doctorOptionsFromFlags, esConnectionFromFlags} from '../doctor.js'
 import {doctorFlagSet, flagDefaults, type DoctorFlags} from '../../flags.js'
 import {STEPS, stepResult, type CommandName, type StepResult, type ValidateFlags, type ValidateReport, type ValidateRun} from './types.js'
 
@@ -84,16 +84,7 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
   const remaining = () => Math.max(0, deadline - Date.now())
 
   // Bad Elasticsearch settings are usage errors before anything runs (as in doctor).
-  const esFlags = {
-    url: flags['es-url'],
-    cloudId: flags['es-cloud-id'],
-    apiKey: flags['es-api-key'],
-    username: flags['es-username'],
-    password: flags['es-password'],
-    caFile: flags['es-ca-cert'],
-    insecure: flags['es-insecure'] || undefined,
-    requestTimeoutMs: input.requestTimeoutMs,
-  }
+  const esFlags = esConnectionFromFlags(flags, input.requestTimeoutMs)
   const {esOptionsFromEnv, validateEsOptions} = await import('../../clients/elasticsearch.js')
   const esOpts = esOptionsFromEnv(process.env, esFlags)
   if (esOpts) validateEsOptions(esOpts)

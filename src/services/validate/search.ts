@@ -8,6 +8,7 @@
 import type {EsHandle} from '../../clients/elasticsearch.js'
 import type {JsonObject, TetragonEventJson} from '../../tetragon/json.js'
 import {basename, bodyOf, filePath, isShadow, kindOf, processOf, sockArg} from './stream.js'
+import {sleep} from '../../engine/sleep.js'
 
 export type Profile = 'seed' | 'package'
 
@@ -59,16 +60,6 @@ function parseEvent(source: JsonObject): TetragonEventJson | undefined {
   return parsed && typeof parsed === 'object' ? (parsed as TetragonEventJson) : undefined
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms)
-    function done() {
-      clearTimeout(t)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done, {once: true})
-  })
 
 /** One search for the documents of the probe pod since `sinceMs`. */
 async function searchPod(es: EsHandle, dataset: string, namespace: string, pod: string, sinceMs: number, signal?: AbortSignal): Promise<Array<{id: string; index: string; source: JsonObject}>> {
