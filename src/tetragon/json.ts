@@ -91,6 +91,8 @@ function isZero(field: Field, v: unknown): boolean {
   if (typeof v === 'number') return v === 0
   if (typeof v === 'boolean') return v === false
   if (v instanceof Uint8Array) return v.length === 0
+  // protobufjs' prototype default for an absent bytes field is an empty Array, not a buffer.
+  if (Array.isArray(v)) return v.length === 0
   if (typeof v === 'object' && 'low' in (v as object) && 'high' in (v as object)) {
     const l = v as LongLike
     return l.low === 0 && l.high === 0
