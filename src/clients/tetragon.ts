@@ -250,6 +250,8 @@ export interface TetragonClient {
    * of per event (what `tetractl events` uses; per-event iteration costs more than decoding).
    */
   getEventBatches(request?: JsonObject, opts?: {signal?: AbortSignal; inspect?: boolean}): AsyncGenerator<TetragonStreamEvent[], void, undefined>
+  /** The same stream undecoded: each GetEventsResponse's bytes as received (`tetractl events -o json` transcodes them). */
+  getRawEventBatches(request?: JsonObject, opts?: {signal?: AbortSignal}): AsyncGenerator<Buffer[], void, undefined>
   close(): void
 }
 
@@ -264,6 +266,22 @@ export function infoConfig(info: JsonObject): Record<string, JsonValue> {
 }
 
 const identity = (b: Buffer) => b
+const FLOW_CONTROL_WINDOW = 4 * 1024 * 1024
+
+/** One GetEventsResponse's bytes → its JSON export form and, with `inspect`, what our proto does not know in it. */
+function decodeStreamEvent(raw: Buffer, inspect: boolean): TetragonStreamEvent {
+  const unknown: SchemaInspection = inspect ? inspectEventBytes(raw) : {unknownFields: [], anomalies: [], clean: true}
+  let json: TetragonEventJson = {}
+  if (!unknown.decodeError) {
+    try {
+      json = decodeEventBytesFast(raw)
+    } catch (e) {
+      unknown.decodeError = (e as Error).message
+      unknown.clean = false
+    }
+  }
+  return {json, raw, unknown}
+}
 
 function channelOptions(maxReceiveBytes: number): grpc.ChannelOptions {
   return {
@@ -273,6 +291,10 @@ function channelOptions(maxReceiveBytes: number): grpc.ChannelOptions {
     // Fail fast on refused connections instead of backing off for the whole deadline.
     'grpc.initial_reconnect_backoff_ms': 200,
     'grpc.max_reconnect_backoff_ms': 1000,
+    // HTTP/2 flow-control window for the connection and each stream. grpc-js keeps the 64 KiB default unless told
+    // (transport.js reads this option); grpc-go clients such as tetra grow theirs by BDP estimation. With 64 KiB, an
+    // agent streaming events stalls every ~45 events until we acknowledge; 4 MiB lets it send while we print.
+    'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
   }
 }
 
@@ -403,6 +425,14 @@ export function connectTetragon(target: TetragonTarget, opts: TetragonConnectOpt
 
     async *getEventBatches(request: JsonObject = {}, o: {signal?: AbortSignal; inspect?: boolean} = {}) {
       const inspect = o.inspect ?? true
+      for await (const raws of this.getRawEventBatches(request, o)) {
+        const batch: TetragonStreamEvent[] = new Array(raws.length)
+        for (let i = 0; i < raws.length; i++) batch[i] = decodeStreamEvent(raws[i]!, inspect)
+        yield batch
+      }
+    },
+
+    async *getRawEventBatches(request: JsonObject = {}, o: {signal?: AbortSignal} = {}) {
       const signal = o.signal
       if (signal?.aborted) return
       // A live stream has no deadline; only connection set-up is bounded (tetragon.md §1.2: no replay).
@@ -422,10 +452,10 @@ export function connectTetragon(target: TetragonTarget, opts: TetragonConnectOpt
         new grpc.Metadata(),
         {},
       )
-      // Flowing mode: decode as messages arrive; pause the call (HTTP/2 flow control reaches the agent)
+      // Flowing mode: queue messages as they arrive; pause the call (HTTP/2 flow control reaches the agent)
       // only when the reader falls HIGH events behind.
       const HIGH = 8192
-      let pending: TetragonStreamEvent[] = []
+      let pending: Buffer[] = []
       let ended = false
       let failure: grpc.ServiceError | undefined
       let wake: (() => void) | undefined
@@ -435,22 +465,22 @@ export function connectTetragon(target: TetragonTarget, opts: TetragonConnectOpt
         w?.()
       }
       let n = 0
+      // grpc-js hands over each message in its own microtask; waking the reader for each one would cost an async
+      // step per event. Wake it once per turn of the event loop, with everything that arrived in that turn.
+      let wakeScheduled = false
+      const wakeSoon = () => {
+        if (wakeScheduled) return
+        wakeScheduled = true
+        setImmediate(() => {
+          wakeScheduled = false
+          notify()
+        })
+      }
       call.on('data', (chunk: Buffer) => {
         n++
-        const raw = chunk
-        const unknown: SchemaInspection = inspect ? inspectEventBytes(raw) : {unknownFields: [], anomalies: [], clean: true}
-        let json: TetragonEventJson = {}
-        if (!unknown.decodeError) {
-          try {
-            json = decodeEventBytesFast(raw)
-          } catch (e) {
-            unknown.decodeError = (e as Error).message
-            unknown.clean = false
-          }
-        }
-        pending.push({json, raw, unknown})
+        pending.push(chunk)
         if (pending.length >= HIGH) call.pause()
-        notify()
+        wakeSoon()
       })
       call.on('end', () => {
         ended = true

@@ -321,6 +321,19 @@ class LineWriter {
   get isClosed() {
     return this.closed
   }
+  /** Writes bytes the caller batched itself; a promise only when the stream asks to wait for 'drain'. */
+  bytes(b: Buffer): Promise<void> | undefined {
+    if (this.closed) return undefined
+    if (this.buf.length > 0) this.out.write(this.take())
+    if (this.out.write(b)) return undefined
+    return new Promise<void>((r) => this.out.once('drain', r))
+  }
+  private take(): string {
+    const chunk = this.buf.join('')
+    this.buf = []
+    this.size = 0
+    return chunk
+  }
   /** Buffers a line; returns a promise only when the buffer had to be written (so callers await rarely). */
   line(s: string): Promise<void> | undefined {
     this.buf.push(s, '\n')
@@ -336,11 +349,64 @@ class LineWriter {
   async flush() {
     this.scheduled = false
     if (this.buf.length === 0 || this.closed) return
-    const chunk = this.buf.join('')
-    this.buf = []
-    this.size = 0
-    if (!this.out.write(chunk)) await new Promise<void>((r) => this.out.once('drain', r))
+    if (!this.out.write(this.take())) await new Promise<void>((r) => this.out.once('drain', r))
   }
+}
+
+/**
+ * `-o json` with nothing to filter here: each message's wire bytes go straight to JSON text (src/tetragon/wire-json.ts),
+ * the same text as JSON.stringify of the decoded event, without building objects. Messages the transcoder declines
+ * go through the reference decoder.
+ */
+async function printJsonUnfiltered(client: TetragonClient, request: JsonObject, signal: AbortSignal, writer: LineWriter, count?: number): Promise<{printed: number; skipped: number}> {
+  const [{transcoder, NeedsReference}, {lookupType}, {decodeEventBytes}] = await Promise.all([
+    import('../tetragon/wire-json.js'), import('../tetragon/proto.js'), import('../tetragon/json.js'),
+  ])
+  const tc = transcoder(lookupType('tetragon.GetEventsResponse'))
+  const CHUNK = 64 * 1024
+  let printed = 0
+  let skipped = 0
+  let scheduled = false
+  const flush = () => {
+    scheduled = false
+    return tc.length > 0 ? writer.bytes(tc.take()) : undefined
+  }
+  try {
+    stream: for await (const batch of client.getRawEventBatches(request, {signal})) {
+      for (const raw of batch) {
+        let known: boolean
+        try {
+          known = tc.append(raw, 0x0a, true)
+        } catch (error) {
+          if (!(error instanceof NeedsReference)) throw error
+          let json: JsonObject = {}
+          try {
+            json = decodeEventBytes(raw)
+          } catch {}
+          known = eventBody(json) !== undefined
+          if (known) tc.appendText(JSON.stringify(json) + '\n')
+        }
+        if (!known) {
+          skipped++
+          continue
+        }
+        printed++
+        if (tc.length >= CHUNK) {
+          const wait = flush()
+          if (wait) await wait
+        }
+        if (count !== undefined && printed >= count) break stream
+      }
+      if (tc.length > 0 && !scheduled) {
+        // Interactive use: print within one turn of the event loop.
+        scheduled = true
+        setImmediate(() => void flush())
+      }
+    }
+  } finally {
+    await flush()
+  }
+  return {printed, skipped}
 }
 
 export interface EventsRun {
@@ -368,22 +434,29 @@ export async function runEvents(args: {flags: EventsFlags; stdout: Writable; std
   const writer = new LineWriter(args.stdout, () => stop.abort())
   let printed = 0
   let skipped = 0
+  const unfiltered = !filter.namespaces && !filter.pod && !filter.binary && !filter.kinds
   try {
-    stream: for await (const batch of conn.client.getEventBatches(request, {signal: stop.signal, inspect: false})) {
-      for (const ev of batch) {
-        if (!matches(ev.json, filter)) {
-          if (!eventBody(ev.json)) skipped++
-          continue
+    if (output === 'json' && unfiltered) {
+      const r = await printJsonUnfiltered(conn.client, request, stop.signal, writer, flags.count)
+      printed = r.printed
+      skipped = r.skipped
+    } else {
+      stream: for await (const batch of conn.client.getEventBatches(request, {signal: stop.signal, inspect: false})) {
+        for (const ev of batch) {
+          if (!matches(ev.json, filter)) {
+            if (!eventBody(ev.json)) skipped++
+            continue
+          }
+          const line = output === 'json' ? JSON.stringify(ev.json) : formatCompact(ev.json)
+          if (line === undefined) {
+            skipped++
+            continue
+          }
+          const full = writer.line(line)
+          if (full) await full
+          printed++
+          if (flags.count !== undefined && printed >= flags.count) break stream
         }
-        const line = output === 'json' ? JSON.stringify(ev.json) : formatCompact(ev.json)
-        if (line === undefined) {
-          skipped++
-          continue
-        }
-        const full = writer.line(line)
-        if (full) await full
-        printed++
-        if (flags.count !== undefined && printed >= flags.count) break stream
       }
     }
     await writer.flush()

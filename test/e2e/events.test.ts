@@ -13,7 +13,8 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {startLab} from '../../src/lab/index.js'
 import {getScenario} from '../../src/lab/scenarios.js'
 import type {TetragonAgent} from '../../src/lab/tetragon/agent.js'
-import {eventKeys, encodeEventJson, type JsonObject} from '../../src/tetragon/json.js'
+import {decodeEventBytes, eventKeys, encodeEventJson, type JsonObject} from '../../src/tetragon/json.js'
+import {protobuf} from '../../src/tetragon/proto.js'
 import {runCli, SHARED, tempDir, type CliResult} from '../helpers.js'
 
 type Lab = Awaited<ReturnType<typeof startLab>>
@@ -90,6 +91,8 @@ describe('tetractl events against the lab (port-forward to an agent pod)', () =>
     expect(curl.length).toBeGreaterThan(0)
     expect(curl[0].process_exec.process.pod).toMatchObject({namespace: 'default', name: 'xwing'})
     expect(curl[0].process_exec.process.exec_id).toBe((CURL.process_exec as any).process.exec_id)
+    // The whole event as the fixture has it: every field through the wire → JSON transcoder.
+    expect(curl[0].process_exec).toEqual(CURL.process_exec)
   })
 
   it('-o compact with filters: namespace, binary, type (like tetra getevents -o compact)', async () => {
@@ -248,6 +251,29 @@ describe('tetractl events --tetragon-address against servers that are not a heal
     expect(res.code).toBe(3)
     expectOneLine(res)
     expect(res.stderr).toMatch(/never answered|sent nothing|no connection within|deadline/)
+  })
+
+  it('-o json: messages the fast transcoder declines print through the reference decoder; unknown types are skipped', async () => {
+    const w = () => protobuf.Writer.create()
+    // A type our proto does not know (field 99 of GetEventsResponse): no event key → skipped, counted on stderr.
+    const unknownType = w().uint32((99 << 3) | 2).bytes(new Uint8Array([8, 1])).uint32((1000 << 3) | 2).string('n').finish()
+    // A time before 1970 and two members of the event oneof: the transcoder hands both to the reference.
+    const beforeEpoch = encodeEventJson({process_exit: {status: 7}, node_name: 'n', time: '1969-07-20T20:17:40Z'})
+    const twoMembers = w().uint32((1 << 3) | 2).bytes(new Uint8Array()).uint32((5 << 3) | 2).bytes(new Uint8Array()).finish()
+    const address = await grpcServer((call) => {
+      for (const b of [ev(1), unknownType, beforeEpoch, twoMembers, ev(2)]) call.write(Buffer.from(b))
+    })
+    const res = await events(address, ['-o', 'json', '--count', '4'])
+    expect(res.code, res.stderr).toBe(0)
+    const lines = res.stdout.trimEnd().split('\n')
+    expect(lines).toEqual([
+      JSON.stringify(decodeEventBytes(ev(1))),
+      JSON.stringify(decodeEventBytes(Buffer.from(beforeEpoch))),
+      JSON.stringify(decodeEventBytes(Buffer.from(twoMembers))),
+      JSON.stringify(decodeEventBytes(ev(2))),
+    ])
+    expect(JSON.parse(lines[1]!)).toEqual({process_exit: {status: 7}, node_name: 'n', time: '1969-07-20T20:17:40Z'})
+    expect(res.stderr).toMatch(/skipped 1 event of a type tetractl's proto does not know/)
   })
 
   it('a server that closes the stream mid-way → the printed events, then one line, exit 1', async () => {
