@@ -33,6 +33,9 @@ const agent = await startTetragonAgent({
   metricsPort: null,
   backgroundIntervalMs: 0,
   eventQueueSize: 10_000_000,
+  // A standalone agent as --tetragon-address reaches it: a bare binary has no JSON export (export-filename "").
+  // With the chart's export on, the lab keeps the last 100k export lines and the agent slows as its heap grows.
+  exportFilename: '',
 })
 const g = agent.grpc
 process.stdout.write(`ready ${g.host}:${g.port}\n`)

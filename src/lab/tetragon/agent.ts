@@ -44,6 +44,11 @@ export interface TetragonAgentOptions {
   eventQueueSize?: number
   /** Replay real fixture events every N ms so streams are never empty; 0 = off. Default 1000. */
   backgroundIntervalMs?: number
+  /**
+   * `export-filename`: the chart's /var/run/cilium/tetragon/tetragon.log by default; `''` disables the JSON export,
+   * as for a bare binary or container image (tetragon.md §2.2 table, `--export-filename` default `""`).
+   */
+  exportFilename?: string
   /** Export filters as the agent reads them (`export-allowlist` / `export-denylist`); default: the chart's (§2.3). */
   exportAllowList?: JsonObject[]
   exportDenyList?: JsonObject[]
@@ -278,6 +283,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
     version,
     eventTypeOf,
   )
+  const exportFilename = opts.exportFilename ?? '/var/run/cilium/tetragon/tetragon.log'
   const exportBuffer: string[] = []
   const exportListeners = new Set<(line: string) => void>()
 
@@ -310,7 +316,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
       l.queue.push(bytes)
       pump(l)
     }
-    if (exportFilter.passes(agentJson, kind)) {
+    if (exportFilename !== '' && exportFilter.passes(agentJson, kind)) {
       // The JSON exporter writes one protojson line per event (§2.1).
       const line = JSON.stringify(agentJson)
       exported++
@@ -439,7 +445,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
       'server-address': opts.serverAddress,
       'health-server-address': healthPort === null ? '' : `:${healthPort}`,
       'metrics-server': metricsPort === null ? '' : `:${metricsPort}`,
-      'export-filename': '/var/run/cilium/tetragon/tetragon.log',
+      'export-filename': exportFilename,
       'export-file-perm': '600',
       'export-allowlist': defaultExportAllowList(version).map((f) => JSON.stringify(f)).join('\n'),
       'export-denylist': defaultExportDenyList().map((f) => JSON.stringify(f)).join('\n'),
