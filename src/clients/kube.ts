@@ -15,6 +15,11 @@ export interface KubeOptions {
   context?: string
   /** Per-request timeout. */
   requestTimeoutMs?: number
+  /**
+   * When the current run must end (epoch ms), if it must: a request started late gets only what is left, so an API
+   * that never answers is reported by the request's own timeout (unreachable) rather than cut off by the run's.
+   */
+  deadline?: () => number | undefined
 }
 
 export interface ExecResult {
@@ -126,6 +131,7 @@ export class KubeClient {
   readonly contextName: string
   readonly server: string
   readonly requestTimeoutMs: number
+  private readonly deadline?: () => number | undefined
 
   constructor(
     readonly kc: k8s.KubeConfig,
@@ -139,6 +145,14 @@ export class KubeClient {
     this.contextName = kc.getCurrentContext()
     this.server = kc.getCurrentCluster()?.server ?? ''
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000
+    this.deadline = opts.deadline
+  }
+
+  /** This request's timeout: the configured one, or less when the run's deadline is nearer (never below 200 ms). */
+  private timeoutNow(): number {
+    const deadline = this.deadline?.()
+    if (deadline === undefined) return this.requestTimeoutMs
+    return Math.max(200, Math.min(this.requestTimeoutMs, Math.floor(deadline - Date.now())))
   }
 
   static load(opts: KubeOptions): KubeClient {
@@ -147,8 +161,8 @@ export class KubeClient {
   }
 
   /** Per-call options: a timeout (and the caller's abort) on the underlying fetch. */
-  private options(signal?: AbortSignal): k8s.ConfigurationOptions {
-    const timeout = AbortSignal.timeout(this.requestTimeoutMs)
+  private options(timeoutMs: number, signal?: AbortSignal): k8s.ConfigurationOptions {
+    const timeout = AbortSignal.timeout(timeoutMs)
     const combined = signal ? AbortSignal.any([timeout, signal]) : timeout
     // ObjectParamAPI hands options to the Observable API, whose middleware returns `{toPromise()}`.
     const observable = <T>(value: T) => ({toPromise: () => Promise.resolve(value)})
@@ -168,10 +182,11 @@ export class KubeClient {
 
   /** Run one API call; translate transport and HTTP failures into the project's errors. */
   async call<T>(what: Resource, fn: (options: k8s.ConfigurationOptions) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const timeoutMs = this.timeoutNow()
     try {
-      return await fn(this.options(signal))
+      return await fn(this.options(timeoutMs, signal))
     } catch (error) {
-      throw this.translate(error, what)
+      throw this.translate(error, what, timeoutMs)
     }
   }
 
@@ -185,7 +200,7 @@ export class KubeClient {
     }
   }
 
-  translate(error: unknown, what: Resource): Error {
+  translate(error: unknown, what: Resource, timeoutMs = this.requestTimeoutMs): Error {
     const e = error as {code?: number | string; body?: unknown; type?: string; name?: string; message?: string; errno?: string}
     if (error instanceof k8s.ApiException) {
       const code = error.code
@@ -204,7 +219,7 @@ export class KubeClient {
     const code = String(e?.code ?? e?.errno ?? '')
     if (e?.name === 'AbortError' || e?.type === 'aborted' || /aborted/i.test(message)) {
       return new UnreachableError(
-        `The Kubernetes API at ${this.server} did not answer within ${this.requestTimeoutMs} ms (${what.verb} ${what.resource}).`,
+        `The Kubernetes API at ${this.server} did not answer within ${timeoutMs} ms (${what.verb} ${what.resource}).`,
         'Check that the API server is reachable from here (VPN, firewall) and try again.',
       )
     }

@@ -29,6 +29,16 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   if (only) validateSelectors(registry, only, '--only')
   if (skip) validateSelectors(registry, skip, '--skip')
   const globalTimeoutMs = parseDuration(flags.timeout, 'timeout')
+  // Set while a run of checks is under --timeout; Kubernetes requests end by then (see KubeOptions.deadline).
+  let runDeadline: number | undefined
+  const underTimeout = async <T>(fn: () => Promise<T>): Promise<T> => {
+    runDeadline = Date.now() + globalTimeoutMs - 500
+    try {
+      return await fn()
+    } finally {
+      runDeadline = undefined
+    }
+  }
   const checkTimeoutMs = parseDuration(flags['check-timeout'], 'check-timeout')
   // A request must give up before the whole run does, so an API that never answers is reported as
   // unreachable (exit 3) rather than as an unfinished run.
@@ -40,7 +50,7 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   const loadKube = async () => {
     if (!kube) {
       const {KubeClient} = await import('../clients/kube.js')
-      kube = KubeClient.load({kubeconfig: flags.kubeconfig, context: flags.context, requestTimeoutMs})
+      kube = KubeClient.load({kubeconfig: flags.kubeconfig, context: flags.context, requestTimeoutMs, deadline: () => runDeadline})
     }
     return kube
   }
@@ -96,7 +106,7 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   let run
   try {
     run = await withProgress(!args.json, (progress) =>
-      runChecks(registry, ctx, {only, skip, concurrency: flags.concurrency, checkTimeoutMs, globalTimeoutMs, signal: abort.signal, ...progress}),
+      underTimeout(() => runChecks(registry, ctx, {only, skip, concurrency: flags.concurrency, checkTimeoutMs, globalTimeoutMs, signal: abort.signal, ...progress})),
     )
   } finally {
     process.removeListener('SIGINT', onSignal)
@@ -125,7 +135,7 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
       log: args.log,
       rerun: async (ids: string[]) => {
         const fresh: CheckContext = {...ctx, memo: new Memo(), tetragon: (signal) => tetragonAccess(fresh, signal)}
-        const again = await runChecks(registry, fresh, {only: ids, concurrency: flags.concurrency, checkTimeoutMs, globalTimeoutMs})
+        const again = await underTimeout(() => runChecks(registry, fresh, {only: ids, concurrency: flags.concurrency, checkTimeoutMs, globalTimeoutMs}))
         return buildReport({command: 'doctor', version: args.version, startedAt: args.startedAt, target: report.target, run: again, failOn: flags['fail-on'] as FailOn})
       },
     })
