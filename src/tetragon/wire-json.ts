@@ -284,7 +284,7 @@ function jsonString(s: number, e: number) {
   o[p++] = 0x22
   let i = s
   for (const e4 = e - 3; i < e4; i += 4) {
-    const x = sv.getInt32(i, true)
+    const x = sv.getInt32(srcBase + i, true)
     const q = x ^ 0x22222222
     const bs = x ^ 0x5c5c5c5c
     if (((x | ((x - 0x20202020) & ~x) | ((q - 0x01010101) & ~q) | ((bs - 0x01010101) & ~bs)) & 0x80808080) !== 0) return jsonStringSlow(s, e)
@@ -321,7 +321,9 @@ function jsonStringSlow(s: number, e: number) {
 // ---- Wire reading -----------------------------------------------------------------------------------
 
 var src: Buffer = Buffer.alloc(0)
-var srcView = new DataView(src.buffer, src.byteOffset, src.byteLength)
+/** A view of src's whole ArrayBuffer (messages often share a pooled one, so it is reused) and src's offset in it. */
+var srcView = new DataView(src.buffer)
+var srcBase = 0
 var rp = 0
 /** High 32 bits of the last varint read (low bits are the return value). */
 var hi = 0
@@ -594,6 +596,32 @@ function civil(seconds: number) {
 
 /** A wrapper message's value (field 1), or the wrapped type's zero value. */
 function wrapper(f: FieldPlan, s: number, e: number) {
+  // Nearly always just `value` as a varint (key 0x08).
+  if (e - s >= 2 && src[s] === 0x08) {
+    rp = s + 1
+    const lo = varint(e)
+    if (rp === e) {
+      switch (f.inner) {
+        case K.Uint32:
+          uint(lo)
+          return
+        case K.Int32:
+          int(lo | 0)
+          return
+        case K.Bool:
+          ascii(lo !== 0 ? 'true' : 'false')
+          return
+        case K.Int64:
+        case K.Uint64:
+          if (hi === 0) {
+            byte(0x22)
+            uint(lo)
+            byte(0x22)
+            return
+          }
+      }
+    }
+  }
   let at = -1
   let atWt = 0
   rp = s
@@ -678,7 +706,10 @@ function onePass(plan: MessagePlan, start: number, end: number): boolean {
   let oneofs = 0
   rp = start
   while (rp < end) {
-    const tag = varint(end)
+    // Keys of fields 1-15 are one byte.
+    let tag = src[rp]!
+    if (tag < 0x80) rp++
+    else tag = varint(end)
     const no = tag >>> 3
     const wt = tag & 7
     const idx = no < 4096 ? plan.small[no]! : (plan.large.get(no) ?? -1)
@@ -696,6 +727,30 @@ function onePass(plan: MessagePlan, start: number, end: number): boolean {
       oneofs |= bit
     }
     const s = rp
+    const k = f.kind
+    if (wt === 2 && !f.repeated && (k === K.String || k === K.Message || k === K.Timestamp || k === K.Wrapper)) {
+      // The common records, written straight from their bytes.
+      if (rp >= end) throw NEEDS_REFERENCE
+      let len = src[rp]!
+      if (len < 0x80) rp++
+      else len = varint(end)
+      const vs = rp
+      const ve = vs + len
+      if (ve > end) throw NEEDS_REFERENCE
+      if (k === K.String && len === 0 && !f.presence) {
+        rp = ve
+        continue
+      }
+      if (!first) byte(0x2c)
+      first = false
+      constant(f.key)
+      if (k === K.String) jsonString(vs, ve)
+      else if (k === K.Message) message(f.message!, vs, ve)
+      else if (k === K.Timestamp) timestamp(vs, ve)
+      else wrapper(f, vs, ve)
+      rp = ve
+      continue
+    }
     skip(wt, end)
     const e = rp
     const mark = pos
@@ -977,7 +1032,8 @@ export function transcoder(type: Type): Transcoder {
       if (plan.unsupported) throw NEEDS_REFERENCE
       const mark = pos
       src = msg
-      srcView = new DataView(msg.buffer, msg.byteOffset, msg.byteLength)
+      if (srcView.buffer !== msg.buffer) srcView = new DataView(msg.buffer)
+      srcBase = msg.byteOffset
       occTop = 4
       slotTop = 0
       eventSeen = false
