@@ -321,11 +321,14 @@ class LineWriter {
   get isClosed() {
     return this.closed
   }
-  /** Writes bytes the caller batched itself; a promise only when the stream asks to wait for 'drain'. */
-  bytes(b: Buffer): Promise<void> | undefined {
+  /**
+   * Writes bytes the caller batched itself; a promise only when the stream asks to wait for 'drain'. `written`
+   * runs once the stream no longer needs them.
+   */
+  bytes(b: Buffer, written?: () => void): Promise<void> | undefined {
     if (this.closed) return undefined
     if (this.buf.length > 0) this.out.write(this.take())
-    if (this.out.write(b)) return undefined
+    if (this.out.write(b, written && ((e) => e || written()))) return undefined
     return new Promise<void>((r) => this.out.once('drain', r))
   }
   private take(): string {
@@ -369,7 +372,9 @@ async function printJsonUnfiltered(client: TetragonClient, request: JsonObject, 
   let scheduled = false
   const flush = () => {
     scheduled = false
-    return tc.length > 0 ? writer.bytes(tc.take()) : undefined
+    if (tc.length === 0) return undefined
+    const chunk = tc.take()
+    return writer.bytes(chunk, () => tc.recycle(chunk))
   }
   try {
     stream: for await (const batch of client.getRawEventBatches(request, {signal})) {

@@ -1020,9 +1020,13 @@ export interface Transcoder {
   appendText(s: string): void
   /** Bytes appended since the last take. */
   readonly length: number
-  /** The bytes appended so far; later appends go to a new buffer. */
+  /** The bytes appended so far; later appends go to another buffer. */
   take(): Buffer
+  /** Gives back a buffer from take() once nothing reads it any more (its write completed), to be filled again. */
+  recycle(b: Buffer): void
 }
+
+const spare: Buffer[] = []
 
 export function transcoder(type: Type): Transcoder {
   const plan = planOf(type)
@@ -1057,9 +1061,15 @@ export function transcoder(type: Type): Transcoder {
     take(): Buffer {
       // Hand the bytes over and start a fresh buffer: no copy.
       const b = out.subarray(0, pos)
-      setOut(Buffer.allocUnsafeSlow(INITIAL))
+      setOut(spare.pop() ?? Buffer.allocUnsafeSlow(INITIAL))
       pos = 0
       return b
+    },
+    recycle(b: Buffer) {
+      // take() hands out the start of a buffer of its own (allocUnsafeSlow: not a pool slice).
+      if (b.byteOffset !== 0 || b.buffer.byteLength !== INITIAL || spare.length >= 4 || b.buffer === out.buffer) return
+      if (spare.some((x) => x.buffer === b.buffer)) return
+      spare.push(Buffer.from(b.buffer, 0, INITIAL))
     },
   }
 }

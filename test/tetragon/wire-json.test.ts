@@ -155,4 +155,19 @@ describe('wire → JSON transcoder', () => {
     expect(text[0] + '\n').toBe(viaReference(bytes))
     expect(t.length).toBe(0)
   })
+
+  test('a recycled buffer is filled again from its start, with nothing of the old text left', () => {
+    const t = transcoder(response())
+    const a = Buffer.from(encodeEventJson({process_exit: {status: 1}, node_name: 'first-node-with-a-long-name'}))
+    const b = Buffer.from(encodeEventJson({process_exit: {status: 2}, node_name: 'n'}))
+    t.append(a, 0x0a)
+    const first = t.take()
+    expect(first.toString()).toBe(viaReference(a))
+    t.recycle(first)
+    t.take() // the buffer taken after `first`; the next appends go to `first`'s memory
+    t.append(b, 0x0a)
+    const again = t.take()
+    expect(again.buffer).toBe(first.buffer)
+    expect(again.toString()).toBe(viaReference(b))
+  })
 })
