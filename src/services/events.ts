@@ -357,11 +357,11 @@ class LineWriter {
 }
 
 /**
- * `-o json` with nothing to filter here: each message's wire bytes go straight to JSON text (src/tetragon/wire-json.ts),
- * the same text as JSON.stringify of the decoded event, without building objects. Messages the transcoder declines
- * go through the reference decoder.
+ * `-o json` filtered by event type at most: each message's wire bytes go straight to JSON text
+ * (src/tetragon/wire-json.ts), the same text as JSON.stringify of the decoded event, without building objects.
+ * Messages the transcoder declines go through the reference decoder.
  */
-async function printJsonUnfiltered(client: TetragonClient, request: JsonObject, signal: AbortSignal, writer: LineWriter, count?: number): Promise<{printed: number; skipped: number}> {
+async function printJsonFast(client: TetragonClient, request: JsonObject, kinds: Set<string> | undefined, signal: AbortSignal, writer: LineWriter, count?: number): Promise<{printed: number; skipped: number}> {
   const [{transcoder, NeedsReference}, {lookupType}, {decodeEventBytes}] = await Promise.all([
     import('../tetragon/wire-json.js'), import('../tetragon/proto.js'), import('../tetragon/json.js'),
   ])
@@ -379,22 +379,24 @@ async function printJsonUnfiltered(client: TetragonClient, request: JsonObject, 
   try {
     stream: for await (const batch of client.getRawEventBatches(request, {signal})) {
       for (const raw of batch) {
-        let known: boolean
+        let kind: string | undefined
         try {
-          known = tc.append(raw, 0x0a, true)
+          kind = tc.append(raw, 0x0a)
+          if (kind === undefined || (kinds && !kinds.has(kind))) tc.discardLast()
         } catch (error) {
           if (!(error instanceof NeedsReference)) throw error
           let json: JsonObject = {}
           try {
             json = decodeEventBytes(raw)
           } catch {}
-          known = eventBody(json) !== undefined
-          if (known) tc.appendText(JSON.stringify(json) + '\n')
+          kind = eventBody(json)?.kind
+          if (kind !== undefined && (!kinds || kinds.has(kind))) tc.appendText(JSON.stringify(json) + '\n')
         }
-        if (!known) {
+        if (kind === undefined) {
           skipped++
           continue
         }
+        if (kinds && !kinds.has(kind)) continue
         printed++
         if (tc.length >= CHUNK) {
           const wait = flush()
@@ -439,10 +441,11 @@ export async function runEvents(args: {flags: EventsFlags; stdout: Writable; std
   const writer = new LineWriter(args.stdout, () => stop.abort())
   let printed = 0
   let skipped = 0
-  const unfiltered = !filter.namespaces && !filter.pod && !filter.binary && !filter.kinds
+  // The pod and binary filters read decoded fields; the type is what the transcoder reports anyway.
+  const fast = output === 'json' && !filter.namespaces && !filter.pod && !filter.binary
   try {
-    if (output === 'json' && unfiltered) {
-      const r = await printJsonUnfiltered(conn.client, request, stop.signal, writer, flags.count)
+    if (fast) {
+      const r = await printJsonFast(conn.client, request, filter.kinds, stop.signal, writer, flags.count)
       printed = r.printed
       skipped = r.skipped
     } else {

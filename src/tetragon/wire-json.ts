@@ -38,6 +38,7 @@ const WRAPPER_KIND: Record<string, K> = {
 }
 
 interface FieldPlan {
+  name: string
   number: number
   /** `"name":` */
   key: Words
@@ -87,7 +88,7 @@ function fieldPlan(field: Field, oneofIndex: Map<string, number>, mapValue = fal
   field.resolve()
   const rt = field.resolvedType
   const p: FieldPlan = {
-    number: field.id, key: words(Buffer.from(`${JSON.stringify(field.name)}:`)), kind: K.Message, inner: K.Message, repeated: field.repeated,
+    name: field.name, number: field.id, key: words(Buffer.from(`${JSON.stringify(field.name)}:`)), kind: K.Message, inner: K.Message, repeated: field.repeated,
     presence: Boolean(field.partOf) || Boolean(rt && 'fields' in rt), oneof: -1, packable: false,
     // Every property set here, so all plans share one hidden class (monomorphic access in the hot loops).
     message: undefined, enumNames: undefined, mapValue: undefined,
@@ -682,7 +683,9 @@ function element(f: FieldPlan, kind: K, s: number, e: number, wt: number) {
   scalar(kind, wt, e, f, true)
 }
 
-var eventSeen = false
+/** The top-level message's `event` oneof member (index in its plan), or -1. */
+var eventField = -1
+var lastMark = 0
 var topPlan: MessagePlan | undefined
 
 /**
@@ -701,6 +704,7 @@ function message(plan: MessagePlan, start: number, end: number) {
 /** One pass: emit each record as it comes; false (output to be discarded) when the order does not allow it. */
 function onePass(plan: MessagePlan, start: number, end: number): boolean {
   byte(0x7b)
+  let eventMember = -1
   let first = true
   let last = -1
   let oneofs = 0
@@ -725,6 +729,7 @@ function onePass(plan: MessagePlan, start: number, end: number): boolean {
       const bit = 1 << f.oneof
       if ((oneofs & bit) !== 0) return false
       oneofs |= bit
+      if (f.oneof === plan.eventOneof) eventMember = idx
     }
     const s = rp
     const k = f.kind
@@ -794,7 +799,7 @@ function onePass(plan: MessagePlan, start: number, end: number): boolean {
     }
     first = false
   }
-  if (plan === topPlan && plan.eventOneof >= 0 && (oneofs & (1 << plan.eventOneof)) !== 0) eventSeen = true
+  if (plan === topPlan) eventField = eventMember
   byte(0x7d)
   return true
 }
@@ -840,7 +845,7 @@ function twoPass(plan: MessagePlan, start: number, end: number) {
       }
     }
   }
-  if (plan === topPlan && plan.eventOneof >= 0 && slots[oneofs + plan.eventOneof] !== 0) eventSeen = true
+  if (plan === topPlan && plan.eventOneof >= 0) eventField = slots[oneofs + plan.eventOneof]! - 1
   // Pass 2: declaration order.
   byte(0x7b)
   let first = true
@@ -1011,11 +1016,13 @@ export interface Transcoder {
   /** False when the type (or a type it contains) needs the reference decoder for every message. */
   readonly supported: boolean
   /**
-   * Appends the JSON text of one message plus `suffix` to the internal buffer. Returns whether a member of the
-   * message's `event` oneof was present; with `onlyEvents`, a message without one is not kept. Throws
-   * NeedsReference (buffer unchanged) when the reference must decide.
+   * Appends the JSON text of one message plus `suffix` to the internal buffer. Returns the member of the message's
+   * `event` oneof that was present (`process_exec` …), if any. Throws NeedsReference (buffer unchanged) when the
+   * reference must decide.
    */
-  append(message: Buffer, suffix?: number, onlyEvents?: boolean): boolean
+  append(message: Buffer, suffix?: number): string | undefined
+  /** Drops what the last append() added (an event the caller does not print). */
+  discardLast(): void
   /** Appends text as UTF-8 (a line the reference produced). */
   appendText(s: string): void
   /** Bytes appended since the last take. */
@@ -1032,15 +1039,16 @@ export function transcoder(type: Type): Transcoder {
   const plan = planOf(type)
   return {
     supported: !plan.unsupported,
-    append(msg: Buffer, suffix?: number, onlyEvents = false): boolean {
+    append(msg: Buffer, suffix?: number): string | undefined {
       if (plan.unsupported) throw NEEDS_REFERENCE
       const mark = pos
+      lastMark = mark
       src = msg
       if (srcView.buffer !== msg.buffer) srcView = new DataView(msg.buffer)
       srcBase = msg.byteOffset
       occTop = 4
       slotTop = 0
-      eventSeen = false
+      eventField = -1
       topPlan = plan
       try {
         message(plan, 0, msg.length)
@@ -1049,8 +1057,10 @@ export function transcoder(type: Type): Transcoder {
         pos = mark
         throw e
       }
-      if (onlyEvents && !eventSeen) pos = mark
-      return eventSeen
+      return eventField < 0 ? undefined : plan.fields[eventField]!.name
+    },
+    discardLast() {
+      pos = Math.min(pos, lastMark)
     },
     appendText(s: string) {
       text(s)

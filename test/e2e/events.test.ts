@@ -276,6 +276,19 @@ describe('tetractl events --tetragon-address against servers that are not a heal
     expect(res.stderr).toMatch(/skipped 1 event of a type tetractl's proto does not know/)
   })
 
+  it('-o json --type: only that type, also when the agent ignores the filter (checked again here)', async () => {
+    const exit = (status: number) => Buffer.from(encodeEventJson({process_exit: {process: {binary: '/bin/false'}, status}, node_name: 'n'}))
+    // A time before 1970: this exit goes through the reference decoder, and is filtered there just the same.
+    const oldExit = Buffer.from(encodeEventJson({process_exit: {status: 3}, node_name: 'n', time: '1969-07-20T20:17:40Z'}))
+    const address = await grpcServer((call) => {
+      for (const b of [ev(1), exit(1), ev(2), oldExit, exit(2)]) call.write(b)
+    })
+    const res = await events(address, ['-o', 'json', '--type', 'PROCESS_EXIT', '--count', '3'])
+    expect(res.code, res.stderr).toBe(0)
+    expect(res.stdout.trimEnd().split('\n')).toEqual([exit(1), oldExit, exit(2)].map((b) => JSON.stringify(decodeEventBytes(b))))
+    expect(res.stderr).toBe('')
+  })
+
   it('a server that closes the stream mid-way → the printed events, then one line, exit 1', async () => {
     const address = await grpcServer((call) => {
       for (let i = 1; i <= 3; i++) call.write(ev(i))

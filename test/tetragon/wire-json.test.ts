@@ -14,7 +14,7 @@ const lines = (file: string) =>
 const response = () => lookupType('tetragon.GetEventsResponse')
 
 /** Transcoder output for one message, or 'reference' when it declined. */
-function viaWire(bytes: Uint8Array): {text: string; event: boolean} | 'reference' {
+function viaWire(bytes: Uint8Array): {text: string; event: string | undefined} | 'reference' {
   const t = transcoder(response())
   try {
     const event = t.append(Buffer.from(bytes), 0x0a)
@@ -49,12 +49,12 @@ describe('wire → JSON transcoder', () => {
         const bytes = encodeEventJson(ev)
         const w = viaWire(bytes)
         expect(w, `${file}:${i + 1}`).not.toBe('reference')
-        const {text, event} = w as {text: string; event: boolean}
+        const {text, event} = w as {text: string; event: string | undefined}
         expect(text, `${file}:${i + 1}`).toBe(viaReference(bytes))
         expect(text.endsWith('}\n')).toBe(true)
         if (event) known++
-        // `event` is whether the line carries an event type our proto knows.
-        expect(event, `${file}:${i + 1}`).toBe(Object.keys(JSON.parse(text)).some((k) => !['node_name', 'time', 'aggregation_info', 'cluster_name', 'node_labels'].includes(k)))
+        // `event` is the event type the line carries, when our proto knows it.
+        expect(event, `${file}:${i + 1}`).toBe(Object.keys(JSON.parse(text)).find((k) => !['node_name', 'time', 'aggregation_info', 'cluster_name', 'node_labels'].includes(k)))
       })
       if (file !== 'legacy_preoss_book.jsonl') expect(known).toBe(events.length)
     })
@@ -154,6 +154,19 @@ describe('wire → JSON transcoder', () => {
     expect(new Set(text.slice(0, 2000)).size).toBe(1)
     expect(text[0] + '\n').toBe(viaReference(bytes))
     expect(t.length).toBe(0)
+  })
+
+  test('the event type of each message, and dropping the last one', () => {
+    const t = transcoder(response())
+    const exec = Buffer.from(encodeEventJson({process_exec: {process: {binary: '/bin/true'}}, node_name: 'n'}))
+    const exit = Buffer.from(encodeEventJson({process_exit: {status: 1}, node_name: 'n'}))
+    const none = Buffer.from(encodeEventJson({node_name: 'n'}))
+    expect(t.append(exec, 0x0a)).toBe('process_exec')
+    expect(t.append(exit, 0x0a)).toBe('process_exit')
+    t.discardLast()
+    expect(t.append(none, 0x0a)).toBeUndefined()
+    t.discardLast()
+    expect(t.take().toString()).toBe(viaReference(exec))
   })
 
   test('a recycled buffer is filled again from its start, with nothing of the old text left', () => {
