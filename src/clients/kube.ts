@@ -160,17 +160,15 @@ export class KubeClient {
     return new KubeClient(kc, opts)
   }
 
-  /** Per-call options: a timeout (and the caller's abort) on the underlying fetch. */
-  private options(timeoutMs: number, signal?: AbortSignal): k8s.ConfigurationOptions {
-    const timeout = AbortSignal.timeout(timeoutMs)
-    const combined = signal ? AbortSignal.any([timeout, signal]) : timeout
+  /** Per-call options: the signal that aborts the underlying fetch. */
+  private options(signal: AbortSignal): k8s.ConfigurationOptions {
     // ObjectParamAPI hands options to the Observable API, whose middleware returns `{toPromise()}`.
     const observable = <T>(value: T) => ({toPromise: () => Promise.resolve(value)})
     return {
       middleware: [
         {
           pre: (ctx: k8s.RequestContext) => {
-            ctx.setSignal(combined as any)
+            ctx.setSignal(signal as any)
             return observable(ctx)
           },
           post: (rsp: k8s.ResponseContext) => observable(rsp),
@@ -183,10 +181,21 @@ export class KubeClient {
   /** Run one API call; translate transport and HTTP failures into the project's errors. */
   async call<T>(what: Resource, fn: (options: k8s.ConfigurationOptions) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const timeoutMs = this.timeoutNow()
+    // A timer of our own rather than AbortSignal.any([AbortSignal.timeout(ms), signal]): in Node 20 a timeout
+    // signal that only a composite refers to can be garbage-collected before it fires, and the request then never
+    // times out (nodejs/node#57736, fixed by nodejs/node#57867).
+    const ac = new AbortController()
+    const timer = setTimeout(() => ac.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs)
+    const onAbort = () => ac.abort(signal?.reason)
+    if (signal?.aborted) onAbort()
+    else signal?.addEventListener('abort', onAbort, {once: true})
     try {
-      return await fn(this.options(timeoutMs, signal))
+      return await fn(this.options(ac.signal))
     } catch (error) {
       throw this.translate(error, what, timeoutMs)
+    } finally {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
     }
   }
 

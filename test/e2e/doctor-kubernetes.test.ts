@@ -205,7 +205,7 @@ describe('doctor, bad input', () => {
     await hung.writeFiles(hdir)
     try {
       const res = await runCli(['doctor', '--kubeconfig', join(hdir, 'kubeconfig'), '--timeout', '3s', '--json'], {timeoutMs: 30_000})
-      expect(res.code).toBe(3)
+      expect(res.code, `${res.stderr}\n${res.stdout.slice(0, 3000)}`).toBe(3)
       expectOneLine(res.stderr)
       // 2000 ms (--timeout minus 1 s), or less when the request started late: it must end before the run does.
       expect(res.stderr).toMatch(/did not answer within \d+ ms/)
