@@ -380,9 +380,9 @@ async function printJsonFast(client: TetragonClient, request: JsonObject, kinds:
     stream: for await (const batch of client.getRawEventBatches(request, {signal})) {
       for (const raw of batch) {
         let kind: string | undefined
+        let text: string | undefined // the reference's line, when the transcoder declined
         try {
           kind = tc.append(raw, 0x0a)
-          if (kind === undefined || (kinds && !kinds.has(kind))) tc.discardLast()
         } catch (error) {
           if (!(error instanceof NeedsReference)) throw error
           let json: JsonObject = {}
@@ -390,13 +390,14 @@ async function printJsonFast(client: TetragonClient, request: JsonObject, kinds:
             json = decodeEventBytes(raw)
           } catch {}
           kind = eventBody(json)?.kind
-          if (kind !== undefined && (!kinds || kinds.has(kind))) tc.appendText(JSON.stringify(json) + '\n')
+          text = JSON.stringify(json) + '\n'
         }
-        if (kind === undefined) {
-          skipped++
-          continue
-        }
-        if (kinds && !kinds.has(kind)) continue
+        const keep = kind !== undefined && (!kinds || kinds.has(kind))
+        if (text === undefined) {
+          if (!keep) tc.discardLast()
+        } else if (keep) tc.appendText(text)
+        if (kind === undefined) skipped++
+        if (!keep) continue
         printed++
         if (tc.length >= CHUNK) {
           const wait = flush()

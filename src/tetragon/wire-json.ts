@@ -401,7 +401,7 @@ function fixed64(at: number): [number, number] {
 }
 
 /** Reads one scalar of `kind` at rp (wire type wt) and writes it. Returns false when it is the zero value. */
-function scalar(kind: K, wt: number, end: number, plan: FieldPlan | undefined, write: boolean): boolean {
+function scalar(kind: K, wt: number, end: number, plan: FieldPlan | undefined): boolean {
   switch (kind) {
     case K.String:
     case K.Bytes: {
@@ -411,7 +411,6 @@ function scalar(kind: K, wt: number, end: number, plan: FieldPlan | undefined, w
       const e = s + len
       if (e > end) throw NEEDS_REFERENCE
       rp = e
-      if (!write) return len !== 0
       if (kind === K.String) jsonString(s, e)
       else ascii(`"${src.toString('base64', s, e)}"`)
       return len !== 0
@@ -428,7 +427,7 @@ function scalar(kind: K, wt: number, end: number, plan: FieldPlan | undefined, w
         v = src.readFloatLE(rp)
         rp += 4
       }
-      if (write) ascii(Number.isFinite(v) ? JSON.stringify(v) : `"${String(v)}"`)
+      ascii(Number.isFinite(v) ? JSON.stringify(v) : `"${String(v)}"`)
       return v !== 0
     }
     case K.Fixed32:
@@ -436,7 +435,7 @@ function scalar(kind: K, wt: number, end: number, plan: FieldPlan | undefined, w
       if (wt !== 5 || rp + 4 > end) throw NEEDS_REFERENCE
       const v = kind === K.Fixed32 ? src.readUInt32LE(rp) : src.readInt32LE(rp)
       rp += 4
-      if (write) int(v)
+      int(v)
       return v !== 0
     }
     case K.Fixed64:
@@ -444,7 +443,7 @@ function scalar(kind: K, wt: number, end: number, plan: FieldPlan | undefined, w
       if (wt !== 1 || rp + 8 > end) throw NEEDS_REFERENCE
       const [lo, h] = fixed64(rp)
       rp += 8
-      if (write) ascii(`"${int64Text(lo, h, kind === K.Sfixed64)}"`)
+      ascii(`"${int64Text(lo, h, kind === K.Sfixed64)}"`)
       return lo !== 0 || h !== 0
     }
     default: {
@@ -454,44 +453,40 @@ function scalar(kind: K, wt: number, end: number, plan: FieldPlan | undefined, w
       switch (kind) {
         case K.Bool:
           // protobufjs reads bools from the low 32 bits.
-          if (write) ascii(lo !== 0 ? 'true' : 'false')
+          ascii(lo !== 0 ? 'true' : 'false')
           return lo !== 0
         case K.Int32:
-          if (write) int(lo | 0)
+          int(lo | 0)
           return (lo | 0) !== 0
         case K.Uint32:
-          if (write) uint(lo >>> 0)
+          uint(lo >>> 0)
           return lo !== 0
         case K.Sint32: {
           const v = (lo >>> 1) ^ -(lo & 1)
-          if (write) int(v)
+          int(v)
           return v !== 0
         }
         case K.Enum: {
           const v = lo | 0
-          if (write) {
-            const name = plan!.enumNames!.get(v)
-            if (name) constant(name)
-            else int(v)
-          }
+          const name = plan!.enumNames!.get(v)
+          if (name) constant(name)
+          else int(v)
           return v !== 0
         }
         case K.Int64:
         case K.Uint64:
-          if (write) {
-            if (h === 0) {
-              byte(0x22)
-              uint(lo)
-              byte(0x22)
-            } else ascii(`"${int64Text(lo, h, kind === K.Int64)}"`)
-          }
+          if (h === 0) {
+            byte(0x22)
+            uint(lo)
+            byte(0x22)
+          } else ascii(`"${int64Text(lo, h, kind === K.Int64)}"`)
           return lo !== 0 || h !== 0
         case K.Sint64: {
           // zig-zag: (n >>> 1) ^ -(n & 1) over 64 bits
           const sign = -(lo & 1)
           const l = ((lo >>> 1) | (h << 31)) ^ sign
           const hh = (h >>> 1) ^ sign
-          if (write) ascii(`"${int64Text(l >>> 0, hh, true)}"`)
+          ascii(`"${int64Text(l >>> 0, hh, true)}"`)
           return l !== 0 || hh !== 0
         }
         default:
@@ -641,7 +636,7 @@ function wrapper(f: FieldPlan, s: number, e: number) {
     return
   }
   rp = at
-  scalar(f.inner, atWt, e, f, true)
+  scalar(f.inner, atWt, e, f)
 }
 
 function skip(wt: number, end: number) {
@@ -681,7 +676,7 @@ function element(f: FieldPlan, kind: K, s: number, e: number, wt: number) {
     return
   }
   rp = s
-  scalar(kind, wt, e, f, true)
+  scalar(kind, wt, e, f)
 }
 
 /** The top-level message's `event` oneof member (index in its plan), or -1. */
@@ -791,7 +786,7 @@ function onePass(plan: MessagePlan, start: number, end: number): boolean {
       rp = e
     } else {
       rp = s
-      const nonZero = scalar(f.kind, wt, e, f, true)
+      const nonZero = scalar(f.kind, wt, e, f)
       rp = e
       if (!nonZero) {
         pos = mark
@@ -871,7 +866,7 @@ function twoPass(plan: MessagePlan, start: number, end: number) {
       element(f, f.kind, occ[head]!, occ[head + 1]!, occ[head + 2]!)
     } else {
       rp = occ[head]!
-      if (!scalar(f.kind, occ[head + 2]!, occ[head + 1]!, f, true)) {
+      if (!scalar(f.kind, occ[head + 2]!, occ[head + 1]!, f)) {
         pos = mark
         continue
       }
@@ -897,7 +892,7 @@ function repeated(f: FieldPlan, head: number): boolean {
       const elemWt = f.kind === K.Double || f.kind === K.Fixed64 || f.kind === K.Sfixed64 ? 1 : f.kind === K.Float || f.kind === K.Fixed32 || f.kind === K.Sfixed32 ? 5 : 0
       while (rp < pe) {
         if (count++ > 0) byte(0x2c)
-        scalar(f.kind, elemWt, pe, f, true)
+        scalar(f.kind, elemWt, pe, f)
       }
       continue
     }
