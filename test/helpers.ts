@@ -6,8 +6,8 @@ import {join, resolve} from 'node:path'
 
 export const ROOT = resolve(import.meta.dirname, '..')
 export const BIN = join(ROOT, 'bin', 'run.js')
-/** ../shared next to the repository (CI lays it out the same way). */
-export const SHARED = resolve(ROOT, '..', 'shared')
+/** Upstream data the tests read, copied into the repository (provenance in each folder's SOURCES.md). */
+export const FIXTURES = join(ROOT, 'test', 'fixtures')
 
 export interface CliResult {
   code: number | null

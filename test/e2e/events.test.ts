@@ -15,13 +15,13 @@ import {getScenario} from '../../src/lab/scenarios.js'
 import type {TetragonAgent} from '../../src/lab/tetragon/agent.js'
 import {decodeEventBytes, eventKeys, encodeEventJson, type JsonObject} from '../../src/tetragon/json.js'
 import {protobuf} from '../../src/tetragon/proto.js'
-import {runCli, SHARED, tempDir, type CliResult} from '../helpers.js'
+import {FIXTURES, runCli, tempDir, type CliResult} from '../helpers.js'
 
 type Lab = Awaited<ReturnType<typeof startLab>>
 
 /** A fixture event without its capture's node_name and time: the agent that emits it fills in its own. */
 const fixture = (file: string, line = 0): JsonObject => {
-  const {node_name: _n, time: _t, ...ev} = JSON.parse(readFileSync(join(SHARED, 'fixtures/tetragon-events', file), 'utf8').split('\n')[line]!)
+  const {node_name: _n, time: _t, ...ev} = JSON.parse(readFileSync(join(FIXTURES, 'tetragon-events', file), 'utf8').split('\n')[line]!)
   return ev
 }
 const CURL = fixture('process_exec.jsonl', 0) // curl https://ebpf.io/applications/#tetragon in default/xwing

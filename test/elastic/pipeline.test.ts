@@ -11,8 +11,8 @@ import {
   runTetragonPipeline,
 } from '../../src/lab/elastic/pipeline.js'
 
-// Upstream fixtures live next to the repository (../shared from the repo root).
-const FIXTURES = resolve(__dirname, '../../../shared/fixtures/elastic-pipeline-tests')
+// Elastic's own pipeline tests, copied into test/fixtures (SOURCES.md there).
+const FIXTURES = resolve(__dirname, '../fixtures/elastic-pipeline-tests')
 
 describe.each(['test-cilium-tetragon-log.log', 'test-execkprobe-log.log'])('pipeline test %s', (file) => {
   const lines = rawTestEntries(readFileSync(resolve(FIXTURES, file), 'utf8'))

@@ -1,10 +1,11 @@
 // Every fixture line of an open-source event type survives JSON → protobuf bytes → JSON unchanged
 // (tetragon.md §2.1 encoding rules); the pre-OSS book samples are reported, never crash (§2.4, §1.8 rule 1).
 import {readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
 import {describe, expect, test} from 'vitest'
 import {decodeEventBytes, encodeEventJson, inspectEventJson, inspectExportLines, type JsonIssue, type JsonObject} from '../../src/tetragon/json.js'
 
-const DIR = '/work/shared/fixtures/tetragon-events'
+const DIR = fileURLToPath(new URL('../fixtures/tetragon-events', import.meta.url))
 const lines = (file: string) =>
   readFileSync(`${DIR}/${file}`, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as JsonObject)
 

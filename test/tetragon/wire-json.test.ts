@@ -1,12 +1,13 @@
 // The wire→JSON transcoder (src/tetragon/wire-json.ts) must print exactly what JSON.stringify of the reference
 // decoder (decodeEventBytes) prints, or hand the message back to the reference (NeedsReference).
 import {readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
 import {describe, expect, test} from 'vitest'
 import {decodeEventBytes, encodeEventJson, type JsonObject} from '../../src/tetragon/json.js'
 import {lookupType, protobuf} from '../../src/tetragon/proto.js'
 import {NeedsReference, transcoder} from '../../src/tetragon/wire-json.js'
 
-const DIR = '/work/shared/fixtures/tetragon-events'
+const DIR = fileURLToPath(new URL('../fixtures/tetragon-events', import.meta.url))
 const FILES = ['process_exec.jsonl', 'process_exit.jsonl', 'process_kprobe_file.jsonl', 'process_kprobe_misc.jsonl', 'process_throttle.jsonl', 'legacy_preoss_book.jsonl']
 const lines = (file: string) =>
   readFileSync(`${DIR}/${file}`, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as JsonObject)
