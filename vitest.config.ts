@@ -2,7 +2,7 @@ import {defineConfig} from 'vitest/config'
 
 export default defineConfig({
   test: {
-    // @oclif/test's runCommand sees nothing on stdout without this (toolchain.md §8).
+    // In-process output (oclif's ux.stdout) reaches the terminal as written, not through vitest's console capture.
     disableConsoleIntercept: true,
     include: ['test/**/*.test.ts'],
     // Third-party clients against the lab run on their own (`npm run test:conformance`).
