@@ -2,6 +2,7 @@ import {Command, Errors} from '@oclif/core'
 
 import {ExitCode} from './engine/exit-codes.js'
 import {UserError, redact} from './engine/errors.js'
+import {closest} from './engine/suggest.js'
 
 /**
  * Every command's error path: one line on stderr saying what is wrong and what to do, the exit
@@ -23,10 +24,19 @@ export abstract class BaseCommand extends Command {
     const name = err?.constructor?.name ?? ''
     if (/Flag|Arg|Parse|Options|Required|Unexpected|Exclusive|Dependent|Validation/i.test(name) || err.oclif?.exit === 2) {
       const first = String(err.message).replace(/\s+$/, "").split('\n').find((l) => l.trim()) ?? 'invalid arguments'
-      this.fatal(`${first.trim().replace(/([^.])$/, "$1.")} See \`tetractl ${this.id?.replace(/:/g, ' ') ?? ''} --help\`.`, ExitCode.USAGE, err)
+      this.fatal(`${first.trim().replace(/([^.])$/, "$1.")}${this.flagSuggestion(first)} See \`tetractl ${this.id?.replace(/:/g, ' ') ?? ''} --help\`.`, ExitCode.USAGE, err)
       return
     }
     this.fatal(`unexpected error: ${String(err?.message ?? err).split('\n')[0]}${this.debugEnabled ? '' : ' (run with --debug for details)'}`, ExitCode.FINDINGS, err)
+  }
+
+  /** " Did you mean --only?" for a mistyped flag name, from this command's own flags. */
+  private flagSuggestion(message: string): string {
+    const typo = /Nonexistent flags?: --?([\w-]+)/.exec(message)?.[1]
+    if (!typo) return ''
+    const flags = (this.constructor as typeof BaseCommand).flags ?? {}
+    const match = closest(typo, Object.entries(flags).filter(([, f]) => !f.hidden).map(([name]) => name))
+    return match ? ` Did you mean --${match}?` : ''
   }
 
   private fatal(line: string, code: number, err: Error): void {

@@ -15,6 +15,7 @@ export const EXIT_CODE_HELP = [
   '2    usage or configuration error (bad flag, unreadable kubeconfig)',
   '3    the target could not be evaluated at all (API unreachable, authentication refused)',
   '130  interrupted (SIGINT/SIGTERM)',
+  '127  not a tetractl command',
 ].join('\n')
 
 export type FailOn = 'fail' | 'warn'

@@ -1,6 +1,7 @@
 import {setMaxListeners} from 'node:events'
 
 import {ForbiddenError, SkipError, UserError, redact} from './errors.js'
+import {closest} from './suggest.js'
 import {requirementsOf, type Check, type CheckResult, type Layer, type Outcome} from './types.js'
 
 export interface RunOptions {
@@ -34,7 +35,9 @@ export function validateSelectors(checks: Check<any>[], selectors: string[], fla
   const known = new Set<string>([...checks.map((c) => c.id), ...checks.map((c) => c.layer)])
   const unknown = selectors.filter((s) => !known.has(s))
   if (unknown.length > 0) {
-    throw new UserError(`Unknown check id or layer for ${flag}: ${unknown.join(', ')}.`, `Known: ${[...known].join(', ')}.`)
+    const suggestions = unknown.map((u) => closest(u, known)).filter((s): s is string => s !== undefined)
+    const tryMessage = suggestions.length > 0 ? `Did you mean ${suggestions.join(', ')}? Known: ${[...known].join(', ')}.` : `Known: ${[...known].join(', ')}.`
+    throw new UserError(`Unknown check id or layer for ${flag}: ${unknown.join(', ')}.`, tryMessage)
   }
 }
 
