@@ -1,6 +1,7 @@
 // Facts the Elastic checks share through the memo: each is one Elasticsearch request at most, so the
-// whole Elastic layer costs at most 8 requests (info, overview, data streams, template, pipelines,
-// write-index settings, dataset statistics, simulate). Also the constants and error handling they share.
+// whole Elastic layer costs at most 9 requests (info, overview, data streams, template, pipelines,
+// write-index settings, field capabilities, dataset statistics, simulate). Also the constants and error
+// handling they share.
 
 import type {EsHandle, EsInfo} from '../../clients/elasticsearch.js'
 import {EsForbiddenError} from '../../clients/elasticsearch.js'
@@ -74,6 +75,15 @@ export const INSTEAD: Record<string, string> = {
 
 const EVENT_KEYS = ['process_exec', 'process_exit', 'process_kprobe'] as const
 
+/** Mapped `type: nested` by the package's fields.yml (elastic.md §2.5): visible only to `nested` queries. */
+export const KPROBE_ARGS = 'cilium_tetragon.log.process_kprobe.args'
+
+/** The fields es.fields counts. */
+export const COUNTED_FIELDS = [...new Set<string>([...PACKAGE_FIELDS, ...NEVER_SET_FIELDS, ...EVENT_KEYS.map((k) => `cilium_tetragon.log.${k}`), KPROBE_ARGS])]
+
+/** Documents whose `_source` es.fields reads for fields no query can count. */
+export const SOURCE_SAMPLE_SIZE = 20
+
 export const ERROR_QUERY = {bool: {should: [{exists: {field: 'error.message'}}, {term: {'event.kind': 'pipeline_error'}}], minimum_should_match: 1}}
 
 /** Runs a check body; turns a missing privilege into not-evaluated naming it, with the grant hint. */
@@ -114,6 +124,8 @@ export interface DataStreamCount {
   namespace?: string
   count: number
   newest?: number
+  /** Documents an Elastic Agent wrote (they carry elastic_agent.id). */
+  elasticAgent: number
 }
 
 export interface Overview {
@@ -148,7 +160,8 @@ export function overview(ctx: ElasticCheckContext, es: EsHandle, signal?: AbortS
           size: 0,
           track_total_hits: true,
           aggs: {
-            indices: {terms: {field: '_index', size: 500}, aggs: {newest: {max: {field: '@timestamp'}}}},
+            // A Fleet-managed Elastic Agent stamps elastic_agent.*; Filebeat does not (elastic.md §5).
+            indices: {terms: {field: '_index', size: 500}, aggs: {newest: {max: {field: '@timestamp'}}, elastic_agent: {filter: {exists: {field: 'elastic_agent.id'}}}}},
             event_dataset: {terms: {field: 'event.dataset', size: 100}},
             data_stream_dataset: {terms: {field: 'data_stream.dataset', size: 100}},
           },
@@ -160,8 +173,9 @@ export function overview(ctx: ElasticCheckContext, es: EsHandle, signal?: AbortS
     const streams = new Map<string, DataStreamCount>()
     for (const b of aggs.indices?.buckets ?? []) {
       const p = parseIndexName(String(b.key))
-      const s = streams.get(p.name) ?? {name: p.name, dataset: p.dataset, namespace: p.namespace, count: 0}
+      const s = streams.get(p.name) ?? {name: p.name, dataset: p.dataset, namespace: p.namespace, count: 0, elasticAgent: 0}
       s.count += Number(b.doc_count)
+      s.elasticAgent += Number(b.elastic_agent?.doc_count ?? 0)
       const newest = b.newest?.value ?? undefined
       if (typeof newest === 'number') s.newest = Math.max(s.newest ?? 0, newest)
       streams.set(p.name, s)
@@ -284,26 +298,116 @@ export function indexSettings(ctx: ElasticCheckContext, es: EsHandle, name: stri
   })
 }
 
+/**
+ * How each counted field can be counted, from the server's own mapping (elastic.md §2.6):
+ * `exists` for searchable fields and objects, `nested` (with its path) for fields in a nested object,
+ * `source` for fields neither indexed nor with doc values (ecs@mappings' event.original), which no
+ * query finds and which are therefore read from a `_source` sample.
+ */
+export type FieldKind = {kind: 'exists'} | {kind: 'nested'; path: string} | {kind: 'source'}
+
+export function fieldKinds(ctx: ElasticCheckContext, es: EsHandle, dataset: string, signal?: AbortSignal): Promise<Record<string, FieldKind>> {
+  return ctx.memo.get(`es:field_caps:${dataset}`, async () => {
+    const ancestors = (f: string) => f.split('.').slice(1).map((_, i, parts) => f.split('.').slice(0, i + 1).join('.'))
+    const names = [...new Set(COUNTED_FIELDS.flatMap((f) => [...ancestors(f), f]))]
+    const r = await es.request<{fields?: Record<string, Record<string, {type?: string; searchable?: boolean}>>}>(
+      {
+        method: 'GET',
+        path: `/logs-${dataset}-*/_field_caps`,
+        querystring: {fields: names.join(','), ignore_unavailable: true, allow_no_indices: true},
+      },
+      signal,
+    )
+    const caps = r.body.fields ?? {}
+    const types = (f: string) => Object.values(caps[f] ?? {})
+    const isNested = (f: string) => types(f).some((t) => t.type === 'nested')
+    const out: Record<string, FieldKind> = {}
+    for (const f of COUNTED_FIELDS) {
+      const nestedIn = [...ancestors(f), f].reverse().find(isNested)
+      if (nestedIn) out[f] = {kind: 'nested', path: nestedIn}
+      // Unsearchable in any backing index: an exists query would undercount there.
+      else if (types(f).some((t) => !['object', 'nested', 'unmapped'].includes(String(t.type)) && t.searchable === false)) out[f] = {kind: 'source'}
+      else out[f] = {kind: 'exists'}
+    }
+    return out
+  })
+}
+
+export interface SourceSample {
+  /** Documents sampled (newest first). */
+  size: number
+  /** Of them, documents the package pipeline parsed (they carry cilium_tetragon.log). */
+  parsed: number
+  /** Sampled documents carrying each `source` field. */
+  fields: Record<string, number>
+  /** Parsed sampled documents carrying each `source` field. */
+  parsedWith: Record<string, number>
+}
+
 export interface DatasetStats {
   dataset: string
   total: number
   newest?: {'@timestamp'?: string; event?: {ingested?: string}; cilium_tetragon?: {log?: {time?: string; node_name?: string}}}
   errorsTotal: number
+  kinds: Record<string, FieldKind>
   recent: {
     count: number
     windowMs: number
+    /** Exact counts of the `exists` and `nested` fields. */
     fields: Record<string, number>
+    sample: SourceSample
     errors: number
     errorSamples: string[]
   }
   allFields: Record<string, number>
+  allSample: SourceSample
 }
 
-/** One search on logs-<dataset>-*: newest document, field presence (recent and overall), pipeline errors. */
+const PARSED_MARKERS = ['cilium_tetragon.log.node_name', 'cilium_tetragon.log.time']
+
+function hasPath(src: unknown, path: string): boolean {
+  const walk = (node: unknown, rest: string): boolean => {
+    if (Array.isArray(node)) return node.some((n) => walk(n, rest))
+    if (!node || typeof node !== 'object') return false
+    for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+      if (k === rest) return v !== null && v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0)
+      if (rest.startsWith(`${k}.`) && walk(v, rest.slice(k.length + 1))) return true
+    }
+    return false
+  }
+  return walk(src, path)
+}
+
+function sampleOf(agg: any, fields: string[]): SourceSample {
+  const hits: any[] = agg?.hits?.hits ?? []
+  const out: SourceSample = {size: hits.length, parsed: 0, fields: {}, parsedWith: {}}
+  for (const f of fields) out.fields[f] = out.parsedWith[f] = 0
+  for (const h of hits) {
+    const parsed = PARSED_MARKERS.some((m) => hasPath(h._source, m))
+    if (parsed) out.parsed++
+    for (const f of fields) {
+      if (!hasPath(h._source, f)) continue
+      out.fields[f]++
+      if (parsed) out.parsedWith[f]++
+    }
+  }
+  return out
+}
+
+/**
+ * One search on logs-<dataset>-* (after the field capabilities): newest document, field presence
+ * (recent and overall), a `_source` sample for unsearchable fields, pipeline errors.
+ */
 export function datasetStats(ctx: ElasticCheckContext, es: EsHandle, dataset: string, signal?: AbortSignal): Promise<DatasetStats> {
   return ctx.memo.get(`es:stats:${dataset}`, async () => {
-    const fields = [...new Set([...PACKAGE_FIELDS, ...NEVER_SET_FIELDS, ...EVENT_KEYS.map((k) => `cilium_tetragon.log.${k}`)])]
-    const fieldFilters = Object.fromEntries(fields.map((f) => [f, {exists: {field: f}}]))
+    const kinds = await fieldKinds(ctx, es, dataset, signal)
+    const filterFor = (f: string, k: FieldKind) =>
+      k.kind === 'nested' ? {nested: {path: k.path, query: k.path === f ? {match_all: {}} : {exists: {field: f}}, ignore_unmapped: true}} : {exists: {field: f}}
+    const fieldFilters = Object.fromEntries(Object.entries(kinds).filter(([, k]) => k.kind !== 'source').map(([f, k]) => [f, filterFor(f, k)]))
+    const sourceFields = Object.entries(kinds).filter(([, k]) => k.kind === 'source').map(([f]) => f)
+    const sample = sourceFields.length
+      ? {sample: {top_hits: {size: SOURCE_SAMPLE_SIZE, sort: [{'@timestamp': {order: 'desc'}}], _source: {includes: [...sourceFields, ...PARSED_MARKERS]}}}}
+      : {}
     const windowS = Math.max(1, Math.ceil(ctx.opts.windowMs / 1000))
     const r = await es.request<any>(
       {
@@ -317,10 +421,12 @@ export function datasetStats(ctx: ElasticCheckContext, es: EsHandle, dataset: st
             newest: {top_hits: {size: 1, sort: [{'@timestamp': {order: 'desc'}}], _source: ['@timestamp', 'event.ingested', 'cilium_tetragon.log.time', 'cilium_tetragon.log.node_name']}},
             errors_all: {filter: ERROR_QUERY},
             all_fields: {filters: {filters: fieldFilters}},
+            ...(sourceFields.length ? {all_sample: sample.sample} : {}),
             recent: {
               filter: {range: {'@timestamp': {gte: `now-${windowS}s`}}},
               aggs: {
                 fields: {filters: {filters: fieldFilters}},
+                ...sample,
                 errors: {filter: ERROR_QUERY, aggs: {samples: {top_hits: {size: 5, sort: [{'@timestamp': {order: 'desc'}}], _source: ['error.message']}}}},
               },
             },
@@ -340,14 +446,17 @@ export function datasetStats(ctx: ElasticCheckContext, es: EsHandle, dataset: st
       total: Number(r.body.hits?.total?.value ?? 0),
       newest: a.newest?.hits?.hits?.[0]?._source,
       errorsTotal: Number(a.errors_all?.doc_count ?? 0),
+      kinds,
       recent: {
         count: Number(a.recent?.doc_count ?? 0),
         windowMs: windowS * 1000,
         fields: counts(a.recent?.fields),
+        sample: sampleOf(a.recent?.sample, sourceFields),
         errors: Number(a.recent?.errors?.doc_count ?? 0),
         errorSamples: samples,
       },
       allFields: counts(a.all_fields),
+      allSample: sampleOf(a.all_sample, sourceFields),
     }
   })
 }

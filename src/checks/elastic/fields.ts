@@ -1,6 +1,6 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
-import {chooseDataset, CORE_FIELDS, DATA_STREAM, datasetStats, DOCS, fmtAge, guarded, INSTEAD, NEVER_SET_FIELDS, PACKAGE_DATASET, skipNoEs} from './facts.js'
+import {chooseDataset, CORE_FIELDS, DATA_STREAM, datasetStats, DOCS, fmtAge, guarded, INSTEAD, KPROBE_ARGS, NEVER_SET_FIELDS, PACKAGE_DATASET, skipNoEs} from './facts.js'
 
 export const esFields: Check<ElasticCheckContext> = {
   id: 'es.fields',
@@ -17,19 +17,25 @@ export const esFields: Check<ElasticCheckContext> = {
       const n = recent ? stats.recent.count : stats.total
       const f = recent ? stats.recent.fields : stats.allFields
       const scope = recent ? `of the last ${fmtAge(stats.recent.windowMs)}` : 'overall (none in the window)'
+      const sample = recent ? stats.recent.sample : stats.allSample
+      // Fields no query can find (not indexed, no doc values) are judged on the newest documents' _source.
+      const sampled = (k: string) => stats.kinds[k]?.kind === 'source'
       const has = (k: string) => f[k] ?? 0
-      const neverSet = NEVER_SET_FIELDS.filter((k) => has(k) === 0)
+      const neverSet = NEVER_SET_FIELDS.filter((k) => (sampled(k) ? (sample.fields[k] ?? 0) === 0 : has(k) === 0))
+      const sourceOnly = Object.keys(stats.kinds).filter(sampled)
       const evidence = {
         dataset: choice.dataset,
         profile: choice.profile,
         documents: n,
         scope: recent ? 'window' : 'all',
         fields: f,
+        ...(sourceOnly.length ? {sampled: {fields: sourceOnly, documents: sample.size, parsed: sample.parsed, carrying: sample.parsedWith}} : {}),
         neverSet,
         eventTypes: {
           exec: has('cilium_tetragon.log.process_exec'),
           exit: has('cilium_tetragon.log.process_exit'),
           kprobe: has('cilium_tetragon.log.process_kprobe'),
+          kprobeArgs: has(KPROBE_ARGS),
         },
       }
       if (n === 0) return fail(`No documents in logs-${choice.dataset}-* to inspect.`, {hint: `GET logs-${choice.dataset}-*/_count`, docs: DOCS.dataStreams, evidence})
@@ -46,7 +52,8 @@ export const esFields: Check<ElasticCheckContext> = {
         })
       }
 
-      const missingCore: string[] = CORE_FIELDS.filter((k) => has(k) < parsed)
+      const lacks = (k: string) => (sampled(k) ? (sample.parsedWith[k] ?? 0) < sample.parsed : has(k) < parsed)
+      const missingCore: string[] = CORE_FIELDS.filter(lacks)
       // The pipeline maps pod metadata to container.* and orchestrator.* together (elastic.md §2.5 row 8).
       if (has('container.id') > has('orchestrator.namespace')) missingCore.push('orchestrator.namespace')
       const execExit = has('cilium_tetragon.log.process_exec') + has('cilium_tetragon.log.process_exit')
@@ -61,10 +68,12 @@ export const esFields: Check<ElasticCheckContext> = {
         })
       }
       if (missingCore.length > 0) {
-        const detail = missingCore.map((k) => `${k} ${has(k)}/${k === 'orchestrator.namespace' ? has('container.id') : parsed}`).join(', ')
+        const count = (k: string) =>
+          sampled(k) ? `${sample.parsedWith[k] ?? 0}/${sample.parsed} of the newest sampled` : `${has(k)}/${k === 'orchestrator.namespace' ? has('container.id') : parsed}`
+        const detail = missingCore.map((k) => `${k} ${count(k)}`).join(', ')
         const errors = recent ? stats.recent.errors : stats.errorsTotal
         const because = errors > 0 ? `; ${errors} documents carry pipeline errors, which stop the pipeline before these fields are set (see es.pipeline-errors)` : ''
-        const all = missingCore.some((k) => has(k) === 0)
+        const all = missingCore.some((k) => (sampled(k) ? (sample.parsedWith[k] ?? 0) === 0 : has(k) === 0))
         return (all ? fail : warn)(`Parsed documents ${scope} lack pipeline fields: ${detail}${because}.`, {
           hint: errors > 0 ? 'Fix the pipeline errors reported by es.pipeline-errors.' : 'Compare the installed pipeline with the package: GET _ingest/pipeline/logs-cilium_tetragon.log-*',
           docs: DOCS.pipelines,
@@ -79,9 +88,14 @@ export const esFields: Check<ElasticCheckContext> = {
           evidence,
         })
       }
-      const kprobeNote = kprobes > 0 ? ` ${kprobes} kprobe documents have no event.action (the pipeline sets it for exec/exit only); match them on cilium_tetragon.log.process_kprobe.function_name.` : ''
+      const withArgs = has(KPROBE_ARGS)
+      const argsNote = withArgs > 0 ? ` ${withArgs} carry arguments in ${KPROBE_ARGS}, a nested field: query it with a nested query.` : ''
+      const kprobeNote = kprobes > 0 ? ` ${kprobes} kprobe documents have no event.action (the pipeline sets it for exec/exit only); match them on cilium_tetragon.log.process_kprobe.function_name.${argsNote}` : ''
+      const sampledNote = sourceOnly.length
+        ? ` ${sourceOnly.join(', ')} ${sourceOnly.length === 1 ? 'is' : 'are'} not searchable in this mapping (neither indexed nor doc values), so checked on the newest ${sample.size} documents' _source.`
+        : ''
       return pass(
-        `All ${n} documents ${scope} carry the pipeline's fields (${CORE_FIELDS.join(', ')}).${kprobeNote}${neverSet.length ? ` Never set by this pipeline (do not query them): ${neverSet.join(', ')}.` : ''}`,
+        `All ${n} documents ${scope} carry the pipeline's fields (${CORE_FIELDS.join(', ')}).${sampledNote}${kprobeNote}${neverSet.length ? ` Never set by this pipeline (do not query them): ${neverSet.join(', ')}.` : ''}`,
         {...evidence, instead: Object.fromEntries(neverSet.map((k) => [k, INSTEAD[k]]))},
       )
     })

@@ -10,6 +10,7 @@ import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
 
 import {IngestDocument, ingest, ingestErrorBody, type JsonMap, type PipelineDefinition, validatePipeline} from './ingest.js'
+import {fieldCaps, getFieldMappings, getMappings} from './mappings.js'
 import {EsHttpError, hitOf, matches, parseSort, runAggregations, sortDocs} from './query.js'
 import {
   AuthError,
@@ -179,11 +180,15 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
       }
     }
     if (a === '_search' || a === '_count') return search(c, '_all', a, body())
+    if (a === '_field_caps' && (m === 'GET' || m === 'POST')) return fieldCapabilities(c, '*', body())
+    if (a === '_mapping' && m === 'GET') return mappings(c, '*', b === 'field' ? d : undefined, b)
     if (a === '_bulk' && (m === 'POST' || m === 'PUT')) return bulk(c, undefined)
     if (a && !a.startsWith('_')) {
       const target = a
       if ((b === '_search' || b === '_count') && (m === 'GET' || m === 'POST')) return search(c, target, b, body())
       if (b === '_settings' && m === 'GET') return getSettings(c, target)
+      if (b === '_field_caps' && (m === 'GET' || m === 'POST')) return fieldCapabilities(c, target, body())
+      if (b === '_mapping' && m === 'GET') return mappings(c, target, d === 'field' ? e : undefined, d)
       if (b === '_bulk' && (m === 'POST' || m === 'PUT')) return bulk(c, target)
       if (b === '_rollover' && m === 'POST') {
         if (!mayAccessIndex(c.principal, 'indices:admin/rollover', target)) throw indexForbidden(c.principal, 'indices:admin/rollover', [target])
@@ -323,7 +328,7 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
     if (!(e instanceof EsHttpError)) return e
     if (e.type === 'parsing_exception' || e.type === 'parse_exception') return e
     // A shard-level failure surfaces as search_phase_execution_exception caused by the shard's error.
-    const cause = {type: e.type, reason: e.message}
+    const cause = {type: e.type, reason: e.message, ...e.extra, ...(e.causedBy ? {caused_by: e.causedBy} : {})}
     return new EsHttpError(
       400,
       'search_phase_execution_exception',
@@ -417,6 +422,35 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
 
   function scriptsFor() {
     return store.scripts
+  }
+
+  /** `_field_caps` over the backing indices the target resolves to (REST API field_caps). */
+  function fieldCapabilities(c: Ctx, expression: string, rawBody: unknown): [number, unknown] {
+    const q = c.query
+    const b = (rawBody ?? {}) as Record<string, unknown>
+    if (b.index_filter !== undefined || b.runtime_mappings !== undefined) {
+      throw new EsHttpError(400, 'illegal_argument_exception', 'the lab does not support index_filter or runtime_mappings in _field_caps')
+    }
+    const fields = q.fields !== undefined ? q.fields.split(',').filter(Boolean) : ([] as string[]).concat((b.fields as string | string[] | undefined) ?? [])
+    if (fields.length === 0) {
+      throw new EsHttpError(400, 'action_request_validation_exception', "Validation Failed: 1: specified fields can't be null or empty;")
+    }
+    const {indices, missing} = authorizedTargets(c, 'indices:data/read/field_caps', expression === '_all' ? '*' : expression)
+    if (missing.length > 0 && q.ignore_unavailable !== 'true') throw notFound(missing[0])
+    if (indices.length === 0 && q.allow_no_indices === 'false') throw notFound(expression)
+    const list = (v?: string) => (v === undefined ? undefined : v.split(',').filter(Boolean))
+    const mapped = indices.map((i) => ({name: i.name, mapping: i.mapping, dataStream: i.dataStream}))
+    return [200, fieldCaps(mapped, fields, {includeUnmapped: q.include_unmapped === 'true', filters: list(q.filters), types: list(q.types)})]
+  }
+
+  /** `GET <target>/_mapping` and `GET <target>/_mapping/field/<fields>`. */
+  function mappings(c: Ctx, expression: string, fieldList: string | undefined, sub: string | undefined): [number, unknown] {
+    if (sub !== undefined && (sub !== 'field' || !fieldList)) throw methodNotAllowed(c)
+    const action = fieldList ? 'indices:admin/mappings/fields/get' : 'indices:admin/mappings/get'
+    const {indices, missing} = authorizedTargets(c, action, expression === '_all' ? '*' : expression)
+    if (missing.length > 0 && c.query.ignore_unavailable !== 'true') throw notFound(missing[0])
+    const mapped = indices.map((i) => ({name: i.name, mapping: i.mapping, dataStream: i.dataStream}))
+    return [200, fieldList ? getFieldMappings(mapped, fieldList.split(',')) : getMappings(mapped)]
   }
 
   function getSettings(c: Ctx, expression: string): [number, unknown] {

@@ -1,11 +1,15 @@
 // The subset of the Elasticsearch Query DSL and aggregations the checks use, evaluated over the lab's
 // in-memory documents: bool/filter/must/should/must_not, term, terms, range (with date math), exists,
-// match, match_all, prefix, wildcard, ids; aggregations terms, max, min, value_count, cardinality,
-// filter, filters, top_hits. Field semantics that matter (elastic.md §2.6): `constant_keyword` fields
-// match through the index mapping, not `_source`; `match_only_text` fields (ecs@mappings `message`,
-// `*.message`) cannot be aggregated. Only the lab imports this file.
+// match, match_phrase, match_all, prefix, wildcard, ids, nested; aggregations terms, max, min,
+// value_count, cardinality, filter, filters, top_hits. Fields are resolved through the index mapping
+// (./mappings.ts) as Elasticsearch does (elastic.md §2.6): `constant_keyword` values come from the
+// mapping, not `_source`; a field neither indexed nor with doc values (ecs@mappings' `event.original`)
+// never matches `exists` and refuses term-level queries; fields under a `nested` object match only inside
+// a `nested` query; `text` / `match_only_text` fields match analysed tokens and cannot be aggregated.
+// Only the lab imports this file.
 
 import {isMap, type Json, type JsonMap} from './ingest.js'
+import {aggregatable, analysed, type FieldEntry, type IndexMapping, searchable, tokens} from './mappings.js'
 
 export interface StoredDoc {
   _id: string
@@ -17,6 +21,8 @@ export interface StoredDoc {
   _seq_no: number
   /** Field -> value of constant_keyword mappings of the index (null = no value yet). */
   constants: Record<string, string | null>
+  /** The index mapping at search time (absent: fields resolve from `_source` alone). */
+  mapping?: IndexMapping
 }
 
 /** A request error the server renders as an Elasticsearch error body. */
@@ -34,7 +40,7 @@ export class EsHttpError extends Error {
 
 const parsing = (reason: string) => new EsHttpError(400, 'parsing_exception', reason, {line: 1, col: 1})
 
-/** ecs@mappings maps `message` and `*.message` as match_only_text (elastic.md §2.6, §6 item 3, unverified). */
+/** ecs@mappings maps `message` and `*.message` as match_only_text (fixtures/elastic/ecs@mappings.json). */
 export function isMatchOnlyText(field: string): boolean {
   return field === 'message' || field.endsWith('.message')
 }
@@ -63,23 +69,80 @@ export function sourceValues(source: Json, path: string): Json[] {
   return out.filter((v) => v !== null && v !== undefined)
 }
 
+/** Where a query runs: the root document, or the objects of one `nested` path. */
+export interface Scope {
+  nested?: string
+}
+const ROOT: Scope = {}
+
+/** The mapping entry of a field visible from `scope` (undefined: unmapped, or inside another nested object). */
+function visibleEntry(doc: StoredDoc, field: string, scope: Scope): FieldEntry | undefined {
+  const e = doc.mapping?.get(field)
+  if (!e) return undefined
+  return e.nestedIn === scope.nested ? e : undefined
+}
+
+/** The 400 a term-level query on a field that is neither indexed nor has doc values gets (MappedFieldType). */
+function notSearchable(doc: StoredDoc, field: string): EsHttpError {
+  const reason = `Cannot search on field [${field}] since it is not indexed nor has doc values.`
+  return new EsHttpError(400, 'query_shard_exception', `failed to create query: ${reason}`, {index: doc.target, index_uuid: '_na_'}, {type: 'illegal_argument_exception', reason})
+}
+
 /** Values of a field for queries and aggregations: mapping constants and metadata first. */
-export function fieldValues(doc: StoredDoc, field: string): Json[] {
+export function fieldValues(doc: StoredDoc, field: string, scope: Scope = ROOT): Json[] {
   if (field === '_index') return [doc._index]
   if (field === '_id') return [doc._id]
   if (Object.prototype.hasOwnProperty.call(doc.constants, field)) {
     const c = doc.constants[field]
     return c === null ? [] : [c]
   }
-  return sourceValues(doc._source, field).filter((v) => !isMap(v))
+  if (!doc.mapping) return sourceValues(doc._source, field).filter((v) => !isMap(v))
+  const e = visibleEntry(doc, field, scope)
+  if (!e || e.def.type === 'object' || e.def.type === 'nested') return []
+  let vals = sourceValues(doc._source, e.sourcePath).filter((v) => !isMap(v))
+  // keyword values longer than ignore_above are kept in _source only.
+  const above = e.def.ignore_above
+  if (above !== undefined) vals = vals.filter((v) => String(v).length <= above)
+  return vals
 }
 
-function fieldExists(doc: StoredDoc, field: string): boolean {
-  if (fieldValues(doc, field).length > 0) return true
-  // `exists` on an object field matches when any sub-field exists.
-  const nodes = sourceValues(doc._source, field)
-  const hasLeaf = (n: Json): boolean => (isMap(n) ? Object.values(n).some(hasLeaf) : Array.isArray(n) ? n.some(hasLeaf) : n !== null)
-  return nodes.some(hasLeaf)
+/** Values for a term-level query: refuses unsearchable fields as Elasticsearch does. */
+function searchValues(doc: StoredDoc, field: string, scope: Scope): Json[] {
+  const e = doc.mapping && visibleEntry(doc, field, scope)
+  if (e && !searchable(e.def) && e.def.type !== 'object' && e.def.type !== 'nested') throw notSearchable(doc, field)
+  return fieldValues(doc, field, scope)
+}
+
+function fieldExists(doc: StoredDoc, field: string, scope: Scope): boolean {
+  if (!doc.mapping) {
+    if (fieldValues(doc, field).length > 0) return true
+    const hasLeaf = (n: Json): boolean => (isMap(n) ? Object.values(n).some(hasLeaf) : Array.isArray(n) ? n.some(hasLeaf) : n !== null)
+    return sourceValues(doc._source, field).some(hasLeaf)
+  }
+  if (Object.prototype.hasOwnProperty.call(doc.constants, field)) return fieldValues(doc, field).length > 0
+  const e = doc.mapping.get(field)
+  if (!e) return false
+  if (e.def.type !== 'object' && e.def.type !== 'nested') {
+    // Neither indexed nor doc values: nothing records that the field exists (elastic.md §2.6).
+    if (e.nestedIn !== scope.nested || !searchable(e.def)) return false
+    return fieldValues(doc, field, scope).length > 0
+  }
+  // An object exists when any of its mapped leaves visible from this scope does.
+  const leaves = (node: Json, path: string): boolean => {
+    if (Array.isArray(node)) return node.some((n) => leaves(n, path))
+    if (isMap(node)) return Object.entries(node).some(([k, v]) => leaves(v, `${path}.${k}`))
+    if (node === null || node === undefined) return false
+    const le = doc.mapping!.get(path)
+    if (!le || le.nestedIn !== scope.nested || !searchable(le.def)) return false
+    return le.def.ignore_above === undefined || String(node).length <= le.def.ignore_above
+  }
+  return sourceValues(doc._source, field).some((n) => leaves(n, field))
+}
+
+/** Whether a field is analysed text in this document's mapping. */
+function isText(doc: StoredDoc, field: string, scope: Scope): boolean {
+  const e = doc.mapping && visibleEntry(doc, field, scope)
+  return e ? analysed(e.def) : false
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,7 +196,7 @@ function fieldAndParams(body: unknown, name: string): [string, unknown] {
   return entries[0]
 }
 
-export function matches(doc: StoredDoc, query: Query | undefined, now: number): boolean {
+export function matches(doc: StoredDoc, query: Query | undefined, now: number, scope: Scope = ROOT): boolean {
   if (!query || Object.keys(query).length === 0) return true
   const entries = Object.entries(query)
   if (entries.length !== 1) throw parsing('[_na] query malformed, must start with start_object')
@@ -147,24 +210,27 @@ export function matches(doc: StoredDoc, query: Query | undefined, now: number): 
       const b = body as Record<string, unknown>
       const list = (k: string): Query[] => (b[k] === undefined ? [] : Array.isArray(b[k]) ? (b[k] as Query[]) : [b[k] as Query])
       const must = [...list('must'), ...list('filter')]
-      if (!must.every((q) => matches(doc, q, now))) return false
-      if (list('must_not').some((q) => matches(doc, q, now))) return false
+      if (!must.every((q) => matches(doc, q, now, scope))) return false
+      if (list('must_not').some((q) => matches(doc, q, now, scope))) return false
       const should = list('should')
       if (should.length > 0) {
         const msm = b.minimum_should_match !== undefined ? Number(b.minimum_should_match) : must.length > 0 ? 0 : 1
-        if (should.filter((q) => matches(doc, q, now)).length < msm) return false
+        if (should.filter((q) => matches(doc, q, now, scope)).length < msm) return false
       }
       return true
     }
     case 'term': {
       const [field, p] = fieldAndParams(body, type)
       const value = isMap(p as Json) ? (p as JsonMap).value : p
-      return fieldValues(doc, field).some((v) => looselyEqual(v, value))
+      // A term on analysed text compares with the indexed tokens, not the whole value.
+      if (isText(doc, field, scope)) return fieldValues(doc, field, scope).some((v) => tokens(String(v)).includes(String(value)))
+      return searchValues(doc, field, scope).some((v) => looselyEqual(v, value))
     }
     case 'terms': {
       const [field, values] = fieldAndParams(body, type)
       if (!Array.isArray(values)) throw parsing('[terms] query does not support [' + field + ']')
-      return fieldValues(doc, field).some((v) => values.some((x) => looselyEqual(v, x)))
+      if (isText(doc, field, scope)) return fieldValues(doc, field, scope).some((v) => tokens(String(v)).some((t) => values.some((x) => String(x) === t)))
+      return searchValues(doc, field, scope).some((v) => values.some((x) => looselyEqual(v, x)))
     }
     case 'ids': {
       const values = (body as {values?: string[]}).values ?? []
@@ -173,35 +239,43 @@ export function matches(doc: StoredDoc, query: Query | undefined, now: number): 
     case 'exists': {
       const field = (body as {field?: string}).field
       if (!field) throw parsing('[exists] must be provided with a [field]')
-      return fieldExists(doc, field)
+      return fieldExists(doc, field, scope)
     }
     case 'prefix': {
       const [field, p] = fieldAndParams(body, type)
       const value = String(isMap(p as Json) ? (p as JsonMap).value : p)
-      return fieldValues(doc, field).some((v) => String(v).startsWith(value))
+      return searchValues(doc, field, scope).some((v) => String(v).startsWith(value))
     }
     case 'wildcard': {
       const [field, p] = fieldAndParams(body, type)
       const value = String(isMap(p as Json) ? ((p as JsonMap).value ?? (p as JsonMap).wildcard) : p)
       const re = new RegExp(`^${value.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
-      const names = field === '_index' ? [doc._index, doc.target] : fieldValues(doc, field)
+      const names = field === '_index' ? [doc._index, doc.target] : searchValues(doc, field, scope)
       return names.some((v) => re.test(String(v)))
     }
     case 'match':
     case 'match_phrase': {
       const [field, p] = fieldAndParams(body, type)
       const value = String(isMap(p as Json) ? (p as JsonMap).query : p)
-      // Analysed text: a match on any whitespace token of the value (good enough for the checks).
-      const tokens = value.toLowerCase().split(/\s+/).filter(Boolean)
-      return fieldValues(doc, field).some((v) => {
-        const s = String(v).toLowerCase()
-        return type === 'match_phrase' ? s.includes(value.toLowerCase()) : tokens.some((t) => s.split(/[^\p{L}\p{N}_.]+/u).includes(t) || s === t)
+      const values = searchValues(doc, field, scope)
+      if (!isText(doc, field, scope) && doc.mapping) {
+        // keyword / numeric fields are not analysed: the query value must equal a whole value.
+        return values.some((v) => looselyEqual(v, value))
+      }
+      const q = tokens(value)
+      if (q.length === 0) return false
+      return values.some((v) => {
+        const t = tokens(String(v))
+        if (type === 'match') return q.some((x) => t.includes(x))
+        // Phrase: the query tokens at consecutive positions of one value.
+        for (let i = 0; i + q.length <= t.length; i++) if (q.every((x, j) => t[i + j] === x)) return true
+        return false
       })
     }
     case 'range': {
       const [field, p] = fieldAndParams(body, type)
       const r = p as Record<string, unknown>
-      const values = fieldValues(doc, field)
+      const values = searchValues(doc, field, scope)
       const bounds = ['gt', 'gte', 'lt', 'lte'].filter((k) => r[k] !== undefined && r[k] !== null)
       const dateLike = DATE_FIELDS.has(field) || bounds.some((k) => typeof r[k] === 'string' && /^now|^\d{4}-\d{2}-\d{2}/.test(String(r[k])))
       return values.some((v) => {
@@ -216,13 +290,20 @@ export function matches(doc: StoredDoc, query: Query | undefined, now: number): 
       })
     }
     case 'nested': {
-      const b = body as {path?: string; query?: Query}
-      if (!b.path) throw parsing('[nested] requires \'path\' field')
+      const b = body as {path?: string; query?: Query; ignore_unmapped?: boolean}
+      if (!b.path) throw parsing("[nested] requires 'path' field")
+      const mapped = doc.mapping?.get(b.path)
+      if (doc.mapping && mapped?.def.type !== 'nested') {
+        // NestedQueryBuilder: the path must be mapped as nested; an unmapped one fails unless ignore_unmapped.
+        if (!mapped && b.ignore_unmapped === true) return false
+        const why = mapped ? `nested object under path [${b.path}] is not of nested type` : `failed to find nested object under path [${b.path}]`
+        throw new EsHttpError(400, 'query_shard_exception', `failed to create query: [nested] ${why}`, {index: doc.target, index_uuid: '_na_'})
+      }
       // Each nested object is matched on its own, with fields given by their full path.
       const items = sourceValues(doc._source, b.path).filter((v) => isMap(v)) as JsonMap[]
       return items.some((item) => {
         const prefixed = prefixSource(b.path!, item)
-        return matches({...doc, _source: prefixed, constants: {}}, b.query, now)
+        return matches({...doc, _source: prefixed, constants: {}}, b.query, now, {nested: b.path})
       })
     }
     default:
@@ -341,10 +422,22 @@ function aggregateNormalised(docs: StoredDoc[], norm: Record<string, unknown>, n
   return out
 }
 
-function noAggOnText(field: string, type: string) {
-  if (isMatchOnlyText(field)) {
-    // MatchOnlyTextFieldMapper does not support doc-value aggregations (unverified wording).
-    throw aggError(`Field [${field}] of type [match_only_text] is not supported for aggregation [${type}]`)
+function noAggOnText(field: string, type: string, docs: StoredDoc[]) {
+  let entry: FieldEntry | undefined
+  let mapped = false
+  for (const d of docs) {
+    if (!d.mapping) continue
+    mapped = true
+    entry = d.mapping.get(field)
+    if (entry) break
+  }
+  if (!mapped ? isMatchOnlyText(field) : entry && analysed(entry.def)) {
+    // MatchOnlyTextFieldMapper / TextFieldMapper: no doc values to aggregate (unverified wording).
+    throw aggError(`Field [${field}] of type [${entry?.def.type ?? 'match_only_text'}] is not supported for aggregation [${type}]`)
+  }
+  if (entry && entry.def.type !== 'object' && entry.def.type !== 'nested' && !aggregatable(entry.def)) {
+    // A keyword without doc values (ecs@mappings event.original) has no field data (elastic.md §2.6).
+    throw aggError(`Can't load fielddata on [${field}] because fielddata is unsupported on fields of type [${entry.def.type}]. Use doc values instead.`)
   }
 }
 
@@ -353,7 +446,7 @@ function runAgg(type: string, p: Record<string, unknown>, docs: StoredDoc[], now
   switch (type) {
     case 'terms': {
       const field = String(parent.field)
-      noAggOnText(field, 'terms')
+      noAggOnText(field, 'terms', docs)
       const size = parent.size === undefined ? 10 : Number(parent.size)
       const counts = new Map<string, {key: Json; docs: StoredDoc[]}>()
       for (const d of docs) {
@@ -391,12 +484,12 @@ function runAgg(type: string, p: Record<string, unknown>, docs: StoredDoc[], now
     }
     case 'value_count': {
       const field = String(parent.field)
-      noAggOnText(field, 'value_count')
+      noAggOnText(field, 'value_count', docs)
       return {value: docs.reduce((n, d) => n + fieldValues(d, field).length, 0)}
     }
     case 'cardinality': {
       const field = String(parent.field)
-      noAggOnText(field, 'cardinality')
+      noAggOnText(field, 'cardinality', docs)
       return {value: new Set(docs.flatMap((d) => fieldValues(d, field).map((v) => JSON.stringify(v)))).size}
     }
     case 'filter': {

@@ -97,6 +97,10 @@ export const CLUSTER_ACTIONS: Record<string, string[]> = {
 /** Index privileges that grant each index action. */
 export const INDEX_ACTIONS: Record<string, string[]> = {
   'indices:data/read/search': ['read', 'all'],
+  // view_index_metadata covers field capabilities and mappings (Elasticsearch security privileges).
+  'indices:data/read/field_caps': ['read', 'view_index_metadata', 'all'],
+  'indices:admin/mappings/get': ['view_index_metadata', 'manage', 'all'],
+  'indices:admin/mappings/fields/get': ['view_index_metadata', 'manage', 'all'],
   'indices:admin/data_stream/get': ['view_index_metadata', 'manage', 'all'],
   'indices:monitor/settings/get': ['view_index_metadata', 'monitor', 'manage', 'all'],
   'indices:data/write/bulk[s]': ['create_doc', 'create', 'index', 'write', 'all'],

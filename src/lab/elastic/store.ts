@@ -22,6 +22,7 @@ import {
   pipelineIdFor,
   tetragonScripts,
 } from './pipeline.js'
+import {builtinLogsMappings, fleetPackageMappings, IndexMapping, type MappingSource} from './mappings.js'
 import {EsHttpError, type StoredDoc} from './query.js'
 
 export interface TemplateSettings {
@@ -39,6 +40,8 @@ export interface IndexTemplate {
   settings: TemplateSettings
   /** constant_keyword fields of the effective mapping; null = declared without a value. */
   constants: Record<string, string | null>
+  /** The composed mappings of its component templates (./mappings.ts). */
+  mappings: MappingSource
 }
 
 export interface BackingIndex {
@@ -51,6 +54,8 @@ export interface BackingIndex {
   /** Template the index was created from (undefined = none matched). */
   template?: string
   constants: Record<string, string | null>
+  /** Template mappings plus the fields writes mapped dynamically. */
+  mapping: IndexMapping
 }
 
 export interface DataStream {
@@ -78,7 +83,8 @@ export function builtinLogsTemplate(major: 8 | 9): IndexTemplate {
     },
     settings: {default_pipeline: 'logs@default-pipeline', lifecycle: 'logs@lifecycle', ...(major >= 9 ? {mode: 'logsdb'} : {})},
     // logs@mappings: only data_stream.type has a value (elastic.md §1).
-    constants: {'data_stream.type': 'logs', 'data_stream.dataset': null, 'data_stream.namespace': null},
+    constants: new IndexMapping(builtinLogsMappings()).constants(),
+    mappings: builtinLogsMappings(),
   }
 }
 
@@ -111,14 +117,10 @@ export function fleetTemplate(version: string, major: 8 | 9): IndexTemplate {
       lifecycle: 'logs@lifecycle',
       ...(major >= 9 ? {mode: 'logsdb'} : {}),
     },
-    // base-fields.yml: event.module / event.dataset carry values; data_stream.* do not (elastic.md §2.6).
-    constants: {
-      'data_stream.type': 'logs',
-      'data_stream.dataset': null,
-      'data_stream.namespace': null,
-      'event.module': PACKAGE_NAME,
-      'event.dataset': PACKAGE_DATASET,
-    },
+    // base-fields.yml: event.module / event.dataset carry values; data_stream.* do not, except
+    // data_stream.type from logs@mappings (elastic.md §2.6).
+    constants: new IndexMapping(fleetPackageMappings()).constants(),
+    mappings: fleetPackageMappings(),
   }
 }
 
@@ -192,6 +194,7 @@ export class EsStore {
       settings: {...(template?.settings ?? {})},
       template: template?.name,
       constants: {...(template?.constants ?? {})},
+      mapping: new IndexMapping(template?.mappings ?? {properties: {}, dynamicTemplates: []}),
     }
     this.indices.set(idx.name, idx)
     return idx
@@ -268,7 +271,15 @@ export class EsStore {
         ds = this.createDataStream(target)
         index = ds.indices[0]
       } else {
-        index = {name: target, uuid: randomUUID(), createdAt: this.now(), settings: {...(t?.settings ?? {})}, template: t?.name, constants: {...(t?.constants ?? {})}}
+        index = {
+          name: target,
+          uuid: randomUUID(),
+          createdAt: this.now(),
+          settings: {...(t?.settings ?? {})},
+          template: t?.name,
+          constants: {...(t?.constants ?? {})},
+          mapping: new IndexMapping(t?.mappings ?? {properties: {}, dynamicTemplates: []}),
+        }
         delete index.settings.mode
         this.indices.set(target, index)
       }
@@ -313,7 +324,12 @@ export class EsStore {
       }
     }
     Object.assign(index.constants, updates)
-    const stored: StoredDoc = {_id: id, _index: index.name, target, _source: src, _seq_no: this.seq++, constants: index.constants}
+    for (const [field, value] of Object.entries(updates)) {
+      const e = index.mapping.get(field)
+      if (e) e.def.value = value
+    }
+    index.mapping.mapDocument(src)
+    const stored: StoredDoc = {_id: id, _index: index.name, target, _source: src, _seq_no: this.seq++, constants: index.constants, mapping: index.mapping}
     this.docs.push(stored)
     return {ok: true, _index: index.name, _id: id, _seq_no: stored._seq_no}
   }
