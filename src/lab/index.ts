@@ -44,6 +44,16 @@ export interface Lab {
   stop(): Promise<void>
 }
 
+/** The export-stdout container of the Tetragon pod on `node`, as kubelet names its log file. */
+function exportContainerOn(kube: KubeLab, node: string): {pod: string; namespace: string; containerId: string} | undefined {
+  for (const p of kube.store.list('pods')) {
+    if (p.spec?.nodeName !== node) continue
+    const c = (p.status?.containerStatuses ?? []).find((s: {name?: string}) => s.name === 'export-stdout') as {containerID?: string} | undefined
+    if (c?.containerID) return {pod: p.metadata.name!, namespace: p.metadata.namespace!, containerId: c.containerID.replace(/^[a-z]+:\/\//, '')}
+  }
+  return undefined
+}
+
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
 export async function startLab(spec: LabSpec, opts: LabOptions = {}): Promise<Lab> {
@@ -61,7 +71,15 @@ export async function startLab(spec: LabSpec, opts: LabOptions = {}): Promise<La
       esMajor: e.esMajor,
       ...elasticOpts,
       ...(e.dashboards ? {kibana: {dashboards: e.dashboards, ...elasticOpts?.kibana}} : {}),
-      shipper: {...(e.shipperDelayMs !== undefined ? {delayMs: e.shipperDelayMs} : {}), ...(e.shipperDown ? {down: true} : {}), ...elasticOpts?.shipper},
+      // The cluster ships with its Elastic Agent DaemonSet (kube/objects.ts), which reads each node's
+      // export-stdout container log: the documents name that node and that file.
+      shipper: {
+        kind: 'elastic-agent',
+        exportContainer: (node) => exportContainerOn(kube, node),
+        ...(e.shipperDelayMs !== undefined ? {delayMs: e.shipperDelayMs} : {}),
+        ...(e.shipperDown ? {down: true} : {}),
+        ...elasticOpts?.shipper,
+      },
     })
     const el = elastic
     parts.push({name: 'elastic', envFor: (dir) => el.env(dir), stop: () => el.stop()})

@@ -94,7 +94,7 @@ const scenarioList: LabSpec[] = [
       ['seed-dataset', 'documents only under logs-tetragon.log-* (the commonly documented dataset), unparsed'],
       ['package-dataset', "documents under the package's dataset logs-cilium_tetragon.log-*"],
       ['pipeline-errors', 'the ingest pipeline fails on container logs enriched with container.id'],
-      ['stale-data', 'the newest document is 3 hours old'],
+      ['stale-data', 'the shipper stopped 3 hours ago: the newest document stays 3 hours old'],
       ['es-8', 'Elasticsearch 8.19'],
       ['es-9', 'Elasticsearch 9 with the 8.19 client'],
       ['es-auth-failure', 'the Elasticsearch credentials are wrong'],

@@ -49,6 +49,9 @@ describe('Elastic checks against the lab', () => {
     expect(r.requests.length).toBeLessThanOrEqual(9)
     expect(r.requests.every((q) => q.status === 200)).toBe(true)
     expect(r.byId('kibana.dashboards').message).toContain('ships no dashboards')
+    // The standalone lab ships as the package's Filebeat sidecar: no data_stream.* on the documents.
+    expect(r.byId('es.dataset').evidence).toMatchObject({shipper: 'other'})
+    expect(r.byId('es.dataset').message).toMatch(/data_stream\.dataset is not set on them \(the shipper does not send it; a Fleet-managed Elastic Agent would, Filebeat does not\)/)
     // no secret in any result
     const text = JSON.stringify(r.results)
     expect(text).not.toContain(r.lab.credentials.apiKey)

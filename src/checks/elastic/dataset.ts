@@ -24,8 +24,13 @@ export const esDataset: Check<ElasticCheckContext> = {
         eventDataset: ov.byEventDataset[ds] ?? 0,
         dataStreamDataset: ov.byDataStreamDataset[ds] ?? 0,
       }
-      const streams = ov.streams.filter((s) => s.dataset === ds).map((s) => ({name: s.name, documents: s.count}))
-      const evidence = {dataset: ds, profile: choice.profile, explicit: choice.explicit, [ds]: via, counts: choice.counts, streams}
+      const mine = ov.streams.filter((s) => s.dataset === ds)
+      const streams = mine.map((s) => ({name: s.name, documents: s.count}))
+      // Who wrote them: a Fleet-managed Elastic Agent sends data_stream.* and event.dataset, Filebeat does not (elastic.md §1, §5).
+      const byAgent = mine.reduce((n, s) => n + s.elasticAgent, 0)
+      const inStreams = mine.reduce((n, s) => n + s.count, 0)
+      const shipper = inStreams === 0 ? undefined : byAgent === inStreams ? 'elastic-agent' : byAgent === 0 ? 'other' : 'mixed'
+      const evidence = {dataset: ds, profile: choice.profile, explicit: choice.explicit, [ds]: via, counts: choice.counts, streams, ...(shipper ? {shipper} : {})}
       const found = Math.max(via.indexPattern, via.eventDataset, via.dataStreamDataset)
       if (found === 0) {
         const elsewhere = choice.counts[other] ?? 0
@@ -48,8 +53,10 @@ export const esDataset: Check<ElasticCheckContext> = {
         })
       }
       const notes: string[] = []
+      if (shipper === 'elastic-agent') notes.push(`written by Elastic Agent, which sets data_stream.* and event.dataset on every document`)
+      if (shipper === 'mixed') notes.push(`${byAgent} written by Elastic Agent (data_stream.* set), ${inStreams - byAgent} by another shipper`)
       if (via.dataStreamDataset === 0) {
-        notes.push(`data_stream.dataset is not set on them (the shipper does not send it), so queries and dashboards filtering on data_stream.dataset find nothing; use logs-${ds}-* or event.dataset`)
+        notes.push(`data_stream.dataset is not set on them (the shipper does not send it; a Fleet-managed Elastic Agent would, Filebeat does not), so queries and dashboards filtering on data_stream.dataset find nothing; use logs-${ds}-* or event.dataset`)
       }
       if (ds === DOCUMENTED_DATASET && !choice.explicit) {
         return warn(`${found} documents under logs-${DOCUMENTED_DATASET}-*, none under logs-${PACKAGE_DATASET}-*. ${WHY}`, {

@@ -34,7 +34,7 @@ export const ELASTIC_SCENARIOS: Record<ElasticScenario, string> = {
   'seed-dataset': 'data only under logs-tetragon.log-default (the commonly documented dataset), unparsed',
   'package-dataset': "data under the package's dataset logs-cilium_tetragon.log-default",
   'pipeline-errors': 'container logs shipped with add_kubernetes_metadata: the pipeline fails on container.id (event.kind pipeline_error)',
-  'stale-data': 'newest document is 3 hours old',
+  'stale-data': 'the shipper stopped 3 hours ago: the newest document is 3 hours old and no newer one arrives',
   'es-8': 'Elasticsearch 8.19',
   'es-9': 'Elasticsearch 9.1 (REST compatibility with the 8.x client)',
   'es-auth-failure': 'the credentials exported in env() are wrong',
@@ -122,9 +122,12 @@ export async function startElasticLab(opts: ElasticLabOptions = {}): Promise<Ela
 
   const packageInstalled = opts.kibana?.packageInstalled ?? !has('kibana-package-missing')
   const packageVersion = opts.kibana?.packageVersion ?? DEFAULT_PACKAGE_VERSION
+  // Standalone, the package's Filebeat sidecar ships; in the lab cluster its Elastic Agent DaemonSet does,
+  // reading the export-stdout containers' logs (see ../index.ts).
+  const kind = opts.shipper?.kind ?? 'filebeat'
   const shipperOpts: ShipperOptions = {
     dataset: has('seed-dataset') ? 'tetragon.log' : PACKAGE_DATASET,
-    mode: has('pipeline-errors') ? 'container-logs' : 'filebeat-sidecar',
+    mode: has('pipeline-errors') ? 'container-logs' : kind === 'elastic-agent' ? 'container-parser' : 'filebeat-sidecar',
     down: has('no-data'),
     ...opts.shipper,
   }
@@ -139,6 +142,11 @@ export async function startElasticLab(opts: ElasticLabOptions = {}): Promise<Ela
     const now = store.now()
     for (let i = count - 1; i >= 0; i--) shipper.shipAt(lines[i % lines.length], now - newestAge - i * spacing)
   }
+  // stale-data: the shipper stopped after the last seeded document (3 hours ago) and stays stopped, so the
+  // newest document ages for the scenario's whole life whatever the agents keep exporting.
+  const afterSeed = () => {
+    if (has('stale-data')) shipper.setDown(true)
+  }
   if (has('template-missing')) {
     // Filebeat wrote before the integration was installed: the data stream (and its write index) came
     // from the built-in `logs` template, without the package pipeline (elastic.md §2.4, §10 item 1).
@@ -148,6 +156,7 @@ export async function startElasticLab(opts: ElasticLabOptions = {}): Promise<Ela
     if (packageInstalled) store.installPackageAssets(packageVersion)
     seed()
   }
+  afterSeed()
 
   const es: EsServer = await startEsServer({store, version, users, apiKeys, notElasticsearch: opts.notElasticsearch, failures: opts.failures})
   const kibana: KibanaServer = await startKibanaServer({
