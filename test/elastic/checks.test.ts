@@ -58,6 +58,26 @@ describe('Elastic checks against the lab', () => {
     expect(text).not.toContain(r.lab.credentials.password)
   })
 
+  it('es.fields judges event.original (not searchable) on the newest documents\' _source: parsed documents without it are named', async () => {
+    const r = await run({scenario: 'healthy'}, {}, (lab) => {
+      // Parsed documents written around the package pipeline (pipeline _none): everything but event.original.
+      const line = JSON.parse(lab.store.docs[0]._source.message as string)
+      for (let i = 0; i < 25; i++) {
+        const src = structuredClone(lab.store.docs[0]._source) as any
+        delete src.event.original
+        src['@timestamp'] = new Date(Date.now() - i).toISOString()
+        src.cilium_tetragon.log.node_name = line.node_name
+        const w = lab.store.write('logs-cilium_tetragon.log-default', src, {opType: 'create', pipeline: '_none'})
+        expect(w.ok).toBe(true)
+      }
+      return lab.env(dir)
+    })
+    const fields = r.byId('es.fields')
+    expect(fields.status).toBe('fail')
+    expect(fields.message).toContain('event.original 0/20 of the newest sampled')
+    expect((fields.evidence as any).fields['process.executable']).toBe(39)
+  })
+
   it('package-dataset with basic auth: same as healthy', async () => {
     const r = await run({scenario: 'package-dataset', auth: 'basic'})
     expect(r.statuses).toEqual(ALL_PASS)

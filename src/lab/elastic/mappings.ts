@@ -416,10 +416,10 @@ export function getFieldMappings(indices: MappedIndex[], patterns: string[]): Re
   for (const i of [...indices].sort((a, b) => a.name.localeCompare(b.name))) {
     const mappings: Record<string, unknown> = {}
     for (const e of i.mapping.entries.values()) {
-      if (!res.some((r) => r.test(e.path))) continue
+      // Wildcards expand to field mappers (leaves and multi-fields), not to objects.
+      if (e.def.type === 'object' || !res.some((r) => r.test(e.path))) continue
       const leaf = e.path.slice(e.path.lastIndexOf('.') + 1)
-      const {fields: _multi, ...def} = e.def
-      mappings[e.path] = {full_name: e.path, mapping: {[leaf]: e.def.type === 'object' ? {properties: {}} : e.sourcePath === e.path ? e.def : def}}
+      mappings[e.path] = {full_name: e.path, mapping: {[leaf]: e.def}}
     }
     out[i.name] = {mappings}
   }
