@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js'
 import {ExitCode} from '../engine/exit-codes.js'
 import {UserError} from '../engine/errors.js'
 import {decodeEventBytesFast, encodeJson, messageToJson, type JsonObject, type JsonValue, type TetragonEventJson} from '../tetragon/json.js'
-import {lookupType} from '../tetragon/proto.js'
+import {lookupType, type ApiVariant} from '../tetragon/proto.js'
 import {inspectEventBytes, type SchemaInspection} from '../tetragon/schema.js'
 
 /** `tetra --max-recv-size` default, DefaultMaxGRPCRecvMsgSize (tetragon.md §1.1). */
@@ -244,15 +244,25 @@ export interface TetragonClient {
    * `inspect: false` skips the per-event walk for unknown fields (the schema check needs it; printing
    * events does not, and it costs more than decoding).
    */
-  getEvents(request?: JsonObject, opts?: {signal?: AbortSignal; inspect?: boolean}): AsyncGenerator<TetragonStreamEvent, void, undefined>
+  getEvents(request?: JsonObject, opts?: StreamOptions): AsyncGenerator<TetragonStreamEvent, void, undefined>
   /**
    * The same stream, as arrays of whatever arrived since the last read: one async step per batch instead
    * of per event (what `tetractl events` uses; per-event iteration costs more than decoding).
    */
-  getEventBatches(request?: JsonObject, opts?: {signal?: AbortSignal; inspect?: boolean}): AsyncGenerator<TetragonStreamEvent[], void, undefined>
+  getEventBatches(request?: JsonObject, opts?: StreamOptions): AsyncGenerator<TetragonStreamEvent[], void, undefined>
   /** The same stream undecoded: each GetEventsResponse's bytes as received (`tetractl events -o json` transcodes them). */
-  getRawEventBatches(request?: JsonObject, opts?: {signal?: AbortSignal}): AsyncGenerator<Buffer[], void, undefined>
+  getRawEventBatches(request?: JsonObject, opts?: Omit<StreamOptions, 'inspect'>): AsyncGenerator<Buffer[], void, undefined>
   close(): void
+}
+
+export interface StreamOptions {
+  signal?: AbortSignal
+  inspect?: boolean
+  /**
+   * The proto the agent speaks (apiVariantFor of its GetVersion): encodes the request and decodes the events.
+   * Default `current` (v1.7.0).
+   */
+  variant?: ApiVariant
 }
 
 /** GetInfoResponse.conf → {key: bare value} (values are Any-wrapped StringValue/BoolValue/Int64Value/ListValue, §1.3). */
@@ -269,12 +279,12 @@ const identity = (b: Buffer) => b
 const FLOW_CONTROL_WINDOW = 4 * 1024 * 1024
 
 /** One GetEventsResponse's bytes → its JSON export form and, with `inspect`, what our proto does not know in it. */
-function decodeStreamEvent(raw: Buffer, inspect: boolean): TetragonStreamEvent {
-  const unknown: SchemaInspection = inspect ? inspectEventBytes(raw) : {unknownFields: [], anomalies: [], clean: true}
+function decodeStreamEvent(raw: Buffer, inspect: boolean, variant: ApiVariant = 'current'): TetragonStreamEvent {
+  const unknown: SchemaInspection = inspect ? inspectEventBytes(raw, variant) : {unknownFields: [], anomalies: [], clean: true}
   let json: TetragonEventJson = {}
   if (!unknown.decodeError) {
     try {
-      json = decodeEventBytesFast(raw)
+      json = decodeEventBytesFast(raw, variant)
     } catch (e) {
       unknown.decodeError = (e as Error).message
       unknown.clean = false
@@ -419,20 +429,20 @@ export function connectTetragon(target: TetragonTarget, opts: TetragonConnectOpt
       return ((json.status as string | undefined) ?? 'UNKNOWN') as HealthStatus
     },
 
-    async *getEvents(request: JsonObject = {}, o: {signal?: AbortSignal; inspect?: boolean} = {}) {
+    async *getEvents(request: JsonObject = {}, o: StreamOptions = {}) {
       for await (const batch of this.getEventBatches(request, o)) yield* batch
     },
 
-    async *getEventBatches(request: JsonObject = {}, o: {signal?: AbortSignal; inspect?: boolean} = {}) {
+    async *getEventBatches(request: JsonObject = {}, o: StreamOptions = {}) {
       const inspect = o.inspect ?? true
       for await (const raws of this.getRawEventBatches(request, o)) {
         const batch: TetragonStreamEvent[] = new Array(raws.length)
-        for (let i = 0; i < raws.length; i++) batch[i] = decodeStreamEvent(raws[i]!, inspect)
+        for (let i = 0; i < raws.length; i++) batch[i] = decodeStreamEvent(raws[i]!, inspect, o.variant)
         yield batch
       }
     },
 
-    async *getRawEventBatches(request: JsonObject = {}, o: {signal?: AbortSignal} = {}) {
+    async *getRawEventBatches(request: JsonObject = {}, o: Omit<StreamOptions, 'inspect'> = {}) {
       const signal = o.signal
       if (signal?.aborted) return
       // A live stream has no deadline; only connection set-up is bounded (tetragon.md §1.2: no replay).
@@ -443,7 +453,8 @@ export function connectTetragon(target: TetragonTarget, opts: TetragonConnectOpt
         const d = describeProbe(addr, p, `no connection within ${timeoutMs} ms.`)
         throw new TetragonError(p.kind === 'h2' ? 'deadline' : d.kind, d.message, addr, grpc.status.UNAVAILABLE, d.hint)
       }
-      const reqType = lookupType('GetEventsRequest')
+      // v0.8.0 numbers EventType differently: event_set names must be encoded with its enum (§1.5).
+      const reqType = lookupType('GetEventsRequest', o.variant)
       const call = client.makeServerStreamRequest<JsonObject, Buffer>(
         `${SERVICE}/GetEvents`,
         (r) => Buffer.from(encodeJson(reqType, r)),

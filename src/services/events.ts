@@ -10,6 +10,8 @@ import {ExitCode} from '../engine/exit-codes.js'
 import {UnreachableError, UserError} from '../engine/errors.js'
 import {Memo} from '../engine/memo.js'
 import type {JsonObject, JsonValue} from '../tetragon/json.js'
+import type {ApiVariant} from '../tetragon/proto.js'
+import {apiVariantFor} from '../tetragon/versions.js'
 
 export interface EventsFlags {
   kubeconfig?: string
@@ -361,11 +363,11 @@ class LineWriter {
  * (src/tetragon/wire-json.ts), the same text as JSON.stringify of the decoded event, without building objects.
  * Messages the transcoder declines go through the reference decoder.
  */
-async function printJsonFast(client: TetragonClient, request: JsonObject, kinds: Set<string> | undefined, signal: AbortSignal, writer: LineWriter, count?: number): Promise<{printed: number; skipped: number}> {
+async function printJsonFast(client: TetragonClient, request: JsonObject, variant: ApiVariant, kinds: Set<string> | undefined, signal: AbortSignal, writer: LineWriter, count?: number): Promise<{printed: number; skipped: number}> {
   const [{transcoder, NeedsReference}, {lookupType}, {decodeEventBytes}] = await Promise.all([
     import('../tetragon/wire-json.js'), import('../tetragon/proto.js'), import('../tetragon/json.js'),
   ])
-  const tc = transcoder(lookupType('tetragon.GetEventsResponse'))
+  const tc = transcoder(lookupType('tetragon.GetEventsResponse', variant))
   const CHUNK = 64 * 1024
   let printed = 0
   let skipped = 0
@@ -377,7 +379,7 @@ async function printJsonFast(client: TetragonClient, request: JsonObject, kinds:
     return writer.bytes(chunk, () => tc.recycle(chunk))
   }
   try {
-    stream: for await (const batch of client.getRawEventBatches(request, {signal})) {
+    stream: for await (const batch of client.getRawEventBatches(request, {signal, variant})) {
       for (const raw of batch) {
         let kind: string | undefined
         let text: string | undefined // the reference's line, when the transcoder declined
@@ -387,7 +389,7 @@ async function printJsonFast(client: TetragonClient, request: JsonObject, kinds:
           if (!(error instanceof NeedsReference)) throw error
           let json: JsonObject = {}
           try {
-            json = decodeEventBytes(raw)
+            json = decodeEventBytes(raw, variant)
           } catch {}
           kind = eventBody(json)?.kind
           text = JSON.stringify(json) + '\n'
@@ -436,6 +438,9 @@ export async function runEvents(args: {flags: EventsFlags; stdout: Writable; std
   const {request, filter} = buildFilter(flags, known)
 
   const conn = await connect(flags, timeoutMs)
+  // The agent's version decides the proto its events are decoded with (apiVariantFor: v0.8.0's own API, Pod field 3
+  // = labels before v1.1.0). An agent that does not answer GetVersion is taken as current; the stream reports why.
+  const variant = await conn.client.getVersion().then(apiVariantFor, () => 'current' as const)
   const stop = new AbortController()
   const onAbort = () => stop.abort()
   signal.addEventListener('abort', onAbort, {once: true})
@@ -446,11 +451,11 @@ export async function runEvents(args: {flags: EventsFlags; stdout: Writable; std
   const fast = output === 'json' && !filter.namespaces && !filter.pod && !filter.binary
   try {
     if (fast) {
-      const r = await printJsonFast(conn.client, request, filter.kinds, stop.signal, writer, flags.count)
+      const r = await printJsonFast(conn.client, request, variant, filter.kinds, stop.signal, writer, flags.count)
       printed = r.printed
       skipped = r.skipped
     } else {
-      stream: for await (const batch of conn.client.getEventBatches(request, {signal: stop.signal, inspect: false})) {
+      stream: for await (const batch of conn.client.getEventBatches(request, {signal: stop.signal, inspect: false, variant})) {
         for (const ev of batch) {
           if (!matches(ev.json, filter)) {
             if (!eventBody(ev.json)) skipped++

@@ -17,10 +17,15 @@ export function protoDir(): string {
   return dir
 }
 
-/** API variants tetractl knows. `current` is v1.7.0, the latest release (tetragon.md "About this document"). */
-export type ApiVariant = 'current' | 'v0.8.0'
+/**
+ * API variants tetractl knows. `current` is v1.7.0, the latest release (tetragon.md "About this document").
+ * `v1.0` is the current proto as agents before v1.1.0 sent it: Pod field 3 was `repeated string labels`, a number
+ * v1.6.0 reused for `uid` (tetragon.md §1.6 Pod, §9.16). `v0.8.0` is the first release's own proto (§1.8 rule 6).
+ * Pick one with apiVariantFor (versions.ts).
+ */
+export type ApiVariant = 'current' | 'v1.0' | 'v0.8.0'
 
-const FILES: Record<ApiVariant, {dir: string; files: string[]}> = {
+const FILES: Record<Exclude<ApiVariant, 'v1.0'>, {dir: string; files: string[]}> = {
   current: {
     dir: '',
     files: [
@@ -31,7 +36,7 @@ const FILES: Record<ApiVariant, {dir: string; files: string[]}> = {
       'google/protobuf/struct.proto',
     ],
   },
-  // v0.8.0 had a single tetragon.proto with another EventType numbering (tetragon.md §1.1, §1.5); lab only.
+  // v0.8.0 had a single tetragon.proto with another EventType numbering (tetragon.md §1.1, §1.5).
   'v0.8.0': {dir: 'tetragon-v0.8.0', files: ['tetragon/tetragon.proto']},
 }
 
@@ -40,6 +45,11 @@ const roots = new Map<ApiVariant, Root>()
 export function loadRoot(variant: ApiVariant = 'current'): Root {
   let root = roots.get(variant)
   if (root) return root
+  if (variant === 'v1.0') {
+    root = preV11Root()
+    roots.set(variant, root)
+    return root
+  }
   const {dir, files} = FILES[variant]
   const base = path.join(protoDir(), dir)
   root = new protobuf.Root()
@@ -48,6 +58,17 @@ export function loadRoot(variant: ApiVariant = 'current'): Root {
   root.loadSync(files, {keepCase: true})
   root.resolveAll()
   roots.set(variant, root)
+  return root
+}
+
+/** The current proto with Pod field 3 back to `repeated string labels` (v0.8.0 – v1.0.3, tetragon.md §1.8). */
+function preV11Root(): Root {
+  const json = loadRoot('current').toJSON() as {nested: Record<string, {nested: Record<string, {fields: Record<string, unknown>}>}>}
+  const pod = json.nested.tetragon!.nested.Pod!
+  delete pod.fields.uid
+  pod.fields.labels = {rule: 'repeated', type: 'string', id: 3}
+  const root = protobuf.Root.fromJSON(json as unknown as protobuf.INamespace)
+  root.resolveAll()
   return root
 }
 

@@ -79,6 +79,18 @@ export function hasLegacyEventNumbering(version: string): boolean {
   return v !== undefined && compareVersions(v, 'v0.8.1') < 0
 }
 
+/**
+ * Which proto decodes an agent's events (the ApiVariant names of src/tetragon/proto.ts, kept as plain strings so
+ * this module stays free of protobufjs): v0.8.0 speaks its own API (§1.8 rule 6); before v1.1.0 Pod field 3 is
+ * `labels` (repeated string), which the current proto would read as `uid` (§1.6 Pod, §9.16). An unknown version
+ * is taken as the newest release.
+ */
+export function apiVariantFor(version: string | undefined): 'current' | 'v1.0' | 'v0.8.0' {
+  if (version === undefined || !parseVersion(version)) return 'current'
+  if (hasLegacyEventNumbering(version)) return 'v0.8.0'
+  return inRange(version, 'v1.1.0') ? 'current' : 'v1.0'
+}
+
 // ---- Fields per release (§1.3–§1.6 "since" columns) -----------------------------------------------
 
 /** message → field → first release. Fields not listed are as old as their message. */

@@ -8,7 +8,7 @@ import {
 import {lookupType, protobuf} from '../../src/tetragon/proto.js'
 import {describeInspection, inspectEventBytes} from '../../src/tetragon/schema.js'
 import {
-  compareVersions, defaultExportAllowList, filterFieldsIgnoredBy, hasLegacyEventNumbering, hasRpc, lostEventMetricNames, parseVersion,
+  apiVariantFor, compareVersions, defaultExportAllowList, filterFieldsIgnoredBy, hasLegacyEventNumbering, hasRpc, lostEventMetricNames, parseVersion,
 } from '../../src/tetragon/versions.js'
 
 describe('JSON export encoding rules', () => {
@@ -119,6 +119,10 @@ describe('version facts', () => {
     expect(hasRpc('v0.8.4', 'ListTracingPolicies')).toBe(false)
     expect(hasLegacyEventNumbering('v0.8.0')).toBe(true)
     expect(hasLegacyEventNumbering('v0.8.1')).toBe(false)
+    // Pod field 3: labels until v1.0.3, uid from v1.6.0 (§1.6); v0.8.0 has its own proto.
+    expect(['v0.8.0', 'v0.8.1', 'v1.0.3', 'v1.1.0', 'garbage'].map(apiVariantFor)).toEqual(['v0.8.0', 'v1.0', 'v1.0', 'current', 'current'])
+    expect(lookupType('Pod', 'v1.0').fields.labels!.id).toBe(3)
+    expect(lookupType('Pod', 'v1.0').fields.uid).toBeUndefined()
     expect(filterFieldsIgnoredBy('v1.6.1', {namespace_regex: ['x'], namespace: ['y']})).toEqual(['namespace_regex'])
     expect(defaultExportAllowList('v0.9.0')[0]!.event_set).toEqual(['PROCESS_EXEC', 'PROCESS_EXIT', 'PROCESS_KPROBE'])
     expect(defaultExportAllowList('v1.7.0')[0]!.event_set).toHaveLength(6)

@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js'
 import {encodeJson, eventKind, jsonToMessage, messageToJson, type JsonObject, type JsonValue, type TetragonEventJson} from '../../tetragon/json.js'
 import {isMapField, loadRoot, protobuf, type ApiVariant, type Root, type Type} from '../../tetragon/proto.js'
 import {
-  defaultExportAllowList, defaultExportDenyList, fieldExistsIn, hasLegacyEventNumbering, hasRpc, inRange, MESSAGE_SINCE,
+  apiVariantFor, defaultExportAllowList, defaultExportDenyList, fieldExistsIn, hasRpc, inRange, MESSAGE_SINCE,
 } from '../../tetragon/versions.js'
 import {buildExecInPod, ProcessTable, type ExecInPodInfo} from './events.js'
 import {compileRequest, FilterError, type CompiledRequest} from './filters.js'
@@ -147,19 +147,23 @@ function stripForVersion(type: Type, obj: JsonObject, version: string): JsonObje
   return out
 }
 
-/** v0.8.0 had Pod.labels (repeated string, field 3) instead of pod_labels (§1.6). `key=value` is illustrative. */
-function podLabelsToLegacy(v: JsonValue): JsonValue {
-  if (Array.isArray(v)) return v.map(podLabelsToLegacy)
+/**
+ * Agents before v1.1.0 filled Pod.labels (repeated string, field 3) from the pod's Cilium endpoint labels; v0.8.1 –
+ * v1.0.3 also sent pod_labels (5), v0.8.0 had only labels (§1.6 Pod; cilium/tetragon v1.0.0 pkg/process/podinfo.go).
+ * `key=value` is illustrative.
+ */
+function podLabelsToLegacy(v: JsonValue, keepPodLabels: boolean): JsonValue {
+  if (Array.isArray(v)) return v.map((x) => podLabelsToLegacy(x, keepPodLabels))
   if (!v || typeof v !== 'object') return v
   const out: JsonObject = {}
   for (const [k, x] of Object.entries(v)) {
     if (k === 'pod' && x && typeof x === 'object' && !Array.isArray(x)) {
       const {pod_labels, ...rest} = x as JsonObject
-      out.pod = podLabelsToLegacy(rest)
+      out.pod = podLabelsToLegacy(keepPodLabels && pod_labels ? {...rest, pod_labels} : rest, keepPodLabels)
       if (pod_labels && typeof pod_labels === 'object') {
         ;(out.pod as JsonObject).labels = Object.entries(pod_labels as Record<string, string>).map(([lk, lv]) => `${lk}=${lv}`)
       }
-    } else out[k] = podLabelsToLegacy(x)
+    } else out[k] = podLabelsToLegacy(x, keepPodLabels)
   }
   return out
 }
@@ -213,8 +217,8 @@ const grpcError = (code: grpc.status, details: string) => Object.assign(new Erro
 export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<TetragonAgent> {
   const version = opts.version
   const nodeName = opts.nodeName
-  // v0.8.0 speaks the incompatible pre-v0.8.1 API (§1.8 rule 6, §8).
-  const variant: ApiVariant = hasLegacyEventNumbering(version) ? 'v0.8.0' : 'current'
+  // v0.8.0 speaks the incompatible pre-v0.8.1 API (§1.8 rule 6, §8); before v1.1.0 Pod field 3 is labels (§1.6).
+  const variant: ApiVariant = apiVariantFor(version)
   const root = variant === 'current' && opts.schemaDrift ? driftRoot() : loadRoot(variant)
   const responseType = root.lookupType('tetragon.GetEventsResponse')
   const eventTypeEnum = root.lookupEnum('tetragon.EventType')
@@ -293,15 +297,15 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
     ev.time ??= new Date().toISOString()
     if (opts.clusterName && inRange(version, 'v1.3.0')) ev.cluster_name ??= opts.clusterName
     const currentKind = eventKind(ev)
-    // v0.8.0's Pod.labels first: stripping drops pod_labels (v0.8.1+) but keeps keys the current proto lacks.
-    let versioned = variant === 'v0.8.0' ? (podLabelsToLegacy(ev) as JsonObject) : ev
+    // Pod.labels first (before v1.1.0): stripping keeps keys the current proto lacks.
+    let versioned = variant === 'current' ? ev : (podLabelsToLegacy(ev, variant === 'v1.0') as JsonObject)
     versioned = stripForVersion(currentResponse, versioned, version)
     if (opts.schemaDrift && variant === 'current') versioned = addDrift(versioned, currentKind)
     // Encode with the agent's own proto; what it does not know is dropped, as a real agent never has it.
     const msg = jsonToMessage(responseType, versioned, [])
     const bytes = Buffer.from(responseType.encode(msg).finish())
     const agentJson = messageToJson(responseType, responseType.decode(bytes))
-    const kind = eventKind(agentJson, variant === 'v0.8.0' ? 'v0.8.0' : 'current') ?? (agentJson.lab_future_event ? 'lab_future_event' : undefined)
+    const kind = eventKind(agentJson, variant) ?? (agentJson.lab_future_event ? 'lab_future_event' : undefined)
     if (!kind) return false
     received++
     const typeName = kind.toUpperCase()
