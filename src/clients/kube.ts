@@ -28,6 +28,12 @@ export interface ExecResult {
   exitCode: number
   /** The Status message when the command failed. */
   message?: string
+  /**
+   * The executable does not exist in the container: the runtime could not start it (containerd / CRI-O send a
+   * Failure Status without an ExitCode cause, "executable file not found in $PATH" or "stat …: no such file or
+   * directory"), or a shell answered 127.
+   */
+  notFound?: boolean
 }
 
 export interface ListOptions {
@@ -482,5 +488,9 @@ function execResult(stdout: string, stderr: string, status?: k8s.V1Status): Exec
   if (!status || status.status === 'Success') return {stdout, stderr, exitCode: 0}
   const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode')
   const exitCode = cause?.message ? Number(cause.message) : 1
-  return {stdout, stderr, exitCode: Number.isFinite(exitCode) ? exitCode : 1, message: status.message}
+  const code = Number.isFinite(exitCode) ? exitCode : 1
+  // kubelet ServeExec: a process that ran and failed is NonZeroExitCode with an ExitCode cause; one the runtime could
+  // not start is an InternalError carrying runc's text (kubernetes pkg/kubelet/cri/streaming/remotecommand/exec.go).
+  const notFound = cause ? code === 127 : /executable file not found in \$PATH|: no such file or directory/.test(status.message ?? '')
+  return {stdout, stderr, exitCode: code, message: status.message, ...(notFound ? {notFound} : {})}
 }

@@ -51,7 +51,8 @@ export function collectorResolution(ctx: CheckContext, signal?: AbortSignal) {
     if (!pod) return undefined
     const container = pod.containers[0]?.name ?? ''
     let result = await kube.exec(pod.namespace, pod.name, container, ['getent', 'hosts', host], {signal})
-    if (result.exitCode === 127) result = await kube.exec(pod.namespace, pod.name, container, ['nslookup', host], {signal})
+    // No getent (BusyBox, musl images): containerd / CRI-O refuse to start it rather than exit 127 (ExecResult.notFound).
+    if (result.notFound) result = await kube.exec(pod.namespace, pod.name, container, ['nslookup', host], {signal})
     return {pod, container, result}
   })
 }
@@ -81,7 +82,7 @@ export const collectorResolvesService: Check<CheckContext> = {
     }
     const {pod, container, result} = resolution
     evidence.resolvedFrom = `${pod.namespace}/${pod.name}`
-    if (result.exitCode === 127) return notEvaluated(`neither getent nor nslookup exists in ${pod.namespace}/${pod.name}`, evidence)
+    if (result.notFound) return notEvaluated(`neither getent nor nslookup exists in ${pod.namespace}/${pod.name}`, evidence)
     const ips = [...new Set((result.stdout.match(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g) ?? []).filter((ip) => ip !== '10.96.0.10' || clusterIP === ip))]
     evidence.resolved = ips
     const wrongNamespace = target.namespace !== undefined && target.namespace !== namespace

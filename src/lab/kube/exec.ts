@@ -36,6 +36,13 @@ const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1)
  */
 const SHELL_LESS_IMAGES = [/^(registry\.k8s\.io|k8s\.gcr\.io)\/coredns\//, /^(registry\.k8s\.io|k8s\.gcr\.io)\/pause:/, /^gcr\.io\/distroless\//]
 
+/**
+ * BusyBox images: one multi-call binary with its applets; there is no `getent` applet (a glibc NSS tool) and no
+ * `bash` (defconfig BASH_IS_NONE), while `nslookup` is one (busybox.net BusyBox.html applet list).
+ */
+const BUSYBOX_IMAGE = /^(docker\.io\/)?(library\/)?busybox(:|@|$)/
+const NOT_IN_BUSYBOX = new Set(['getent', 'bash'])
+
 function imageOf(ctx: ExecContext): string {
   return ((ctx.pod.spec?.containers ?? []).find((c: {name: string}) => c.name === ctx.container)?.image as string | undefined) ?? ''
 }
@@ -139,14 +146,23 @@ export class ExecRegistry {
     return this.handlers.get(bin) ?? this.handlers.get(basename(bin))
   }
 
+  /** The binary as the container's image has it (undefined: not in that image). */
+  private lookupIn(ctx: ExecContext, bin: string): ExecHandler | undefined {
+    const image = imageOf(ctx)
+    if (SHELL_LESS_IMAGES.some((re) => re.test(image))) return undefined
+    if (BUSYBOX_IMAGE.test(image) && NOT_IN_BUSYBOX.has(basename(bin))) return undefined
+    return this.lookup(bin)
+  }
+
   /** Runs argv in the pod's container; unknown binaries throw ExecStartError like runc does. */
   async run(ctx: ExecContext): Promise<ExecResult> {
     const bin = ctx.argv[0] ?? ''
-    const h = SHELL_LESS_IMAGES.some((re) => re.test(imageOf(ctx))) ? undefined : this.lookup(bin)
+    const h = this.lookupIn(ctx, bin)
     if (!h) {
-      // runc: exec: "<bin>": executable file not found in $PATH (containerd surfaces it as an
-      // exec start failure, not an exit code).
-      throw new ExecStartError(`exec: "${bin}": executable file not found in $PATH`)
+      // runc: `exec: "<bin>": executable file not found in $PATH` (a path with a slash: `stat <path>: no such file
+      // or directory`). containerd and CRI-O report it as an exec start failure, never as exit code 127
+      // (containerd/containerd#3597, nigelpoulton/TheK8sBook#30); streams.ts sends it as an InternalError Status.
+      throw new ExecStartError(bin.includes('/') ? `exec: "${bin}": stat ${bin}: no such file or directory` : `exec: "${bin}": executable file not found in $PATH`)
     }
     return h(ctx)
   }
@@ -249,6 +265,13 @@ export class ExecRegistry {
     const server = /nameserver (\S+)/.exec(conf)?.[1] ?? ''
     const head = `Server:\t\t${server}\nAddress:\t${server}#53\n\n`
     const a = this.dns.resolve(name, ctx.pod)
+    if (BUSYBOX_IMAGE.test(imageOf(ctx))) {
+      // BusyBox ≥ 1.31 nslookup: server as ip:port, "** server can't find" on NXDOMAIN (docker-library/busybox#75).
+      const bbHead = `Server:\t\t${server}\nAddress:\t${server}:53\n\n`
+      if (a.kind === 'timeout') return {stdout: ';; connection timed out; no servers could be reached\n\n', exitCode: 1}
+      if (a.kind === 'nxdomain') return {stdout: `${bbHead}** server can't find ${name}: NXDOMAIN\n\n`, exitCode: 1}
+      return {stdout: `${bbHead}Name:\t${a.name}\nAddress: ${a.ips[0]}\n\n`, exitCode: 0}
+    }
     // bind9 nslookup output shapes.
     if (a.kind === 'timeout') return {stdout: ';; connection timed out; no servers could be reached\n\n', exitCode: 1}
     if (a.kind === 'nxdomain') return {stdout: `${head}** server can't find ${name}: NXDOMAIN\n\n`, exitCode: 1}
@@ -332,10 +355,12 @@ export class ExecRegistry {
       }
       if (argv.length === 0) return 0
       if (argv[0] === 'exit') return Number(argv[1] ?? status)
-      const h = this.lookup(argv[0]!)
+      const h = this.lookupIn(ctx, argv[0]!)
       if (!h) {
-        // dash: "sh: 1: foo: not found"; bash: "bash: line 1: foo: command not found"; both exit 127.
-        stderr += shell === 'sh' ? `sh: 1: ${argv[0]}: not found\n` : `bash: line 1: ${argv[0]}: command not found\n`
+        // dash: "sh: 1: foo: not found"; BusyBox ash: "sh: foo: not found"; bash: "bash: line 1: foo: command not
+        // found"; all exit 127.
+        const busybox = BUSYBOX_IMAGE.test(imageOf(ctx))
+        stderr += shell === 'bash' ? `bash: line 1: ${argv[0]}: command not found\n` : busybox ? `sh: ${argv[0]}: not found\n` : `sh: 1: ${argv[0]}: not found\n`
         return 127
       }
       const r = await h({...ctx, argv})
