@@ -26,6 +26,16 @@ export type ExecHandler = (ctx: ExecContext) => ExecResult | Promise<ExecResult>
 /** The container runtime could not start the process (exec.go: error from the OCI runtime). */
 export class ExecStartError extends Error {}
 
+/**
+ * runc's error for an executable the container does not have: `exec: "<bin>": executable file not found in $PATH`, or
+ * for a path `exec: "<path>": stat <path>: no such file or directory`. containerd and CRI-O report it as an exec start
+ * failure, never as exit code 127 (containerd/containerd#3597, nigelpoulton/TheK8sBook#30); streams.ts sends it as an
+ * InternalError Status. Handlers of binaries only some images have throw it for the others.
+ */
+export function executableNotFound(bin: string): ExecStartError {
+  return new ExecStartError(bin.includes('/') ? `exec: "${bin}": stat ${bin}: no such file or directory` : `exec: "${bin}": executable file not found in $PATH`)
+}
+
 const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1)
 
 /**
@@ -158,19 +168,43 @@ export class ExecRegistry {
   async run(ctx: ExecContext): Promise<ExecResult> {
     const bin = ctx.argv[0] ?? ''
     const h = this.lookupIn(ctx, bin)
-    if (!h) {
-      // runc: `exec: "<bin>": executable file not found in $PATH` (a path with a slash: `stat <path>: no such file
-      // or directory`). containerd and CRI-O report it as an exec start failure, never as exit code 127
-      // (containerd/containerd#3597, nigelpoulton/TheK8sBook#30); streams.ts sends it as an InternalError Status.
-      throw new ExecStartError(bin.includes('/') ? `exec: "${bin}": stat ${bin}: no such file or directory` : `exec: "${bin}": executable file not found in $PATH`)
-    }
+    if (!h) throw executableNotFound(bin)
     return h(ctx)
+  }
+
+  /**
+   * A file of a ConfigMap volume the container mounts: one file per key (or per `items` entry) under the mount path,
+   * a single key with `subPath` (kubernetes pkg/volume/configmap; the Tetragon chart mounts tetragon-config at
+   * /etc/tetragon/tetragon.conf.d/, tetragon.md §3.5).
+   */
+  private configMapFile(ctx: ExecContext, path: string): string | undefined {
+    const spec = ctx.pod.spec ?? {}
+    const container = (spec.containers ?? []).find((c: {name: string}) => c.name === ctx.container)
+    for (const m of (container?.volumeMounts ?? []) as Array<{name: string; mountPath: string; subPath?: string}>) {
+      const volume = (spec.volumes ?? []).find((v: {name: string}) => v.name === m.name)
+      if (!volume?.configMap) continue
+      const cm = this.store.get('configmaps', ctx.namespace, volume.configMap.name)
+      const dir = m.mountPath.replace(/\/+$/, '')
+      let key: string | undefined
+      if (m.subPath) key = path === dir ? m.subPath : undefined
+      else if (path.startsWith(`${dir}/`)) {
+        const rel = path.slice(dir.length + 1)
+        const items = volume.configMap.items as Array<{key: string; path: string}> | undefined
+        key = items ? items.find((i) => i.path === rel)?.key : rel
+      }
+      if (key === undefined || !cm) continue
+      if (cm.data?.[key] !== undefined) return String(cm.data[key])
+      if (cm.binaryData?.[key] !== undefined) return Buffer.from(String(cm.binaryData[key]), 'base64').toString('utf8')
+    }
+    return undefined
   }
 
   private readFile(ctx: ExecContext, path: string): string | undefined {
     const pod = ctx.pod
     const f = this.files.get(`${ctx.namespace}/${pod.metadata.name}:${path}`) ?? this.files.get(`*:${path}`)
     if (f !== undefined) return typeof f === 'function' ? f(ctx) : f
+    const mounted = this.configMapFile(ctx, path)
+    if (mounted !== undefined) return mounted
     const host = Boolean(pod.spec?.hostNetwork)
     switch (path) {
       // hostNetwork pods share the node's UTS namespace, so their hostname is the node's.

@@ -2,10 +2,12 @@
 // real DaemonSet is wired: the gRPC server on the node's network per the ConfigMap's server-address,
 // the health server on :6789 and metrics on :2112 of the node IP (hostNetwork), every process a pod
 // execs seen by its node's agent, and the JSON export handed to a shipper.
+import {executableNotFound} from '../kube/exec.js'
 import type {KubeLab} from '../kube/index.js'
 import type {KObj, StoreEvent} from '../kube/store.js'
 import type {LabSpec} from '../spec.js'
 import {startTetragonAgent, type TetragonAgent} from './agent.js'
+import {runTetra} from './tetra.js'
 
 /** Above this many nodes, agents start on first contact instead of all at once. */
 const EAGER_NODES = 10
@@ -143,6 +145,14 @@ export async function attachTetragon(kube: KubeLab, spec: LabSpec, opts: {onExpo
     }),
   )
 
+  // /usr/bin/tetra ships in the agent image only (tetragon.md §7): the tetragon container of an agent pod.
+  const undoTetra = exec.register('tetra', async (ctx) => {
+    const node = ctx.pod.spec?.nodeName
+    const image = (ctx.pod.spec?.containers ?? []).find((c: {name: string}) => c.name === ctx.container)?.image as string | undefined
+    if (!isAgentPod(ctx.pod) || !/\/cilium\/tetragon:/.test(image ?? '') || !node) throw executableNotFound(ctx.argv[0] ?? 'tetra')
+    return runTetra(await agent(node), ctx.argv.slice(1))
+  })
+
   // Every process a pod execs is seen by its node's agent.
   const undoObserve = exec.observe((ctx, result, startedAt) => {
     const node = ctx.pod.spec?.nodeName
@@ -195,6 +205,7 @@ export async function attachTetragon(kube: KubeLab, spec: LabSpec, opts: {onExpo
       stopped = true
       store.off('change', onChange)
       undoObserve()
+      undoTetra()
       undoIntercept()
       for (const u of undoProxies) u()
       await Promise.all([...starting.values()])
