@@ -14,7 +14,7 @@ import {
   apiVariantFor, defaultExportAllowList, defaultExportDenyList, fieldExistsIn, hasRpc, inRange, MESSAGE_SINCE,
 } from '../../tetragon/versions.js'
 import {buildExecInPod, ProcessTable, type ExecInPodInfo} from './events.js'
-import {compileRequest, FilterError, type CompiledRequest} from './filters.js'
+import {compileFieldFilters, compileRequest, FilterError, type CompiledFieldFilters, type CompiledRequest} from './filters.js'
 import {BACKGROUND_EVENT_LINES} from './fixture-events.js'
 import {renderMetrics, V170_COMMIT, type DroppedCounts} from './metrics.js'
 import {builtinPolicy, policyFromYaml, policyStatus, type LabPolicy} from './policies.js'
@@ -244,6 +244,13 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
   // ---- listeners (gRPC clients and the JSON exporter, §2.1) ----
   interface Listener {
     filter: CompiledRequest
+    fieldFilters?: CompiledFieldFilters
+    /**
+     * aggregation_options: OSS aggregates no event type, so events pass unchanged, but through a channel of
+     * channel_buffer_size that drops (with a warning, no metric) while Send is blocked (pkg/aggregator/aggregator.go,
+     * server.go GetEventsWG).
+     */
+    aggregatorBuffer?: number
     queue: Buffer[]
     head: number
     call: grpc.ServerWritableStream<unknown, unknown>
@@ -312,12 +319,28 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
     eventsByType.set(typeName, (eventsByType.get(typeName) ?? 0) + 1)
     for (const l of listeners) {
       if (l.closed || !l.filter.passes(agentJson, kind)) continue
-      if (boundedQueues && l.queue.length - l.head >= queueSize) {
+      let out = bytes
+      if (l.fieldFilters) {
+        try {
+          out = Buffer.from(responseType.encode(jsonToMessage(responseType, l.fieldFilters.apply(agentJson, kind), [])).finish())
+        } catch (e) {
+          if (!(e instanceof FilterError)) throw e
+          // The stream ends at the first event that passed the filters (server.go GetEventsWG).
+          l.closed = true
+          listeners.delete(l)
+          l.call.emit('error', grpcError(grpc.status.UNKNOWN, `failed to create field filters: ${e.message}`))
+          continue
+        }
+      }
+      if (l.aggregatorBuffer !== undefined) {
+        // The aggregator's channel is full only while its goroutine waits in Send.
+        if (l.waitingDrain && l.queue.length - l.head >= l.aggregatorBuffer) continue
+      } else if (boundedQueues && l.queue.length - l.head >= queueSize) {
         // Per-listener queue full: dropped "so that we do not block everything" (§4.1 stage 4).
         overflowed++
         continue
       }
-      l.queue.push(bytes)
+      l.queue.push(out)
       pump(l)
     }
     if (exportFilename !== '' && exportFilter.passes(agentJson, kind)) {
@@ -410,7 +433,13 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
         call.emit('error', grpcError(grpc.status.UNKNOWN, e instanceof FilterError ? e.message : String(e)))
         return
       }
-      const l: Listener = {filter, queue: [], head: 0, call: call as grpc.ServerWritableStream<unknown, unknown>, waitingDrain: false, closed: false}
+      const req = call.request ?? {}
+      const agg = req.aggregation_options as JsonObject | undefined
+      const l: Listener = {
+        filter, queue: [], head: 0, call: call as grpc.ServerWritableStream<unknown, unknown>, waitingDrain: false, closed: false,
+        fieldFilters: compileFieldFilters(req, version, responseType, eventTypeOf),
+        ...(agg ? {aggregatorBuffer: Number(agg.channel_buffer_size ?? 0)} : {}),
+      }
       listeners.add(l)
       streamsOpened++
       const close = () => {
@@ -569,10 +598,23 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
   // ---- background cadence ----
   let bgIndex = 0
   const bgMs = opts.backgroundIntervalMs ?? 1000
+  // With kprobe policies loaded a node never stops posting events (§6.3, §6.4): every other tick the docs' other demo
+  // pod (default/tiefighter, process_exec.jsonl) fetches a page (tcp_* hooks) and reads /etc/profile (file hooks);
+  // only runs that a loaded policy hooks are emitted. Not curl in xwing: those are what tests and probes emit.
+  const BACKGROUND_RUNS = [['wget', '-q', '-O', '/dev/null', 'https://ebpf.io/'], ['cat', '/etc/profile']]
+  let bgRun = 0
   const bgTimer = bgMs > 0 ? setInterval(() => {
     const line = BACKGROUND_EVENT_LINES[bgIndex++ % BACKGROUND_EVENT_LINES.length]!
     const ev = JSON.parse(line) as JsonObject
     emit({...ev, node_name: nodeName, time: new Date().toISOString()})
+    if (bgIndex % 2 === 0 && policies.some((p) => p.enabled && p.hooks.length > 0)) {
+      const argv = BACKGROUND_RUNS[bgRun++ % BACKGROUND_RUNS.length]!
+      const built = buildExecInPod({namespace: 'default', podName: 'tiefighter', containerName: 'spaceship', nodeName, argv, image: 'docker.io/tgraf/netperf:latest', labels: {'app.kubernetes.io/name': 'tiefighter', class: 'tiefighter', org: 'empire'}}, table, policies)
+      if (built.events.some((e) => e.process_kprobe)) {
+        for (const p of built.posted) p.posted++
+        for (const e of built.events) emit({...e, node_name: nodeName})
+      }
+    }
   }, bgMs) : undefined
   bgTimer?.unref()
 

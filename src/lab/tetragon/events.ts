@@ -175,10 +175,11 @@ export function buildExecInPod(info: ExecInPodInfo, table: ProcessTable, policie
   events.push(exec(proc, parent, at(t)))
   const cmd = argv[0]!.split('/').pop()!
 
-  if (cmd === 'curl' && exitCode !== 6 /* curl: could not resolve host → no connect */) {
+  // curl exit 6 / wget exit 4: name resolution or network failure → no connect.
+  if ((cmd === 'curl' && exitCode !== 6) || (cmd === 'wget' && exitCode !== 4)) {
     // The URL is the first operand; options that take a value (curl(1): -m/--max-time, -o, -H, -d, -X, -u, -A, -w,
-    // --connect-timeout) are skipped with it, so `curl -sS -m 5 <url>` connects to <url>, not to "5".
-    const takesValue = new Set(['-m', '--max-time', '-o', '--output', '-H', '--header', '-d', '--data', '-X', '--request', '-u', '--user', '-A', '--user-agent', '-w', '--write-out', '--connect-timeout'])
+    // --connect-timeout; wget(1): -O, -T) are skipped with it, so `curl -sS -m 5 <url>` connects to <url>, not to "5".
+    const takesValue = new Set(['-m', '--max-time', '-o', '--output', '-H', '--header', '-d', '--data', '-X', '--request', '-u', '--user', '-A', '--user-agent', '-w', '--write-out', '--connect-timeout', ...(cmd === 'wget' ? ['-O', '-T'] : [])])
     let url: string | undefined
     for (let i = 1; i < argv.length && url === undefined; i++) {
       if (takesValue.has(argv[i]!)) i++

@@ -151,3 +151,132 @@ export function compileRequest(
     },
   }
 }
+
+// ---- field_filters (cilium/tetragon v1.7.0 pkg/fieldfilters/fields.go, vendor/github.com/mennanov/fieldmask-utils) ----
+
+/**
+ * A fieldmask-utils tree: `include` is a Mask (an empty one keeps everything), `exclude` a MaskInverse (a leaf drops
+ * the field, a branch recurses). Names are Go struct field names.
+ */
+interface MaskNode {
+  children: Map<string, MaskNode>
+}
+
+/** fixupSnakeCaseString(s, true): the path segment or proto field name as protoc-gen-go names the Go field. */
+function goName(s: string): string {
+  let out = ''
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '_') continue
+    const up = i === 0 || s[i - 1] === '_'
+    out += up ? s[i]!.toUpperCase() : s[i]
+  }
+  return out
+}
+
+/** FieldFilterFromPaths: an empty segment is an error, quoting the whole path. */
+function maskFromPaths(paths: string[]): MaskNode {
+  const root: MaskNode = {children: new Map()}
+  for (const p of paths) {
+    let node = root
+    for (const seg of p.split('.')) {
+      if (seg === '') throw new FilterError(`invalid fieldName FieldFilter format: "${p}"`)
+      const name = goName(seg)
+      let next = node.children.get(name)
+      if (!next) node.children.set(name, (next = {children: new Map()}))
+      node = next
+    }
+  }
+  return root
+}
+
+/** Mask.Filter / MaskInverse.Filter: the sub-mask for `name`, or undefined when the field is not copied. */
+function step(mask: MaskNode, include: boolean, name: string): MaskNode | undefined {
+  const sub = mask.children.get(name)
+  if (include) {
+    if (mask.children.size === 0) return {children: new Map()}
+    return sub
+  }
+  if (!sub) return {children: new Map()}
+  return sub.children.size === 0 ? undefined : sub
+}
+
+type ProtoType = import('protobufjs').Type
+const isWellKnown = (t: ProtoType) => t.fullName.startsWith('.google.protobuf.')
+
+/** StructToStruct over a message in its JSON export form, guided by its proto type. */
+function copyMasked(type: ProtoType, value: JsonObject, mask: MaskNode, include: boolean): JsonObject {
+  if (mask.children.size === 0) return value // empty Mask / MaskInverse: every field
+  const out: JsonObject = {}
+  for (const [key, v] of Object.entries(value)) {
+    const field = type.fields[key]
+    if (!field) continue
+    // A oneof member sits behind the oneof's own Go field (an interface holding a wrapper struct).
+    let sub: MaskNode | undefined = mask
+    if (field.partOf && field.partOf.oneof.length > 0) sub = step(sub, include, goName(field.partOf.name))
+    if (sub) sub = step(sub, include, goName(key))
+    if (!sub) continue
+    field.resolve()
+    const rt = field.resolvedType
+    const isMap = (field as unknown as {map?: boolean}).map === true
+    if (sub.children.size === 0 || v === null || typeof v !== 'object') out[key] = v
+    else if (isMap) {
+      // Map entries are filtered by their keys, compared with the (Go-named) mask names as they are.
+      const kept: JsonObject = {}
+      for (const [mk, mv] of Object.entries(v as JsonObject)) if (step(sub, include, mk)) kept[mk] = mv
+      out[key] = kept
+    } else if (rt && 'fields' in rt && !isWellKnown(rt as ProtoType)) {
+      const t = rt as ProtoType
+      out[key] = Array.isArray(v) ? v.map((x) => (x && typeof x === 'object' && !Array.isArray(x) ? copyMasked(t, x, sub!, include) : x)) : copyMasked(t, v as JsonObject, sub, include)
+    } else out[key] = v
+  }
+  return out
+}
+
+export interface CompiledFieldFilters {
+  /** Apply every filter in order to one event; throws FilterError when the filters cannot be built. */
+  apply(event: JsonObject, kind: string): JsonObject
+}
+
+/**
+ * GetEventsRequest.field_filters (since v0.8.1; invert_event_set since v0.8.4). As the agent does, the filters are
+ * built for each event that passed the allow/deny lists, so an invalid one fails the stream at the first such event
+ * (server.go GetEventsWG: "failed to create field filters: …"), not when the request arrives.
+ */
+export function compileFieldFilters(
+  request: JsonObject,
+  version: string,
+  responseType: ProtoType,
+  eventTypeOf: (kind: string) => string | number | undefined,
+): CompiledFieldFilters | undefined {
+  const list = ((request.field_filters as JsonObject[] | undefined) ?? []).filter((f) => f && typeof f === 'object')
+  if (list.length === 0) return undefined
+  return {
+    apply(event, kind) {
+      const built = list.map((f) => {
+        const action = f.action ?? 'INCLUDE'
+        if (action !== 'INCLUDE' && action !== 'EXCLUDE') throw new FilterError(`invalid fieldfilter action: ${String(action)}`)
+        // FieldMask JSON: comma-separated paths (protojson); the Go naming makes snake_case and camelCase equal.
+        const paths = typeof f.fields === 'string' && f.fields !== '' ? f.fields.split(',') : []
+        const invert = fieldExistsIn(version, 'FieldFilter', 'invert_event_set') && f.invert_event_set === true
+        return {eventSet: Array.isArray(f.event_set) ? f.event_set : [], mask: maskFromPaths(paths), include: action === 'INCLUDE', invert}
+      })
+      let ev = event
+      for (const f of built) {
+        if (f.eventSet.length > 0) {
+          // Skip unless the event's type is in the set (or, inverted, unless it is not).
+          const t = eventTypeOf(kind)
+          const inSet = f.eventSet.some((e) => e === t)
+          if (f.invert ? inSet : !inSet) continue
+        }
+        const body = ev[kind]
+        const bodyField = responseType.fields[kind]
+        bodyField?.resolve()
+        const bodyType = bodyField?.resolvedType as ProtoType | undefined
+        if (!bodyType || !body || typeof body !== 'object' || Array.isArray(body)) continue
+        // Everything outside the event oneof is kept; the event message is copied through the mask.
+        ev = {...ev, [kind]: copyMasked(bodyType, body, f.mask, f.include)}
+      }
+      return ev
+    },
+  }
+}
