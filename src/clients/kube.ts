@@ -490,7 +490,7 @@ function execResult(stdout: string, stderr: string, status?: k8s.V1Status): Exec
   const exitCode = cause?.message ? Number(cause.message) : 1
   const code = Number.isFinite(exitCode) ? exitCode : 1
   // kubelet ServeExec: a process that ran and failed is NonZeroExitCode with an ExitCode cause; one the runtime could
-  // not start is an InternalError carrying runc's text (kubernetes pkg/kubelet/cri/streaming/remotecommand/exec.go).
+  // not start is an InternalError carrying runc's text (kubernetes staging/src/k8s.io/kubelet/pkg/cri/streaming/remotecommand/exec.go ServeExec).
   const notFound = cause ? code === 127 : /executable file not found in \$PATH|: no such file or directory/.test(status.message ?? '')
   return {stdout, stderr, exitCode: code, message: status.message, ...(notFound ? {notFound} : {})}
 }
