@@ -13,9 +13,10 @@ import {normaliseApiKey} from './elasticsearch.js'
 export const KIBANA_SETTINGS = {
   url: 'KIBANA_URL (--kibana-url)',
   apiKey: 'KIBANA_API_KEY (--kibana-api-key)',
-  username: 'KIBANA_USERNAME (--kibana-username)',
-  password: 'KIBANA_PASSWORD (--kibana-password)',
-  caFile: 'KIBANA_CA_CERT (--kibana-ca-cert)',
+  // Environment only: no flags exist for these, so the messages name only the variables.
+  username: 'KIBANA_USERNAME',
+  password: 'KIBANA_PASSWORD',
+  caFile: 'KIBANA_CA_CERT',
 } as const
 
 export interface KibanaConnectionOptions {

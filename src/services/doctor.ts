@@ -57,7 +57,10 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   // Without a kubeconfig, the cluster checks skip when the user did not ask for them: a standalone agent
   // (--tetragon-address) or an Elastic-only run (--only elastic) pulls them in only as requirements.
   const standalone = Boolean(flags['tetragon-address'])
-  const kubeAsked = !only || registry.some((c) => KUBE_LAYERS.has(c.layer) && (only.includes(c.id) || only.includes(c.layer)))
+  // Asked = a Kubernetes or Tetragon check the user selected and did not skip: `--skip kubernetes,tetragon`
+  // is as Elastic-only as `--only elastic,kibana`.
+  const picked = (c: Check<CheckContext>, sel?: string[]) => Boolean(sel?.includes(c.id) || sel?.includes(c.layer))
+  const kubeAsked = registry.some((c) => KUBE_LAYERS.has(c.layer) && (!only || picked(c, only)) && !picked(c, skip))
   const kubeOrSkip = async () => {
     try {
       return await loadKube()

@@ -1,6 +1,6 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from '../elastic/context.js'
-import {DOCS, guarded, packagePipelines, packageTemplate, PACKAGE_NAME, skipNoKibana, TEMPLATE_NAME} from '../elastic/facts.js'
+import {DOCS, guarded, info, packagePipelines, packageTemplate, PACKAGE_DATASET, PACKAGE_NAME, skipNoKibana, TEMPLATE_NAME, type PipelineInfo, type TemplateInfo} from '../elastic/facts.js'
 import {INSTALL_HINT} from '../elastic/pipeline.js'
 
 interface PackageInfo {
@@ -11,6 +11,23 @@ interface PackageInfo {
     status?: string
     installationInfo?: {version?: string; install_status?: string; installed_es?: Array<{id: string; type: string}>; installed_kibana?: unknown[]}
     savedObject?: {attributes?: {version?: string; install_status?: string; installed_es?: Array<{id: string; type: string}>}}
+  }
+}
+
+/**
+ * The package's assets as Elasticsearch itself reports them (the same reads as es.pipeline and es.template), or
+ * undefined when that cannot be known: no Elasticsearch configured, or a server that did not prove to be
+ * Elasticsearch on GET /. Kibana's check then reports Fleet's answer alone instead of Elasticsearch's failure.
+ */
+async function esAssets(ctx: ElasticCheckContext, signal: AbortSignal): Promise<{pipelines: Record<string, PipelineInfo>; template?: TemplateInfo} | undefined> {
+  try {
+    const es = await ctx.es()
+    if (!es) return undefined
+    await info(ctx, es, signal)
+    const [pipelines, template] = await Promise.all([packagePipelines(ctx, es, signal), packageTemplate(ctx, es, signal)])
+    return {pipelines, template}
+  } catch {
+    return undefined
   }
 }
 
@@ -30,17 +47,21 @@ export const kibanaPackage: Check<ElasticCheckContext> = {
       const inst = item?.installationInfo ?? item?.savedObject?.attributes
       const status = item?.status ?? (r.statusCode === 404 ? 'unknown' : undefined)
       const evidence: Record<string, unknown> = {status, version: inst?.version ?? item?.version, latestVersion: item?.latestVersion, installedEs: inst?.installed_es}
+      const assets = await esAssets(ctx, signal)
+      evidence.elasticsearchChecked = Boolean(assets)
       if (status !== 'installed') {
+        // Claim missing assets only when Elasticsearch said so (what es.template / es.pipeline report).
+        const missing = assets ? [...(assets.template ? [] : [`index template ${TEMPLATE_NAME}`]), ...(Object.keys(assets.pipelines).length ? [] : [`ingest pipeline logs-${PACKAGE_DATASET}-<version>`])] : []
+        const lacks = missing.length ? `; Elasticsearch lacks its ${missing.join(' and ')}` : ''
         return fail(
           r.statusCode === 404
-            ? `Fleet does not know the package ${PACKAGE_NAME} (404): the package registry is unreachable or the 0.x prerelease is hidden.`
-            : `The ${PACKAGE_NAME} integration is ${status === 'not_installed' || !status ? 'not installed' : `in state ${status}`} in Kibana, so its index template and ingest pipeline are missing.`,
+            ? `Fleet does not know the package ${PACKAGE_NAME} (404): the package registry is unreachable or the 0.x prerelease is hidden${lacks}.`
+            : `The ${PACKAGE_NAME} integration is ${status === 'not_installed' || !status ? 'not installed' : `in state ${status}`} in Kibana${lacks}.`,
           {hint: INSTALL_HINT, docs: DOCS.package, evidence},
         )
       }
-      const es = await ctx.es()
-      if (es) {
-        const [pipelines, template] = await Promise.all([packagePipelines(ctx, es, signal), packageTemplate(ctx, es, signal)])
+      if (assets) {
+        const {pipelines, template} = assets
         const wanted = (inst?.installed_es ?? []).filter((a) => a.type === 'ingest_pipeline' || a.type === 'index_template')
         const missing = wanted.filter((a) => (a.type === 'ingest_pipeline' ? !pipelines[a.id] : a.id === TEMPLATE_NAME && !template)).map((a) => `${a.type} ${a.id}`)
         evidence.missingInElasticsearch = missing

@@ -19,20 +19,28 @@ export const tetragonLiveness: Check<CheckContext> = {
     const ns = standaloneMode(ctx) ? undefined : (await tetragonInstall(ctx, signal)).namespace
     const logs = access.pod ? `kubectl -n ${ns} logs ${access.pod.name} -c tetragon --tail=100` : 'journalctl -u tetragon -n 100'
     const evidence = {agent: access.target, healthAddress: access.via === 'port-forward' ? `${access.target}:6789 (port-forward)` : address, service: 'liveness'}
+    // A standalone agent has no kubelet probing it: name the address probed, not the cluster's machinery.
+    const standalone = standaloneMode(ctx)
     let status: string
     try {
       status = await access.client.health('liveness', address)
     } catch (error) {
       const msg = (error as Error).message.split('\n')[0]
-      return fail(`the health server of ${access.target} did not answer (${msg}); the kubelet's liveness probe fails the same way and restarts the agent`, {
-        hint: `${logs}\n(--health-server-address, default :6789; Helm tetragon.healthGrpc.enabled / port)`,
-        docs: TETRAGON_DOCS.health,
-        evidence,
-      })
+      return fail(
+        standalone
+          ? `the health server of ${access.target} at ${address} did not answer (${msg})`
+          : `the health server of ${access.target} did not answer (${msg}); the kubelet's liveness probe fails the same way and restarts the agent`,
+        {
+          hint: standalone ? `${logs}\n(the agent's --health-server-address, default :6789; or pass --tetragon-health-address host:port)` : `${logs}\n(--health-server-address, default :6789; Helm tetragon.healthGrpc.enabled / port)`,
+          docs: TETRAGON_DOCS.health,
+          evidence,
+        },
+      )
     }
     if (status === 'SERVING') return pass(`${access.target}: liveness SERVING`, evidence)
     if (status === 'NOT_SERVING') {
-      return fail(`${access.target}: liveness NOT_SERVING — the agent reports itself unhealthy and the kubelet will restart it`, {hint: logs, docs: TETRAGON_DOCS.health, evidence: {...evidence, status}})
+      const consequence = standalone ? `at ${address} — the agent reports itself unhealthy` : '— the agent reports itself unhealthy and the kubelet will restart it'
+      return fail(`${access.target}: liveness NOT_SERVING ${consequence}`, {hint: logs, docs: TETRAGON_DOCS.health, evidence: {...evidence, status}})
     }
     return warn(`${access.target}: health service answers ${status} for "liveness"`, {hint: logs, docs: TETRAGON_DOCS.health, evidence: {...evidence, status}})
   },
