@@ -16,14 +16,16 @@ export abstract class BaseCommand extends Command {
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
     // this.exit() and --help/--version use ExitError: let oclif handle them.
     if (err instanceof Errors.ExitError) throw err
+    const reason = flagReason(String(err?.message ?? ''))
     if (err instanceof UserError) {
-      this.fatal(err.oneLine(), err.exitCode, err)
+      // Thrown by one of our flag types: oclif wrapped its message, which already names the setting.
+      this.fatal(reason ? `${reason}${err.tryMessage ? ` ${err.tryMessage}` : ''}` : err.oneLine(), err.exitCode, err)
       return
     }
     // Flag parsing errors from oclif: usage errors, exit 2.
     const name = err?.constructor?.name ?? ''
     if (/Flag|Arg|Parse|Options|Required|Unexpected|Exclusive|Dependent|Validation/i.test(name) || err.oclif?.exit === 2) {
-      const first = String(err.message).replace(/\s+$/, "").split('\n').find((l) => l.trim()) ?? 'invalid arguments'
+      const first = reason ?? String(err.message).replace(/\s+$/, "").split('\n').find((l) => l.trim()) ?? 'invalid arguments'
       this.fatal(`${first.trim().replace(/([^.])$/, "$1.")}${this.flagSuggestion(first)} See \`tetractl ${this.id?.replace(/:/g, ' ') ?? ''} --help\`.`, ExitCode.USAGE, err)
       return
     }
@@ -44,4 +46,15 @@ export abstract class BaseCommand extends Command {
     if (this.debugEnabled && err.stack) process.stderr.write(`${redact(err.stack)}\n`)
     process.exitCode = code
   }
+}
+
+/**
+ * oclif wraps what a flag's parser threw as "Parsing --NAME \n\tREASON\nSee more help with --help"; the first line
+ * alone says nothing. Keep the reason, prefixed with the flag unless it already names it.
+ */
+function flagReason(message: string): string | undefined {
+  const m = /^Parsing (--[\w-]+)\s*\n\t([\s\S]*?)\n?See more help with --help\s*$/.exec(message)
+  if (!m) return undefined
+  const reason = m[2].replace(/\s+/g, ' ').trim()
+  return reason.includes(m[1]) ? reason : `${m[1]}: ${reason}`
 }

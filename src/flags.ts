@@ -1,18 +1,77 @@
 // Flag sets composed by the commands ({...kubeFlags, ...outputFlags}), never repeated.
+import {accessSync, constants, statSync} from 'node:fs'
+import {dirname, resolve} from 'node:path'
+
 import {Flags, type Interfaces} from '@oclif/core'
 
 import {DOCUMENTED_COLLECTOR_ADDRESS} from './defaults.js'
+import {durationMs} from './duration.js'
+import {UserError} from './engine/errors.js'
+import {datasetName, dns1123Label, dns1123Subdomain, helmReleaseName, podRef} from './names.js'
+
+/** Where a value came from, for its error: the flag, or the environment variable oclif read instead. */
+const settingOf = (ctx: {token?: unknown}, flag: {name: string; env?: string}) => (ctx.token || !flag.env ? `--${flag.name}` : `${flag.env} (--${flag.name})`)
+
+/** A string flag whose value is checked while the flags are parsed (exit 2 before any work). */
+const checked = (check: (value: string, setting: string) => string) => Flags.custom<string>({parse: async (input, ctx, flag) => check(input, settingOf(ctx, flag))})
+
+const durationFlags = new WeakSet<object>()
+const duration = Flags.custom<number>({parse: async (input, ctx, flag) => durationMs(input, settingOf(ctx, flag)), helpValue: '<value>'})
+
+/** A duration flag, parsed once into milliseconds within what a timer can wait; its env variable is held to the same rule. */
+export function durationFlag(o: {description: string; default: string; env?: string; helpGroup?: string}) {
+  const f = duration({description: o.description, env: o.env, helpGroup: o.helpGroup, default: durationMs(o.default, 'default'), defaultHelp: async () => o.default})
+  durationFlags.add(f)
+  return f
+}
+
+/** Kubernetes object names, checked before they are pasted into API paths and fix hints. */
+export const namespaceFlag = (o: {char?: 'n'; description: string; helpGroup?: string}) => checked((v, s) => dns1123Label(v, s, 'a Kubernetes namespace name', 'kube-system'))(o)
+export const serviceNameFlag = checked((v, s) => dns1123Label(v, s, 'a Kubernetes Service name', 'tetragon-grpc'))
+export const containerNameFlag = checked((v, s) => dns1123Label(v, s, 'a container name', 'main'))
+export const nodeNameFlag = checked((v, s) => dns1123Subdomain(v, s, 'a Kubernetes node name', 'worker-2'))
+export const podRefFlag = checked(podRef)
+export const releaseFlag = checked(helmReleaseName)
+/** A namespace filter: '' stands for host processes (no pod). */
+export const eventNamespaceFlag = checked((v, s) => (v.trim() === '' ? v : dns1123Label(v.trim(), s, 'a Kubernetes namespace name', 'default')))
+export const datasetFlag = checked(datasetName)
+
+/**
+ * --junit FILE: an existing folder we may write in, and not a directory or special file. Checked up front so a
+ * run never ends unable to write its report (nor creates folders, nor leaves a temporary file beside a folder).
+ */
+export function junitPath(value: string, setting: string): string {
+  const target = resolve(value)
+  let st
+  try {
+    st = statSync(target)
+  } catch {}
+  if (st?.isDirectory()) throw new UserError(`${setting} ${value} is a directory.`, `Name a file, e.g. ${setting} ${value.replace(/\/+$/, '')}/report.xml`)
+  if (st && !st.isFile()) throw new UserError(`${setting} ${value} is not a regular file.`, 'Name a regular file to write the report to.')
+  const folder = dirname(target)
+  let dir
+  try {
+    dir = statSync(folder)
+  } catch {}
+  if (!dir?.isDirectory()) throw new UserError(`${setting}: the folder ${folder} does not exist.`, 'Create it first, or name a file in an existing folder.')
+  try {
+    accessSync(folder, constants.W_OK)
+  } catch {
+    throw new UserError(`${setting}: the folder ${folder} is not writable.`, 'Name a file in a folder you may write to.')
+  }
+  return value
+}
 
 export const kubeFlags = {
   kubeconfig: Flags.string({description: 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)', helpGroup: 'KUBERNETES'}),
   context: Flags.string({description: 'kubeconfig context (default: current-context)', helpGroup: 'KUBERNETES'}),
-  namespace: Flags.string({char: 'n', description: "Tetragon's namespace (default: found by label, else kube-system)", helpGroup: 'KUBERNETES'}),
-  'request-timeout': Flags.string({description: 'timeout of each API request', default: '10s', helpGroup: 'KUBERNETES'}),
+  namespace: namespaceFlag({char: 'n', description: "Tetragon's namespace (default: found by label, else kube-system)", helpGroup: 'KUBERNETES'}),
+  'request-timeout': durationFlag({description: 'timeout of each API request', default: '10s', helpGroup: 'KUBERNETES'}),
 }
 
 export const tetragonFlags = {
-  'service-name': Flags.string({description: 'the gRPC Service collectors dial', default: 'tetragon-grpc', helpGroup: 'TETRAGON'}),
-  'service-namespace': Flags.string({description: "the Service's namespace (default: Tetragon's)", helpGroup: 'TETRAGON'}),
+  'service-name': serviceNameFlag({description: 'the gRPC Service collectors dial', default: 'tetragon-grpc', helpGroup: 'TETRAGON'}),
+  'service-namespace': namespaceFlag({description: "the Service's namespace (default: Tetragon's)", helpGroup: 'TETRAGON'}),
   'collector-address': Flags.string({
     description: 'address the collector is configured to dial',
     env: 'TETRACTL_COLLECTOR_ADDRESS',
@@ -28,9 +87,9 @@ export const tetragonApiFlags = {
     helpGroup: 'TETRAGON',
   }),
   'tetragon-health-address': Flags.string({description: "the agent's gRPC health server (default: the --tetragon-address host, port 6789)", helpGroup: 'TETRAGON'}),
-  'grpc-timeout': Flags.string({description: 'deadline of each gRPC call', default: '5s', helpGroup: 'TETRAGON'}),
-  'schema-sample': Flags.string({description: 'tetragon.schema reads events for at most this long (or 50 events)', env: 'TETRACTL_SCHEMA_SAMPLE', default: '3s', helpGroup: 'TETRAGON'}),
-  'metrics-window': Flags.string({description: 'tetragon.dropped-events scrapes the metrics twice, this far apart', env: 'TETRACTL_METRICS_WINDOW', default: '2s', helpGroup: 'TETRAGON'}),
+  'grpc-timeout': durationFlag({description: 'deadline of each gRPC call', default: '5s', helpGroup: 'TETRAGON'}),
+  'schema-sample': durationFlag({description: 'tetragon.schema reads events for at most this long (or 50 events)', env: 'TETRACTL_SCHEMA_SAMPLE', default: '3s', helpGroup: 'TETRAGON'}),
+  'metrics-window': durationFlag({description: 'tetragon.dropped-events scrapes the metrics twice, this far apart', env: 'TETRACTL_METRICS_WINDOW', default: '2s', helpGroup: 'TETRAGON'}),
 }
 
 // Secrets are better passed through the environment (flags show up in `ps`); both are read.
@@ -44,23 +103,23 @@ export const elasticFlags = {
   'es-insecure': Flags.boolean({description: 'skip TLS verification (not for production)', helpGroup: 'ELASTIC'}),
   'kibana-url': Flags.string({description: 'Kibana URL (Fleet checks)', env: 'KIBANA_URL', helpGroup: 'ELASTIC'}),
   'kibana-api-key': Flags.string({description: 'Kibana API key (default: the Elasticsearch credentials)', env: 'KIBANA_API_KEY', helpGroup: 'ELASTIC'}),
-  dataset: Flags.string({description: 'dataset to look for (default: found; the package writes cilium_tetragon.log, the common docs say tetragon.log)', helpGroup: 'ELASTIC'}),
+  dataset: datasetFlag({description: 'dataset to look for (default: found; the package writes cilium_tetragon.log, the common docs say tetragon.log)', helpGroup: 'ELASTIC'}),
   profile: Flags.string({description: 'expected fields: seed (commonly documented), package (what cilium_tetragon sets), auto', options: ['auto', 'seed', 'package'], default: 'auto', helpGroup: 'ELASTIC'}),
-  'max-age': Flags.string({description: 'newest event older than this fails es.freshness', default: '15m', helpGroup: 'ELASTIC'}),
-  window: Flags.string({description: 'recent window for field and error statistics', default: '1h', helpGroup: 'ELASTIC'}),
+  'max-age': durationFlag({description: 'newest event older than this fails es.freshness', default: '15m', helpGroup: 'ELASTIC'}),
+  window: durationFlag({description: 'recent window for field and error statistics', default: '1h', helpGroup: 'ELASTIC'}),
 }
 
 export const runFlags = {
   only: Flags.string({description: 'run only these check ids or layers (comma-separated; their requirements run too)', delimiter: ',', multiple: true}),
   skip: Flags.string({description: 'skip these check ids or layers (comma-separated)', delimiter: ',', multiple: true}),
-  timeout: Flags.string({description: 'stop the whole run after this long; unfinished checks are reported not-evaluated', default: '60s'}),
-  'check-timeout': Flags.string({description: 'timeout of each check', default: '20s'}),
+  timeout: durationFlag({description: 'stop the whole run after this long; unfinished checks are reported not-evaluated', default: '60s'}),
+  'check-timeout': durationFlag({description: 'timeout of each check', default: '20s'}),
   concurrency: Flags.integer({description: 'checks run at once', default: 8, min: 1, max: 64}),
 }
 
 export const outputFlags = {
   'fail-on': Flags.string({description: 'lowest status that makes the exit code 1', options: ['fail', 'warn'], default: 'fail'}),
-  junit: Flags.string({description: 'also write a JUnit XML report to this file (atomically)'}),
+  junit: checked(junitPath)({description: 'also write a JUnit XML report to this file (atomically; its folder must exist)'}),
   verbose: Flags.boolean({char: 'v', description: 'show the evidence of every check'}),
   debug: Flags.boolean({description: 'print stack traces of unexpected errors', hidden: false}),
 }
@@ -85,7 +144,9 @@ export function flagDefaults<T extends Record<string, {default?: unknown; multip
   const out: Partial<Record<keyof T, unknown>> = {}
   for (const [name, flag] of Object.entries(set)) {
     const fromEnv = flag.env ? process.env[flag.env] : undefined
-    if (fromEnv !== undefined && fromEnv !== '' && (flag as {type?: string}).type !== 'boolean') out[name as keyof T] = fromEnv
+    // Held to the flag's own rule, as oclif does when it reads the variable.
+    if (fromEnv !== undefined && fromEnv !== '' && durationFlags.has(flag)) out[name as keyof T] = durationMs(fromEnv, `${flag.env} (--${name})`)
+    else if (fromEnv !== undefined && fromEnv !== '' && (flag as {type?: string}).type !== 'boolean') out[name as keyof T] = fromEnv
     else if (flag.default !== undefined && typeof flag.default !== 'function') out[name as keyof T] = flag.default
     else if ((flag as {type?: string}).type === 'boolean') out[name as keyof T] = false
   }

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP} from '../engine/exit-codes.js'
-import {kubeFlags, tetragonApiFlags} from '../flags.js'
+import {eventNamespaceFlag, kubeFlags, nodeNameFlag, tetragonApiFlags} from '../flags.js'
 
 export default class Events extends BaseCommand {
   static summary = 'Tail Tetragon events from an agent\'s gRPC API (like tetra getevents)'
@@ -28,12 +28,12 @@ ${EXIT_CODE_HELP}`
     ...kubeFlags,
     ...tetragonApiFlags,
     output: Flags.string({char: 'o', description: 'output format', options: ['json', 'compact'], default: 'json'}),
-    'event-namespace': Flags.string({description: "only events of pods in these namespaces (comma-separated; '' = host processes)", delimiter: ',', multiple: true, helpGroup: 'FILTERS'}),
+    'event-namespace': eventNamespaceFlag({description: "only events of pods in these namespaces (comma-separated; '' = host processes)", delimiter: ',', multiple: true, helpGroup: 'FILTERS'}),
     pod: Flags.string({description: 'only events of pods whose name matches this regular expression', helpGroup: 'FILTERS'}),
     binary: Flags.string({description: 'only events of processes whose binary matches this regular expression', helpGroup: 'FILTERS'}),
     type: Flags.string({description: 'only these event types (comma-separated), e.g. PROCESS_EXEC,PROCESS_EXIT,PROCESS_KPROBE', delimiter: ',', multiple: true, helpGroup: 'FILTERS'}),
     count: Flags.integer({description: 'stop after this many events', min: 1}),
-    node: Flags.string({description: "read the agent on this node (default: the first ready agent)", exclusive: ['tetragon-address']}),
+    node: nodeNameFlag({description: "read the agent on this node (default: the first ready agent)", exclusive: ['tetragon-address']}),
     debug: Flags.boolean({description: 'print stack traces of unexpected errors'}),
   }
 

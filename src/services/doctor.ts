@@ -2,7 +2,6 @@
 import {checks} from '../checks/index.js'
 import type {CheckContext, DoctorOptions} from '../checks/context.js'
 import type {KubeClient} from '../clients/kube.js'
-import {parseDuration} from '../duration.js'
 import {ExitCode, type FailOn} from '../engine/exit-codes.js'
 import {UserError, SkipError} from '../engine/errors.js'
 import {Memo} from '../engine/memo.js'
@@ -28,7 +27,7 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   const skip = flags.skip?.map((s) => s.trim()).filter(Boolean)
   if (only) validateSelectors(registry, only, '--only')
   if (skip) validateSelectors(registry, skip, '--skip')
-  const globalTimeoutMs = parseDuration(flags.timeout, 'timeout')
+  const globalTimeoutMs = flags.timeout
   // Set while a run of checks is under --timeout; Kubernetes requests end by then (see KubeOptions.deadline).
   let runDeadline: number | undefined
   const underTimeout = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -39,10 +38,10 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
       runDeadline = undefined
     }
   }
-  const checkTimeoutMs = parseDuration(flags['check-timeout'], 'check-timeout')
+  const checkTimeoutMs = flags['check-timeout']
   // A request must give up before the whole run does, so an API that never answers is reported as
   // unreachable (exit 3) rather than as an unfinished run.
-  const requestTimeoutMs = Math.min(parseDuration(flags['request-timeout'], 'request-timeout'), Math.max(500, globalTimeoutMs - 1000))
+  const requestTimeoutMs = Math.min(flags['request-timeout'], Math.max(500, globalTimeoutMs - 1000))
 
   // Load the kubeconfig up front when a Kubernetes-side check will run: a bad one is a usage error (exit 2).
   const wanted = registry.filter((c) => !only || only.includes(c.id) || only.includes(c.layer))
@@ -168,13 +167,13 @@ export function doctorOptionsFromFlags(flags: Pick<DoctorFlags, 'namespace' | 's
     collectorAddress: flags['collector-address'],
     tetragonAddress: flags['tetragon-address'],
     tetragonHealthAddress: flags['tetragon-health-address'],
-    grpcTimeoutMs: parseDuration(flags['grpc-timeout'], 'grpc-timeout'),
-    schemaSampleMs: parseDuration(flags['schema-sample'], 'schema-sample'),
-    metricsWindowMs: parseDuration(flags['metrics-window'], 'metrics-window'),
+    grpcTimeoutMs: flags['grpc-timeout'],
+    schemaSampleMs: flags['schema-sample'],
+    metricsWindowMs: flags['metrics-window'],
     dataset: flags.dataset,
     profile: flags.profile as DoctorOptions['profile'],
-    maxAgeMs: parseDuration(flags['max-age'], 'max-age'),
-    windowMs: parseDuration(flags.window, 'window'),
+    maxAgeMs: flags['max-age'],
+    windowMs: flags.window,
   }
 }
 

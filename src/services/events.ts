@@ -5,7 +5,6 @@ import type {Writable} from 'node:stream'
 
 import type {CheckContext} from '../checks/context.js'
 import type {TetragonClient} from '../clients/tetragon.js'
-import {parseDuration} from '../duration.js'
 import {ExitCode} from '../engine/exit-codes.js'
 import {UnreachableError, UserError} from '../engine/errors.js'
 import {Memo} from '../engine/memo.js'
@@ -17,10 +16,11 @@ export interface EventsFlags {
   kubeconfig?: string
   context?: string
   namespace?: string
-  'request-timeout': string
+  /** Milliseconds (src/flags.ts durationFlag). */
+  'request-timeout': number
   'tetragon-address'?: string
   'tetragon-health-address'?: string
-  'grpc-timeout': string
+  'grpc-timeout': number
   'event-namespace'?: string[]
   pod?: string
   binary?: string
@@ -256,7 +256,7 @@ async function connect(flags: EventsFlags, timeoutMs: number): Promise<Connectio
     return {client, target: client.address, forwardErrors: () => [], close: async () => client.close()}
   }
   const {KubeClient} = await import('../clients/kube.js')
-  const requestTimeoutMs = parseDuration(flags['request-timeout'], 'request-timeout')
+  const requestTimeoutMs = flags['request-timeout']
   const kube = KubeClient.load({kubeconfig: flags.kubeconfig, context: flags.context, requestTimeoutMs})
   // The doctor's facts (DaemonSet by label, agent pods, server-address precedence) on a minimal context.
   const closers: Array<() => unknown> = []
@@ -428,7 +428,7 @@ export async function runEvents(args: {flags: EventsFlags; stdout: Writable; std
   const {flags, signal} = args
   const output = flags.output
   if (output !== 'json' && output !== 'compact') throw new UserError(`Unknown -o ${output}.`, 'Use -o json or -o compact.')
-  const timeoutMs = parseDuration(flags['grpc-timeout'], 'grpc-timeout')
+  const timeoutMs = flags['grpc-timeout']
   if (flags['tetragon-address']) {
     const {parseTetragonAddress} = await import('../clients/tetragon.js')
     parseTetragonAddress(flags['tetragon-address'], '--tetragon-address')

@@ -111,7 +111,8 @@ describe('doctor, Kubernetes side, per scenario', () => {
 
   it('writes valid JUnit XML, one testcase per check', async () => {
     await withScenario('no-service', async (_lab, dir) => {
-      const junit = join(dir, 'out', 'report.xml')
+      // The folder must exist (issue #12: --junit never creates folders).
+      const junit = join(dir, 'report.xml')
       const res = await runCli(['doctor', '--kubeconfig', join(dir, 'kubeconfig'), K8S_LAYERS, '--junit', junit], {env: envFile(dir)})
       expect(res.code).toBe(1)
       const xml = readFileSync(junit, 'utf8')

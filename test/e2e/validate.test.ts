@@ -92,7 +92,8 @@ describe('validate, per scenario', () => {
 
   it('export-filtered: the failure names the export filter; the JUnit file has one suite per stage', async () => {
     await withScenario('export-filtered', async (_lab, env, dir) => {
-      const junit = join(dir, 'out', 'validate.xml')
+      // The folder must exist (issue #12: --junit never creates folders).
+      const junit = join(dir, 'validate.xml')
       const res = await runCli(['validate', '--es-timeout', '3s', '--junit', junit], {env, timeoutMs: 90_000})
       expect(res.code).toBe(1)
       expect(res.stdout).toMatch(/Elasticsearch \(documents of the events\)/)

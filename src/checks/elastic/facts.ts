@@ -230,7 +230,7 @@ export interface DataStreamInfo {
 export function dataStreams(ctx: ElasticCheckContext, es: EsHandle, signal?: AbortSignal): Promise<DataStreamInfo[]> {
   return ctx.memo.get('es:data_streams', async () => {
     const names = new Set([`logs-${PACKAGE_DATASET}-*`, `logs-${DOCUMENTED_DATASET}-*`])
-    if (ctx.opts.dataset) names.add(`logs-${ctx.opts.dataset}-*`)
+    if (ctx.opts.dataset) names.add(`logs-${encodeURIComponent(ctx.opts.dataset)}-*`)
     const r = await es.request<{data_streams?: DataStreamInfo[]}>({method: 'GET', path: `/_data_stream/${[...names].join(',')}`, ignore: [404]}, signal)
     return r.body.data_streams ?? []
   })
@@ -412,7 +412,7 @@ export function datasetStats(ctx: ElasticCheckContext, es: EsHandle, dataset: st
     const r = await es.request<any>(
       {
         method: 'POST',
-        path: `/logs-${dataset}-*/_search`,
+        path: `/logs-${encodeURIComponent(dataset)}-*/_search`,
         querystring: {ignore_unavailable: true, allow_no_indices: true},
         body: {
           size: 0,

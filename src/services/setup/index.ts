@@ -7,7 +7,6 @@ import {tetragonInstall} from '../../checks/kubernetes/facts.js'
 import {Helm} from '../../clients/helm.js'
 import {KubeWriter} from '../../clients/kube-apply.js'
 import type {KubeClient} from '../../clients/kube.js'
-import {parseDuration} from '../../duration.js'
 import {UserError} from '../../engine/errors.js'
 import type {Report} from '../../engine/types.js'
 import {POLICY_KINDS, type PolicyKind} from '../../policies/index.js'
@@ -36,7 +35,8 @@ export interface SetupFlags {
   kubeconfig?: string
   context?: string
   namespace?: string
-  'request-timeout': string
+  /** Durations in milliseconds (src/flags.ts durationFlag). */
+  'request-timeout': number
   'service-name': string
   'service-namespace'?: string
   'collector-address': string
@@ -47,8 +47,8 @@ export interface SetupFlags {
   'agent-policy'?: string
   'dry-run'?: boolean
   'force-conflicts'?: boolean
-  'wait-timeout': string
-  'helm-timeout': string
+  'wait-timeout': number
+  'helm-timeout': number
   'kibana-url'?: string
   'kibana-api-key'?: string
   'es-api-key'?: string
@@ -87,9 +87,9 @@ export interface SetupResult {
 export async function runSetup(args: {flags: SetupFlags; json: boolean; version: string; log(s: string): void; startedAt: Date}): Promise<SetupResult> {
   const {flags, json} = args
   const out = (s: string) => (json ? undefined : args.log(s))
-  const requestTimeoutMs = parseDuration(flags['request-timeout'], 'request-timeout')
-  const waitTimeoutMs = parseDuration(flags['wait-timeout'], 'wait-timeout')
-  const helmTimeoutMs = parseDuration(flags['helm-timeout'], 'helm-timeout')
+  const requestTimeoutMs = flags['request-timeout']
+  const waitTimeoutMs = flags['wait-timeout']
+  const helmTimeoutMs = flags['helm-timeout']
   const kinds = [...new Set((flags.policies ?? []).map((p) => p.trim()).filter(Boolean))]
   const unknown = kinds.filter((k) => !POLICY_KINDS.includes(k as PolicyKind))
   if (unknown.length) throw new UserError(`Unknown --policies value: ${unknown.join(', ')}.`, `Use ${POLICY_KINDS.join(', ')} (comma-separated).`)

@@ -13,7 +13,6 @@ import {serverAddress} from '../../checks/tetragon/server-address.js'
 import type {KubeClient} from '../../clients/kube.js'
 import type {EsHandle} from '../../clients/elasticsearch.js'
 import type {TetragonClient} from '../../clients/tetragon.js'
-import {parseDuration} from '../../duration.js'
 import {determineExitCode, ExitCode, type FailOn} from '../../engine/exit-codes.js'
 import {UserError, redact} from '../../engine/errors.js'
 import {Memo} from '../../engine/memo.js'
@@ -60,12 +59,13 @@ interface Inputs {
 
 /** Every flag checked before anything touches the network: bad input is a one-line error, exit 2. */
 export function parseInputs(flags: ValidateFlags): Inputs {
-  const globalTimeoutMs = parseDuration(flags.timeout, 'timeout')
-  const esTimeoutMs = parseDuration(flags['es-timeout'], 'es-timeout')
-  const eventTimeoutMs = parseDuration(flags['event-timeout'], 'event-timeout')
-  const podTimeoutMs = parseDuration(flags['pod-timeout'], 'pod-timeout')
-  const grpcTimeoutMs = parseDuration(flags['grpc-timeout'], 'grpc-timeout')
-  const requestTimeoutMs = Math.min(parseDuration(flags['request-timeout'], 'request-timeout'), Math.max(500, globalTimeoutMs - 1000))
+  // Durations arrive in milliseconds, already bounded by their flag type (src/flags.ts durationFlag).
+  const globalTimeoutMs = flags.timeout
+  const esTimeoutMs = flags['es-timeout']
+  const eventTimeoutMs = flags['event-timeout']
+  const podTimeoutMs = flags['pod-timeout']
+  const grpcTimeoutMs = flags['grpc-timeout']
+  const requestTimeoutMs = Math.min(flags['request-timeout'], Math.max(500, globalTimeoutMs - 1000))
   const url = validateUrl(flags.url)
   const podRef = flags.pod !== undefined ? parsePodRef(flags.pod) : undefined
   const image = flags.image.trim()
@@ -639,7 +639,7 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
     }
     // The newest document tells a stopped shipper (nothing at all, or nothing new) from a slow one.
     const newest = await es
-      .request<any>({method: 'POST', path: `/logs-${dataset}-*/_search`, querystring: {ignore_unavailable: true, allow_no_indices: true}, body: {size: 1, _source: ['@timestamp'], sort: [{'@timestamp': {order: 'desc'}}]}}, abort)
+      .request<any>({method: 'POST', path: `/logs-${encodeURIComponent(dataset)}-*/_search`, querystring: {ignore_unavailable: true, allow_no_indices: true}, body: {size: 1, _source: ['@timestamp'], sort: [{'@timestamp': {order: 'desc'}}]}}, abort)
       .then((r) => r.body?.hits?.hits?.[0]?._source?.['@timestamp'] as string | undefined)
       .catch(() => undefined)
     const age = newest ? Date.now() - Date.parse(newest) : undefined

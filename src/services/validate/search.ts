@@ -66,7 +66,7 @@ async function searchPod(es: EsHandle, dataset: string, namespace: string, pod: 
   const r = await es.request<any>(
     {
       method: 'POST',
-      path: `/logs-${dataset}-*/_search`,
+      path: `/logs-${encodeURIComponent(dataset)}-*/_search`,
       querystring: {ignore_unavailable: true, allow_no_indices: true},
       body: {
         size: 500,
@@ -92,7 +92,7 @@ export async function idsWithDataset(es: EsHandle, dataset: string, ids: string[
   const r = await es.request<any>(
     {
       method: 'POST',
-      path: `/logs-${dataset}-*/_search`,
+      path: `/logs-${encodeURIComponent(dataset)}-*/_search`,
       querystring: {ignore_unavailable: true, allow_no_indices: true},
       body: {size: ids.length, _source: false, query: {bool: {filter: [{ids: {values: ids}}, {term: {'event.dataset': dataset}}]}}},
     },
