@@ -1,10 +1,11 @@
-import {mkdir, writeFile} from 'node:fs/promises'
+import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {ElasticLab, ElasticLabOptions} from './elastic/index.js'
 import {type KubeLab, type KubeLabOptions, startKubeLab} from './kube/index.js'
 import type {LabSpec} from './spec.js'
 import type {TetragonInCluster} from './tetragon/in-cluster.js'
+import {writePrivateFileSync} from './private-file.js'
 
 // The whole simulated environment of one scenario. Each sub-lab (Kubernetes today; Tetragon gRPC
 // and Elasticsearch later) is started here, contributes environment variables and files, and is
@@ -104,13 +105,13 @@ export async function startLab(spec: LabSpec, opts: LabOptions = {}): Promise<La
       await mkdir(abs, {recursive: true})
       for (const p of parts) {
         for (const [rel, content] of Object.entries(p.files?.(abs) ?? {})) {
-          await writeFile(path.join(abs, rel), content, {mode: 0o600})
+          writePrivateFileSync(path.join(abs, rel), content)
         }
       }
       for (const p of parts) Object.assign(env, p.envFor?.(abs) ?? {})
       env.KUBECONFIG = path.join(abs, 'kubeconfig')
       const lines = Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}`)
-      await writeFile(path.join(abs, 'env'), `${lines.join('\n')}\n`, {mode: 0o600})
+      writePrivateFileSync(path.join(abs, 'env'), `${lines.join('\n')}\n`)
     },
     async stop() {
       for (const p of [...parts].reverse()) await p.stop()

@@ -26,7 +26,11 @@ Use it to try tetractl with no cluster:  source DIR/env && tetractl doctor`
     const dir = resolve(flags.out)
     await mkdir(dir, {recursive: true})
     const lab = await startLab(spec)
-    await lab.writeFiles(dir)
+    // A file it refuses to write (a symbolic link in DIR) ends the command: stop the servers, or they keep it alive.
+    await lab.writeFiles(dir).catch(async (error) => {
+      await lab.stop()
+      throw error
+    })
     this.log(`sandbox "${spec.name}" running: ${spec.description}`)
     this.log(`  source ${dir}/env   # exports KUBECONFIG=${dir}/kubeconfig and the lab's other variables`)
     this.log('  stop with Ctrl-C')

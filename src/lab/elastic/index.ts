@@ -4,10 +4,11 @@
 // `tetractl sandbox` import this file.
 
 import {randomBytes} from 'node:crypto'
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {writePrivateFileSync} from '../private-file.js'
 import {type EsServer, type FailureInjection, type RequestLogEntry, startEsServer} from './es-server.js'
 import {type KibanaServer, startKibanaServer} from './kibana-server.js'
 import {DEFAULT_PACKAGE_VERSION, PACKAGE_DATASET} from './pipeline.js'
@@ -174,7 +175,7 @@ export async function startElasticLab(opts: ElasticLabOptions = {}): Promise<Ela
   const caFile = (dir: string) => {
     mkdirSync(dir, {recursive: true})
     const file = join(dir, 'elastic-lab-ca.pem')
-    writeFileSync(file, es.caPem, {mode: 0o644})
+    writePrivateFileSync(file, es.caPem)
     return file
   }
 
