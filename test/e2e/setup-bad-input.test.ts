@@ -84,7 +84,8 @@ describe('setup, bad input', () => {
       expect(now.spec.selector).toEqual({'app.kubernetes.io/name': 'tetragon'})
       expect(now.metadata.managedFields.find((m: {manager: string}) => m.manager === 'tetractl')?.operation).toBe('Apply')
     })
-  })
+    // Two whole setup runs (each ends with a doctor run): a bound for a loaded machine, not a measurement.
+  }, 180_000)
 
   it('no permission to create the Service → exit 1 before any change, naming the verbs', async () => {
     await withLab('no-service', async (h) => {
