@@ -64,7 +64,19 @@ const scenarioList: LabSpec[] = [
       {apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create']},
     ],
   }),
-  variant('partial-rollout', 'DaemonSet rollout stuck: 2 of 3 agent pods ready', {
+  variant('rbac-no-portforward', 'a read-only token (exec and proxies allowed) that may not port-forward to pods', {
+    // RBAC grants nothing it does not list, so without pods/portforward the upgrade is refused with 403 before it
+    // reaches the kubelet (apiserver WithAuthorization filter), like the built-in `view` role.
+    rbac: [
+      {apiGroups: [''], resources: ['namespaces', 'nodes', 'pods', 'services', 'endpoints', 'configmaps', 'pods/log', 'pods/proxy', 'services/proxy'], verbs: ['get', 'list', 'watch']},
+      {apiGroups: [''], resources: ['pods/exec'], verbs: ['get', 'create']},
+      {apiGroups: ['apps'], resources: ['daemonsets', 'deployments', 'replicasets'], verbs: ['get', 'list', 'watch']},
+      {apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch']},
+      {apiGroups: ['cilium.io'], resources: ['tracingpolicies', 'tracingpoliciesnamespaced'], verbs: ['get', 'list', 'watch']},
+      {apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create']},
+    ],
+  }),
+  variant('partial-rollout', 'DaemonSet rollout stuck: 2 of 3 agent pods ready, the third crash-looping (CrashLoopBackOff)', {
     tetragon: {readyPods: 2},
   }),
   variant('large-cluster', '5,000 nodes, otherwise healthy', {nodes: 5000}),

@@ -136,6 +136,57 @@ describe('doctor --only kubernetes,tetragon, per scenario', () => {
   })
 })
 
+// Issue #10: the real cluster is less lenient than the lab was.
+describe('doctor on a partial rollout and with missing permissions', () => {
+  it('partial-rollout: only tetragon.daemonset fails; every other check evaluates the 2 ready agents and names the crash-looping one', async () => {
+    const {report, code, stdout} = await doctorOn('partial-rollout', ['--only', 'agent.shipper'])
+    expect(idsWithStatus(report, 'fail'), stdout).toEqual(['tetragon.daemonset'])
+    expect(idsWithStatus(report, 'not-evaluated'), stdout).toEqual([])
+    expect(code).toBe(1)
+    const crashLoop = /1 of 3 agents not ready: tetragon-\S+ on node-3 \(tetragon: waiting: CrashLoopBackOff, \d+ restarts\)/
+    for (const id of ['tetragon.version', 'tetragon.schema', 'tetragon.liveness', 'tetragon.policies']) {
+      const c = byId(report, id)
+      expect(c.status, `${id}: ${c.message}`).toBe('pass')
+      expect(c.message).toMatch(/2 of 3 agents checked/)
+      expect(c.message).toMatch(crashLoop)
+      // Each ready agent was asked, once per node.
+      expect(c.evidence.agents.map((l: string) => l.split(' ')[0]).sort()).toEqual(['node-1', 'node-2'])
+    }
+    expect(byId(report, 'tetragon.grpc-reachable').message).toMatch(/GetVersion answered on 2 of 3 agents/)
+    expect(byId(report, 'tetragon.grpc-reachable').message).toMatch(crashLoop)
+    expect(byId(report, 'tetragon.dropped-events').message).toMatch(/no lost events on 2 of 3 agents/)
+    expect(byId(report, 'tetragon.dropped-events').evidence.notReady[0]).toMatch(/CrashLoopBackOff/)
+    expect(byId(report, 'tetragon.export').message).toMatch(crashLoop)
+    expect(byId(report, 'tetragon.grpc-bind').status).toBe('pass')
+    expect(byId(report, 'agent.shipper').status).toBe('pass')
+  })
+
+  it('rbac-no-portforward: the API checks are not evaluated and name get pods/portforward; no verdict about the agent', async () => {
+    const {report, stdout} = await doctorOn('rbac-no-portforward')
+    expect(idsWithStatus(report, 'fail'), stdout).toEqual(['k8s.rbac'])
+    expect(byId(report, 'k8s.rbac').message).toMatch(/get pods\/portforward in kube-system/)
+    expect(byId(report, 'k8s.rbac').message).toMatch(/tetragon\.liveness/)
+    expect(byId(report, 'k8s.rbac').hint).toMatch(/--resource=pods\/portforward/)
+    for (const id of ['tetragon.grpc-reachable', 'tetragon.version', 'tetragon.schema', 'tetragon.liveness', 'tetragon.policies']) {
+      const c = byId(report, id)
+      expect(c.status, `${id}: ${c.message}`).toBe('not-evaluated')
+      expect(c.message).toBe('not allowed to get pods/portforward in namespace kube-system')
+    }
+    // The proxies are allowed: the metrics are read.
+    expect(byId(report, 'tetragon.dropped-events').status).toBe('pass')
+  })
+
+  it('rbac-limited: k8s.rbac reviews the proxies and port-forward; a 403 on the pod proxy is not-evaluated, not a failed scrape', async () => {
+    const {report, stdout} = await doctorOn('rbac-limited')
+    const rbac = byId(report, 'k8s.rbac')
+    for (const denied of ['get pods/portforward in kube-system', 'get services/proxy in kube-system', 'get pods/proxy in kube-system', 'list tracingpolicies.cilium.io (cluster-wide)']) expect(rbac.message).toContain(denied)
+    expect(byId(report, 'tetragon.dropped-events').status, stdout).toBe('not-evaluated')
+    expect(byId(report, 'tetragon.dropped-events').message).toBe('not allowed to get pods/proxy in namespace kube-system')
+    expect(byId(report, 'tetragon.liveness').status).toBe('not-evaluated')
+    expect(idsWithStatus(report, 'fail')).toEqual(['k8s.rbac'])
+  })
+})
+
 describe('doctor with --tetragon-address (standalone agent, no cluster)', () => {
   let agent: TetragonAgent
   beforeAll(async () => {

@@ -313,6 +313,51 @@ describe('kube lab: other scenarios', () => {
     }
   })
 
+  it('rbac-no-portforward: the WebSocket port-forward upgrade is refused with the apiserver\'s 403 Status, exec and proxies are not', async () => {
+    const lab = await startKubeLab(getScenario('rbac-no-portforward')!)
+    try {
+      const c = client(lab.kubeconfig())
+      const agent = (await c.core.listNamespacedPod({namespace: 'kube-system', labelSelector: 'app.kubernetes.io/name=tetragon'})).items[0]!.metadata!.name!
+      const https = await import('node:https')
+      // A WebSocket upgrade is a GET: before 1.35 it is authorized as `get` on pods/portforward (the lab runs v1.31.4).
+      const refused = await new Promise<{status: number; body: any}>((resolve, reject) => {
+        const req = https.request(`${lab.url}/api/v1/namespaces/kube-system/pods/${agent}/portforward?ports=54321`, {
+          ca: Buffer.from(lab.caData, 'base64'),
+          headers: {authorization: `Bearer ${lab.token}`, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-protocol': 'v4.channel.k8s.io'},
+        })
+        req.on('response', (res) => {
+          let t = ''
+          res.on('data', (d) => (t += d))
+          res.on('end', () => resolve({status: res.statusCode!, body: JSON.parse(t)}))
+        })
+        req.on('upgrade', () => reject(new Error('the upgrade was accepted')))
+        req.on('error', reject)
+        req.end()
+      })
+      expect(refused.status).toBe(403)
+      expect(refused.body).toMatchObject({
+        kind: 'Status',
+        status: 'Failure',
+        reason: 'Forbidden',
+        code: 403,
+        message: `pods "${agent}" is forbidden: User "system:serviceaccount:kube-system:tetractl" cannot get resource "pods/portforward" in API group "" in the namespace "kube-system"`,
+        details: {name: agent, kind: 'pods'},
+      })
+      // client-node surfaces the refusal only as the HTTP code (toolchain.md §11).
+      const out = sink()
+      await expect(new k8s.PortForward(c.kc).portForward('kube-system', agent, [54321], out.w, null, new PassThrough())).rejects.toThrow(/Unexpected server response: 403/)
+      const ssar = (verb: string, resource: string, subresource?: string) =>
+        c.authz.createSelfSubjectAccessReview({body: {spec: {resourceAttributes: {verb, resource, subresource, namespace: 'kube-system'}}}})
+      expect((await ssar('get', 'pods', 'portforward')).status!.allowed).toBe(false)
+      expect((await ssar('get', 'pods', 'proxy')).status!.allowed).toBe(true)
+      expect((await ssar('get', 'services', 'proxy')).status!.allowed).toBe(true)
+      const ea = (await c.core.listNamespacedPod({namespace: 'kube-system', labelSelector: 'app=elastic-agent'})).items[0]!.metadata!.name!
+      expect(exitCode((await exec(c.kc, 'kube-system', ea, 'elastic-agent', ['whoami'])).status)).toBe(0)
+    } finally {
+      await lab.stop()
+    }
+  })
+
   it('no-endpoints and selector-mismatch: EndpointSlices tell not-ready from none', async () => {
     const a = await startKubeLab(getScenario('no-endpoints')!)
     const b = await startKubeLab(getScenario('selector-mismatch')!)

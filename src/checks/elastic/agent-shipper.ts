@@ -1,6 +1,6 @@
 import type {V1DaemonSet} from '@kubernetes/client-node'
 
-import {fail, pass, type Check} from '../../engine/types.js'
+import {fail, notEvaluated, pass, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
 import {tetragonConfigMap, tetragonInstall} from '../kubernetes/facts.js'
 
@@ -23,11 +23,13 @@ export const shipperOnEveryTetragonNode: Check<CheckContext> = {
   id: 'agent.shipper',
   layer: 'elastic',
   title: 'A shipper runs next to every Tetragon agent and reads its export',
-  requires: ['tetragon.daemonset'],
+  // Needs the agent DaemonSet, not all its agents ready: a partial rollout is tetragon.daemonset's finding.
+  requires: ['k8s.connect'],
   async run(ctx, signal) {
     const kube = await ctx.kube()
     const [install, cm] = await Promise.all([tetragonInstall(ctx, signal), tetragonConfigMap(ctx, signal)])
-    const tds = install.daemonSet!
+    if (!install.daemonSet) return notEvaluated('no Tetragon agent DaemonSet to compare with; see tetragon.daemonset')
+    const tds = install.daemonSet
     const exportFile = cm?.data?.['export-filename'] ?? '/var/run/cilium/tetragon/tetragon.log'
     const exportDir = exportFile.slice(0, exportFile.lastIndexOf('/')) || '/'
     const sidecar = tds.spec?.template?.spec?.containers?.find((c) => c.name === 'export-stdout')

@@ -1,3 +1,5 @@
+import {setMaxListeners} from 'node:events'
+
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import {ForbiddenError} from '../../engine/errors.js'
 import type {CheckContext} from '../context.js'
@@ -22,16 +24,30 @@ export const accessReviewForChecks: Check<CheckContext> = {
     const kube = await ctx.kube()
     const [install, svcNs] = await Promise.all([tetragonInstall(ctx, signal).catch(() => undefined), serviceNamespace(ctx, signal).catch(() => undefined)])
     const ns = install?.namespace ?? ctx.opts.namespace ?? 'kube-system'
+    const svc = svcNs ?? ns
+    // The API checks reach each agent through a port-forward: a WebSocket upgrade, authorized as `get` on
+    // pods/portforward before Kubernetes 1.35 and as `create` from 1.35 (KEP-4006 gate
+    // AuthorizePodWebsocketUpgradeCreatePermission), the verb `kubectl port-forward` over SPDY (a POST) always needed.
+    const grpc = ['tetragon.grpc-reachable', 'tetragon.version', 'tetragon.schema', 'tetragon.liveness', 'tetragon.policies']
     const needs: Need[] = [
-      {verb: 'list', resource: 'daemonsets', group: 'apps', for: ['tetragon.daemonset']},
+      {verb: 'list', resource: 'daemonsets', group: 'apps', for: ['tetragon.daemonset', 'agent.shipper']},
       {verb: 'list', resource: 'pods', namespace: ns, for: ['tetragon.daemonset', 'service.selector', 'tetragon.export']},
       {verb: 'get', resource: 'configmaps', namespace: ns, for: ['tetragon.grpc-bind']},
-      {verb: 'get', resource: 'services', namespace: svcNs ?? ns, for: ['service.exists']},
-      {verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: svcNs ?? ns, for: ['service.endpoints']},
+      {verb: 'get', resource: 'services', namespace: svc, for: ['service.exists']},
+      {verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: svc, for: ['service.endpoints']},
       {verb: 'list', resource: 'nodes', for: ['tetragon.daemonset']},
       {verb: kube.streamVerb(), resource: 'pods', subresource: 'exec', for: ['dns.service']},
+      {verb: kube.streamVerb(), resource: 'pods', subresource: 'portforward', namespace: ns, for: grpc},
+      // The collector's path is probed through the services proxy; metrics are scraped through the pods proxy.
+      {verb: 'get', resource: 'services', subresource: 'proxy', namespace: svc, for: ['tetragon.grpc-reachable']},
+      {verb: 'get', resource: 'pods', subresource: 'proxy', namespace: ns, for: ['tetragon.dropped-events']},
+      {verb: 'get', resource: 'pods', subresource: 'log', namespace: ns, for: ['tetragon.dropped-events (its log excerpt)']},
+      {verb: 'list', resource: 'tracingpolicies', group: 'cilium.io', for: ['tetragon.policies']},
+      {verb: 'list', resource: 'tracingpoliciesnamespaced', group: 'cilium.io', for: ['tetragon.policies']},
     ]
     let reviews: Array<{need: Need; allowed: boolean}>
+    // One abort listener per concurrent review on the check's signal: bounded by this list, not a leak.
+    setMaxListeners(needs.length + 10, signal)
     try {
       reviews = await Promise.all(
         needs.map(async (need) => ({

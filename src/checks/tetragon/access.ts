@@ -1,12 +1,15 @@
 // How checks reach a Tetragon agent's gRPC API: through the API server (port-forward to a ready agent
-// pod, as `kubectl port-forward` would) or directly with --tetragon-address. Memoised per run.
+// pod, as `kubectl port-forward` would) or directly with --tetragon-address. Memoised per run and per pod.
 import type {TetragonClient} from '../../clients/tetragon.js'
+import {ForbiddenError} from '../../engine/errors.js'
 import type {CheckContext} from '../context.js'
 import {tetragonInstall, tetragonPods, type PodSummary} from '../kubernetes/facts.js'
 import {serverAddress} from './server-address.js'
 
 export const HEALTH_PORT = 6789 // --health-server-address default :6789 (tetragon.md §1.1)
 export const METRICS_PORT = 2112 // tetragon.prometheus.port (tetragon.md §3.3)
+/** gRPC checks talk to at most this many ready agents (each one a port-forward and a handshake). */
+export const MAX_GRPC_AGENTS = 5
 
 export interface TetragonAccess {
   client: TetragonClient
@@ -19,13 +22,21 @@ export interface TetragonAccess {
   forwardErrors(): string[]
   /** host:port of the agent's gRPC health server, reached the same way. */
   healthAddress(): Promise<string | undefined>
+  /**
+   * The API server refused a port-forward (403: the credentials may not port-forward): a permission to name,
+   * not a symptom of the agent. Undefined while no forward was refused.
+   */
+  refusal(): ForbiddenError | undefined
 }
+
+/** The port-forward's error stream says the upgrade was refused with 403 (client-node reports only the HTTP code, toolchain.md §11). */
+const refusedWith403 = (errors: string[]) => errors.some((e) => /\b403\b/.test(e))
 
 export function tetragonAccess(ctx: CheckContext, signal?: AbortSignal): Promise<TetragonAccess> {
   return ctx.memo.get('tetragon.access', async () => {
-    const {connectTetragon} = await import('../../clients/tetragon.js')
-    const timeoutMs = ctx.opts.grpcTimeoutMs
     if (ctx.opts.tetragonAddress) {
+      const {connectTetragon} = await import('../../clients/tetragon.js')
+      const timeoutMs = ctx.opts.grpcTimeoutMs
       const client = connectTetragon({address: ctx.opts.tetragonAddress}, {timeoutMs, flag: '--tetragon-address'})
       ctx.onClose(() => client.close())
       const address = ctx.opts.tetragonAddress
@@ -34,6 +45,7 @@ export function tetragonAccess(ctx: CheckContext, signal?: AbortSignal): Promise
         via: 'address',
         target: address,
         forwardErrors: () => [],
+        refusal: () => undefined,
         async healthAddress() {
           if (ctx.opts.tetragonHealthAddress) return ctx.opts.tetragonHealthAddress
           if (address.startsWith('unix://')) return undefined
@@ -42,26 +54,39 @@ export function tetragonAccess(ctx: CheckContext, signal?: AbortSignal): Promise
         },
       }
     }
-    const [kube, install, pods, addr] = await Promise.all([ctx.kube(), tetragonInstall(ctx, signal), tetragonPods(ctx, signal), serverAddress(ctx, signal)])
+    const [install, pods] = await Promise.all([tetragonInstall(ctx, signal), tetragonPods(ctx, signal)])
     const pod = pods.find((p) => p.ready && p.containers.some((c) => c.name === 'tetragon' && c.ready)) ?? pods.find((p) => p.ready)
     if (!pod) throw new Error(`no ready Tetragon agent pod in ${install.namespace} to connect to`)
+    return podAccess(ctx, pod, signal)
+  })
+}
+
+/** The access to one agent pod, through port-forwards opened on first use. */
+export function podAccess(ctx: CheckContext, pod: PodSummary, signal?: AbortSignal): Promise<TetragonAccess> {
+  return ctx.memo.get(`tetragon.access/${pod.namespace}/${pod.name}`, async () => {
+    const {connectTetragon} = await import('../../clients/tetragon.js')
+    const [kube, addr] = await Promise.all([ctx.kube(), serverAddress(ctx, signal)])
     // A port-forward dials localhost:<port> in the pod's network namespace: it reaches a loopback-bound
     // server too (toolchain.md §12), so it proves the API works, not that collectors can reach it.
     const port = addr.port ?? 54321
-    const forward = await kube.portForward(install.namespace, pod.name, port)
+    const forward = await kube.portForward(pod.namespace, pod.name, port)
     ctx.onClose(() => forward.close())
-    const client = connectTetragon({address: `${forward.host}:${forward.port}`}, {timeoutMs})
+    const client = connectTetragon({address: `${forward.host}:${forward.port}`}, {timeoutMs: ctx.opts.grpcTimeoutMs})
     ctx.onClose(() => client.close())
+    let healthForward: {errors: string[]} | undefined
     let health: Promise<string> | undefined
     return {
       client,
       via: 'port-forward',
-      target: `${install.namespace}/${pod.name}`,
+      target: `${pod.namespace}/${pod.name}`,
       pod,
       forwardErrors: () => forward.errors,
+      refusal: () =>
+        refusedWith403([...forward.errors, ...(healthForward?.errors ?? [])]) ? new ForbiddenError(kube.streamVerb(), 'pods/portforward', pod.namespace) : undefined,
       healthAddress() {
-        health ??= kube.portForward(install.namespace, pod.name, HEALTH_PORT).then((f) => {
+        health ??= kube.portForward(pod.namespace, pod.name, HEALTH_PORT).then((f) => {
           ctx.onClose(() => f.close())
+          healthForward = f
           return `${f.host}:${f.port}`
         })
         return health

@@ -22,11 +22,12 @@ export interface Handshake {
 
 /** GetVersion through the check's access (port-forward or --tetragon-address), once per run. */
 export function handshake(ctx: CheckContext, signal?: AbortSignal): Promise<Handshake> {
-  return ctx.memo.get('tetragon.handshake', async () => {
-    const access = await ctx.tetragon(signal)
-    const version = await access.client.getVersion()
-    return {access, version}
-  })
+  return ctx.memo.get('tetragon.handshake', async () => handshakeWith(ctx, await ctx.tetragon(signal)))
+}
+
+/** GetVersion from one agent, once per run. */
+export function handshakeWith(ctx: CheckContext, access: TetragonAccess): Promise<Handshake> {
+  return ctx.memo.get(`tetragon.handshake/${access.target}`, async () => ({access, version: await access.client.getVersion()}))
 }
 
 /** Why the API did not answer, in one line: the port-forward's own error wins over the gRPC symptom. */
@@ -46,6 +47,9 @@ export async function handshakeOr(ctx: CheckContext, signal?: AbortSignal): Prom
     return await handshake(ctx, signal)
   } catch (error) {
     const access = await ctx.tetragon(signal).catch(() => undefined)
+    // A refused port-forward is a permission to name (not-evaluated through the runner), not an agent symptom.
+    const refused = access?.refusal()
+    if (refused) throw refused
     return notEvaluated(`the agent's gRPC API did not answer (${handshakeProblem(error, access)}); see tetragon.grpc-reachable`)
   }
 }

@@ -1,14 +1,18 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {DOCS, tetragonInstall, tetragonPods} from '../kubernetes/facts.js'
+import {DOCS} from '../kubernetes/facts.js'
+import {agentsOr, isOutcome, notReadyNote} from './agents.js'
 
 export const exportSidecarRunning: Check<CheckContext> = {
   id: 'tetragon.export',
   layer: 'tetragon',
   title: 'export-stdout sidecar running without restarts',
-  requires: ['tetragon.daemonset'],
+  // Every agent pod's sidecar, ready or not (a partial rollout is tetragon.daemonset's finding).
+  requires: ['k8s.connect'],
   async run(ctx, signal) {
-    const [install, pods] = await Promise.all([tetragonInstall(ctx, signal), tetragonPods(ctx, signal)])
+    const agents = await agentsOr(ctx, signal, false)
+    if (isOutcome(agents)) return agents
+    const {install, pods} = agents
     const ns = install.namespace
     const sidecars = pods.flatMap((p) => p.containers.filter((c) => c.name === 'export-stdout').map((c) => ({pod: p.name, ...c})))
     if (sidecars.length === 0) {
@@ -36,6 +40,6 @@ export const exportSidecarRunning: Check<CheckContext> = {
         evidence,
       })
     }
-    return pass(`export-stdout running in ${sidecars.length} pods, no restarts (${image})`, evidence)
+    return pass(`export-stdout running in ${sidecars.length} of ${pods.length} agent pods, no restarts (${image})${notReadyNote(agents)}`, evidence)
   },
 }

@@ -1,14 +1,18 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
 import {DOCS, tetragonInstall} from '../kubernetes/facts.js'
+import {agentsOr, isOutcome} from './agents.js'
 import {serverAddress} from './server-address.js'
 
 export const grpcListensOnPodNetwork: Check<CheckContext> = {
   id: 'tetragon.grpc-bind',
   layer: 'tetragon',
   title: 'Tetragon gRPC server reachable from other pods',
-  requires: ['tetragon.daemonset'],
+  // Read from the DaemonSet and the ConfigMap, whatever the agents' readiness (a partial rollout is tetragon.daemonset's finding).
+  requires: ['k8s.connect'],
   async run(ctx, signal) {
+    const agents = await agentsOr(ctx, signal, false)
+    if (isOutcome(agents)) return agents
     const [install, addr] = await Promise.all([tetragonInstall(ctx, signal), serverAddress(ctx, signal)])
     const release = install.daemonSet?.metadata?.labels?.['app.kubernetes.io/instance'] ?? install.daemonSet?.metadata?.name ?? 'tetragon'
     const chart = install.daemonSet?.metadata?.labels?.['helm.sh/chart']

@@ -1,6 +1,6 @@
 import {fail, pass, skip, warn, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {tetragonInstall} from '../kubernetes/facts.js'
+import {perAgent} from './agents.js'
 import {clusterRequires, standaloneMode, TETRAGON_DOCS} from './api.js'
 
 // GetHealth always answers RUNNING (tetragon.md §1.2, §9 item 7): the real liveness signal is the standard
@@ -10,38 +10,43 @@ export const tetragonLiveness: Check<CheckContext> = {
   layer: 'tetragon',
   title: 'Tetragon health service reports "liveness" SERVING',
   get requires() {
-    return clusterRequires(['tetragon.daemonset'])
+    // Each ready agent's health server; agents that are not ready are tetragon.daemonset's finding.
+    return clusterRequires(['k8s.connect'])
   },
-  async run(ctx, signal) {
-    const access = await ctx.tetragon(signal)
-    const address = await access.healthAddress()
-    if (!address) return skip(`no health server address for ${access.target} (a unix socket agent: pass --tetragon-health-address host:6789)`)
-    const ns = standaloneMode(ctx) ? undefined : (await tetragonInstall(ctx, signal)).namespace
-    const logs = access.pod ? `kubectl -n ${ns} logs ${access.pod.name} -c tetragon --tail=100` : 'journalctl -u tetragon -n 100'
-    const evidence = {agent: access.target, healthAddress: access.via === 'port-forward' ? `${access.target}:6789 (port-forward)` : address, service: 'liveness'}
+  run(ctx, signal) {
     // A standalone agent has no kubelet probing it: name the address probed, not the cluster's machinery.
     const standalone = standaloneMode(ctx)
-    let status: string
-    try {
-      status = await access.client.health('liveness', address)
-    } catch (error) {
-      const msg = (error as Error).message.split('\n')[0]
-      return fail(
-        standalone
-          ? `the health server of ${access.target} at ${address} did not answer (${msg})`
-          : `the health server of ${access.target} did not answer (${msg}); the kubelet's liveness probe fails the same way and restarts the agent`,
-        {
-          hint: standalone ? `${logs}\n(the agent's --health-server-address, default :6789; or pass --tetragon-health-address host:port)` : `${logs}\n(--health-server-address, default :6789; Helm tetragon.healthGrpc.enabled / port)`,
-          docs: TETRAGON_DOCS.health,
-          evidence,
-        },
-      )
-    }
-    if (status === 'SERVING') return pass(`${access.target}: liveness SERVING`, evidence)
-    if (status === 'NOT_SERVING') {
-      const consequence = standalone ? `at ${address} — the agent reports itself unhealthy` : '— the agent reports itself unhealthy and the kubelet will restart it'
-      return fail(`${access.target}: liveness NOT_SERVING ${consequence}`, {hint: logs, docs: TETRAGON_DOCS.health, evidence: {...evidence, status}})
-    }
-    return warn(`${access.target}: health service answers ${status} for "liveness"`, {hint: logs, docs: TETRAGON_DOCS.health, evidence: {...evidence, status}})
+    return perAgent(ctx, signal, async (access) => {
+      const address = await access.healthAddress()
+      if (!address) return skip(`no health server address for ${access.target} (a unix socket agent: pass --tetragon-health-address host:6789)`)
+      const ns = access.pod?.namespace
+      const logs = access.pod ? `kubectl -n ${ns} logs ${access.pod.name} -c tetragon --tail=100` : 'journalctl -u tetragon -n 100'
+      const evidence = {agent: access.target, healthAddress: access.via === 'port-forward' ? `${access.target}:6789 (port-forward)` : address, service: 'liveness'}
+      let status: string
+      try {
+        status = await access.client.health('liveness', address)
+      } catch (error) {
+        // The API server refused the port-forward (403): our permission, not the agent's health.
+        const refused = access.refusal()
+        if (refused) throw refused
+        const msg = (error as Error).message.split('\n')[0]
+        return fail(
+          standalone
+            ? `the health server of ${access.target} at ${address} did not answer (${msg})`
+            : `the health server of ${access.target} did not answer (${msg}); the kubelet's liveness probe fails the same way and restarts the agent`,
+          {
+            hint: standalone ? `${logs}\n(the agent's --health-server-address, default :6789; or pass --tetragon-health-address host:port)` : `${logs}\n(--health-server-address, default :6789; Helm tetragon.healthGrpc.enabled / port)`,
+            docs: TETRAGON_DOCS.health,
+            evidence,
+          },
+        )
+      }
+      if (status === 'SERVING') return pass(`${access.target}: liveness SERVING`, evidence)
+      if (status === 'NOT_SERVING') {
+        const consequence = standalone ? `at ${address} — the agent reports itself unhealthy` : '— the agent reports itself unhealthy and the kubelet will restart it'
+        return fail(`${access.target}: liveness NOT_SERVING ${consequence}`, {hint: logs, docs: TETRAGON_DOCS.health, evidence: {...evidence, status}})
+      }
+      return warn(`${access.target}: health service answers ${status} for "liveness"`, {hint: logs, docs: TETRAGON_DOCS.health, evidence: {...evidence, status}})
+    })
   },
 }

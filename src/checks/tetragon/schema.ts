@@ -1,7 +1,8 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import {hasLegacyEventNumbering} from '../../tetragon/versions.js'
 import type {CheckContext} from '../context.js'
-import {clusterRequires, handshakeOr, isOutcome, TETRAGON_DOCS} from './api.js'
+import {apiOr, isOutcome, perAgent} from './agents.js'
+import {clusterRequires, TETRAGON_DOCS} from './api.js'
 
 /** Read at most this many events … */
 export const SAMPLE_EVENTS = 50
@@ -20,77 +21,80 @@ export const tetragonSchema: Check<CheckContext> = {
   layer: 'tetragon',
   title: 'Events from GetEvents decode with tetractl\'s proto (no unknown fields or event types)',
   get requires() {
-    return clusterRequires(['tetragon.daemonset'])
+    // An agent to talk to, not all agents ready (a partial rollout is reported by tetragon.daemonset).
+    return clusterRequires(['k8s.connect'])
   },
-  async run(ctx, signal) {
-    const h = await handshakeOr(ctx, signal)
-    if (isOutcome(h)) return h
-    const windowMs = ctx.opts.schemaSampleMs ?? SAMPLE_MS
-    const findings = new Map<string, Finding>()
-    const note = (what: string) => {
-      const f = findings.get(what)
-      if (f) f.count++
-      else findings.set(what, {what, count: 1})
-    }
-    const kinds = new Map<string, number>()
-    let n = 0
-    let streamError: Error | undefined
-    const ac = new AbortController()
-    const onAbort = () => ac.abort()
-    signal.addEventListener('abort', onAbort, {once: true})
-    const timer = setTimeout(() => ac.abort(), windowMs)
-    try {
-      for await (const ev of h.access.client.getEvents({}, {signal: ac.signal})) {
-        n++
-        const u = ev.unknown
-        if (u.event) kinds.set(u.event, (kinds.get(u.event) ?? 0) + 1)
-        if (u.decodeError) note(`protobuf decoding failed: ${u.decodeError}`)
-        if (u.unknownEvent) note(`unknown event type: GetEventsResponse field #${u.unknownEvent.number}${u.unknownEvent.note ? ` (${u.unknownEvent.note})` : ''}`)
-        for (const f of u.unknownFields) note(`unknown field #${f.number} in ${f.message}${f.path ? ` at ${f.path}` : ''}${f.note ? ` (${f.note})` : ''}`)
-        for (const a of u.anomalies) note(a.detail)
-        if (n >= SAMPLE_EVENTS) break
+  run(ctx, signal) {
+    return perAgent(ctx, signal, async (access) => {
+      const h = await apiOr(ctx, access)
+      if (isOutcome(h)) return h
+      const windowMs = ctx.opts.schemaSampleMs ?? SAMPLE_MS
+      const findings = new Map<string, Finding>()
+      const note = (what: string) => {
+        const f = findings.get(what)
+        if (f) f.count++
+        else findings.set(what, {what, count: 1})
       }
-    } catch (error) {
-      streamError = error as Error
-    } finally {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', onAbort)
-      ac.abort()
-    }
-    const list = [...findings.values()].sort((a, b) => b.count - a.count)
-    const evidence = {
-      agent: h.access.target,
-      version: h.version,
-      events: n,
-      windowMs,
-      eventTypes: Object.fromEntries(kinds),
-      findings: list.slice(0, 20).map((f) => `${f.what} ×${f.count}`),
-    }
-    if (n === 0 && streamError) {
-      return fail(`GetEvents failed before the first event: ${streamError.message.split('\n')[0]}`, {
-        hint: `kubectl -n kube-system logs ${h.access.pod?.name ?? 'ds/tetragon'} -c tetragon --tail=50`,
-        docs: TETRAGON_DOCS.events,
-        evidence,
-      })
-    }
-    const legacy = hasLegacyEventNumbering(h.version)
-    if (legacy) {
-      // v0.8.0's single tetragon.proto: other EventType numbers, process_dns (#14), Pod.labels (#3) (tetragon.md §1.8).
-      return warn(`Tetragon ${h.version} speaks the v0.8.0 API (legacy EventType numbering, process_dns, Pod.labels): ${list.length ? `${list.length} decoding problem${list.length === 1 ? '' : 's'} in ${n} events, e.g. ${list[0]!.what}` : `${n} events read; filters by event type and newer fields do not work`}`, {
-        hint: 'upgrade the agent to a release ≥ v1.0.0: helm upgrade tetragon cilium/tetragon -n kube-system --reuse-values --version 1.7.0',
-        docs: TETRAGON_DOCS.versions,
-        evidence,
-      })
-    }
-    if (list.length > 0) {
-      return warn(`${list.length} kind${list.length === 1 ? '' : 's'} of field our proto does not know in ${n} events (${list.slice(0, 3).map((f) => f.what).join('; ')}${list.length > 3 ? '; …' : ''}): the agent (${h.version}) is newer than tetractl's proto (v1.7.0) — the "protobuf decoding failure" of collectors built with an older proto`, {
-        hint: 'align versions: run the agent release the collector and the cilium_tetragon package support (v1.7.x), or upgrade the collector; unknown fields are dropped, not mapped',
-        docs: TETRAGON_DOCS.events,
-        evidence,
-      })
-    }
-    if (n === 0) return pass(`no events within ${windowMs} ms (nothing ran on ${h.access.target}'s node); nothing to compare`, evidence)
-    const suffix = streamError ? ` (then the stream broke: ${streamError.message.split('\n')[0]})` : ''
-    return pass(`${n} events decoded cleanly with tetractl's proto (${[...kinds.keys()].join(', ')})${suffix}`, evidence)
+      const kinds = new Map<string, number>()
+      let n = 0
+      let streamError: Error | undefined
+      const ac = new AbortController()
+      const onAbort = () => ac.abort()
+      signal.addEventListener('abort', onAbort, {once: true})
+      const timer = setTimeout(() => ac.abort(), windowMs)
+      try {
+        for await (const ev of h.access.client.getEvents({}, {signal: ac.signal})) {
+          n++
+          const u = ev.unknown
+          if (u.event) kinds.set(u.event, (kinds.get(u.event) ?? 0) + 1)
+          if (u.decodeError) note(`protobuf decoding failed: ${u.decodeError}`)
+          if (u.unknownEvent) note(`unknown event type: GetEventsResponse field #${u.unknownEvent.number}${u.unknownEvent.note ? ` (${u.unknownEvent.note})` : ''}`)
+          for (const f of u.unknownFields) note(`unknown field #${f.number} in ${f.message}${f.path ? ` at ${f.path}` : ''}${f.note ? ` (${f.note})` : ''}`)
+          for (const a of u.anomalies) note(a.detail)
+          if (n >= SAMPLE_EVENTS) break
+        }
+      } catch (error) {
+        streamError = error as Error
+      } finally {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', onAbort)
+        ac.abort()
+      }
+      const list = [...findings.values()].sort((a, b) => b.count - a.count)
+      const evidence = {
+        agent: h.access.target,
+        version: h.version,
+        events: n,
+        windowMs,
+        eventTypes: Object.fromEntries(kinds),
+        findings: list.slice(0, 20).map((f) => `${f.what} ×${f.count}`),
+      }
+      if (n === 0 && streamError) {
+        return fail(`GetEvents failed before the first event: ${streamError.message.split('\n')[0]}`, {
+          hint: `kubectl -n kube-system logs ${h.access.pod?.name ?? 'ds/tetragon'} -c tetragon --tail=50`,
+          docs: TETRAGON_DOCS.events,
+          evidence,
+        })
+      }
+      const legacy = hasLegacyEventNumbering(h.version)
+      if (legacy) {
+        // v0.8.0's single tetragon.proto: other EventType numbers, process_dns (#14), Pod.labels (#3) (tetragon.md §1.8).
+        return warn(`Tetragon ${h.version} speaks the v0.8.0 API (legacy EventType numbering, process_dns, Pod.labels): ${list.length ? `${list.length} decoding problem${list.length === 1 ? '' : 's'} in ${n} events, e.g. ${list[0]!.what}` : `${n} events read; filters by event type and newer fields do not work`}`, {
+          hint: 'upgrade the agent to a release ≥ v1.0.0: helm upgrade tetragon cilium/tetragon -n kube-system --reuse-values --version 1.7.0',
+          docs: TETRAGON_DOCS.versions,
+          evidence,
+        })
+      }
+      if (list.length > 0) {
+        return warn(`${list.length} kind${list.length === 1 ? '' : 's'} of field our proto does not know in ${n} events (${list.slice(0, 3).map((f) => f.what).join('; ')}${list.length > 3 ? '; …' : ''}): the agent (${h.version}) is newer than tetractl's proto (v1.7.0) — the "protobuf decoding failure" of collectors built with an older proto`, {
+          hint: 'align versions: run the agent release the collector and the cilium_tetragon package support (v1.7.x), or upgrade the collector; unknown fields are dropped, not mapped',
+          docs: TETRAGON_DOCS.events,
+          evidence,
+        })
+      }
+      if (n === 0) return pass(`no events within ${windowMs} ms (nothing ran on ${h.access.target}'s node); nothing to compare`, evidence)
+      const suffix = streamError ? ` (then the stream broke: ${streamError.message.split('\n')[0]})` : ''
+      return pass(`${n} events decoded cleanly with tetractl's proto (${[...kinds.keys()].join(', ')})${suffix}`, evidence)
+    })
   },
 }
