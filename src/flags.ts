@@ -129,8 +129,13 @@ export const fixFlags = {
   yes: Flags.boolean({char: 'y', description: 'with --fix: apply without asking (required without a TTY)', dependsOn: ['fix']}),
 }
 
+/** What the user cares about seeing in Elasticsearch (tetragon.export-filters); same name as `events`' filter. */
+export const exportInterestFlags = {
+  'event-namespace': Flags.string({description: "namespaces whose events must reach the export (comma-separated; '' = host processes; default: every namespace)", delimiter: ',', multiple: true, helpGroup: 'TETRAGON'}),
+}
+
 /** Every flag of `tetractl doctor`; validate and setup run doctor's checks with the same names. */
-export const doctorFlagSet = {...kubeFlags, ...tetragonFlags, ...tetragonApiFlags, ...elasticFlags, ...runFlags, ...outputFlags, ...fixFlags}
+export const doctorFlagSet = {...kubeFlags, ...tetragonFlags, ...tetragonApiFlags, ...exportInterestFlags, ...elasticFlags, ...runFlags, ...outputFlags, ...fixFlags}
 
 /** Parsed values of a flag set, as `this.parse()` returns them. */
 export type FlagValues<T extends Interfaces.FlagInput> = Interfaces.InferredFlags<T>

@@ -12,6 +12,8 @@ export interface DoctorOptions extends ElasticCheckOptions {
   serviceNamespace?: string
   /** Address the collector dials (--collector-address / TETRACTL_COLLECTOR_ADDRESS). */
   collectorAddress: string
+  /** Namespaces whose events must reach the export (--event-namespace); undefined = every namespace. */
+  eventNamespaces?: string[]
   /** Talk to one agent directly (--tetragon-address host:port or unix:///path) instead of through the cluster. */
   tetragonAddress?: string
   /** Its health server (--tetragon-health-address); default host:6789. */

@@ -11,6 +11,7 @@ import {grpcServiceExists} from './kubernetes/service-exists.js'
 import {serviceSelectsAgentPods} from './kubernetes/service-selector.js'
 import {tetragonDaemonSetReady} from './tetragon/daemonset.js'
 import {exportSidecarRunning} from './tetragon/export.js'
+import {tetragonExportFilters} from './tetragon/export-filters.js'
 import {grpcListensOnPodNetwork} from './tetragon/grpc-bind.js'
 import {tetragonDroppedEvents} from './tetragon/dropped-events.js'
 import {grpcReachable} from './tetragon/grpc-reachable.js'
@@ -35,6 +36,7 @@ export const checks: Check<CheckContext>[] = [
   serviceHasReadyEndpoints,
   collectorResolvesService,
   exportSidecarRunning,
+  tetragonExportFilters,
   ...elasticChecks.filter((c) => c.layer === 'elastic'),
   shipperOnEveryTetragonNode,
   ...elasticChecks.filter((c) => c.layer !== 'elastic'),

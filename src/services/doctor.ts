@@ -159,9 +159,10 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
 }
 
 /** What the checks get from the flags; shared by doctor and validate. */
-export function doctorOptionsFromFlags(flags: Pick<DoctorFlags, 'namespace' | 'service-name' | 'service-namespace' | 'collector-address' | 'tetragon-address' | 'tetragon-health-address' | 'grpc-timeout' | 'schema-sample' | 'metrics-window' | 'dataset' | 'profile' | 'max-age' | 'window'>): DoctorOptions {
+export function doctorOptionsFromFlags(flags: Pick<DoctorFlags, 'namespace' | 'service-name' | 'service-namespace' | 'collector-address' | 'tetragon-address' | 'tetragon-health-address' | 'grpc-timeout' | 'schema-sample' | 'metrics-window' | 'dataset' | 'profile' | 'max-age' | 'window'> & Partial<Pick<DoctorFlags, 'event-namespace'>>): DoctorOptions {
   return {
     namespace: flags.namespace,
+    eventNamespaces: flags['event-namespace']?.map((s) => s.trim()),
     serviceName: flags['service-name'],
     serviceNamespace: flags['service-namespace'],
     collectorAddress: flags['collector-address'],

@@ -187,6 +187,35 @@ describe('doctor on a partial rollout and with missing permissions', () => {
   })
 })
 
+// Issue #10 item 11: validate fails on export-filtered because the export drops the namespace; doctor must say so.
+describe('doctor: tetragon.export-filters', () => {
+  it('export-filtered: fails naming the namespaces the allow list drops, new ones included; --event-namespace default passes', async () => {
+    const {report, stdout} = await doctorOn('export-filtered', ['--only', 'tetragon.export-filters'])
+    const c = byId(report, 'tetragon.export-filters')
+    expect(c.status, stdout).toBe('fail')
+    expect(c.message).toMatch(/the export filters drop PROCESS_EXEC, PROCESS_EXIT, PROCESS_KPROBE events of \d+ of \d+ namespaces you care about \(.*monitoring.*\) and any namespace created later \(like validate's probe namespace\)/)
+    expect(c.message).toContain('export-allowlist {"namespace":["default"]')
+    expect(c.hint).toContain(`helm upgrade tetragon cilium/tetragon -n kube-system --reuse-values --set-string 'tetragon.exportAllowList={"event_set":["PROCESS_EXEC"\\,"PROCESS_EXIT"`)
+    expect(c.evidence.droppedByChartDefault).toEqual(['kube-system'])
+    expect(c.evidence.source).toBe('ConfigMap')
+    const only = await doctorOn('export-filtered', ['--only', 'tetragon.export-filters', '--event-namespace', 'default'])
+    expect(byId(only.report, 'tetragon.export-filters').status).toBe('pass')
+    expect(byId(only.report, 'tetragon.export-filters').message).toMatch(/keeps PROCESS_EXEC, PROCESS_EXIT, PROCESS_KPROBE events of namespace default/)
+  })
+
+  it('healthy (chart defaults): passes and reports what the default lists drop; asking for kube-system fails on the deny list', async () => {
+    const {report} = await doctorOn('healthy', ['--only', 'tetragon.export-filters'])
+    const c = byId(report, 'tetragon.export-filters')
+    expect(c.status).toBe('pass')
+    expect(c.message).toMatch(/drops kube-system \(the chart's default deny list\), drops health-check execs, never exports PROCESS_LOADER, PROCESS_THROTTLE, PROCESS_USDT/)
+    const ks = await doctorOn('healthy', ['--only', 'tetragon.export-filters', '--event-namespace', 'kube-system'])
+    const k = byId(ks.report, 'tetragon.export-filters')
+    expect(k.status).toBe('fail')
+    expect(k.message).toContain('export-denylist {"namespace":["","cilium","kube-system"]} drops PROCESS_EXEC in namespace kube-system')
+    expect(k.hint).toContain("--set-string 'tetragon.exportDenyList={\"health_check\":true}'")
+  })
+})
+
 describe('doctor with --tetragon-address (standalone agent, no cluster)', () => {
   let agent: TetragonAgent
   beforeAll(async () => {

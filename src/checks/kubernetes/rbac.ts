@@ -32,7 +32,8 @@ export const accessReviewForChecks: Check<CheckContext> = {
     const needs: Need[] = [
       {verb: 'list', resource: 'daemonsets', group: 'apps', for: ['tetragon.daemonset', 'agent.shipper']},
       {verb: 'list', resource: 'pods', namespace: ns, for: ['tetragon.daemonset', 'service.selector', 'tetragon.export']},
-      {verb: 'get', resource: 'configmaps', namespace: ns, for: ['tetragon.grpc-bind']},
+      {verb: 'get', resource: 'configmaps', namespace: ns, for: ['tetragon.grpc-bind', 'tetragon.export-filters']},
+      {verb: 'list', resource: 'namespaces', for: ['tetragon.export-filters']},
       {verb: 'get', resource: 'services', namespace: svc, for: ['service.exists']},
       {verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: svc, for: ['service.endpoints']},
       {verb: 'list', resource: 'nodes', for: ['tetragon.daemonset']},

@@ -7,7 +7,7 @@ import type {CheckContext} from '../../checks/context.js'
 import {checks} from '../../checks/index.js'
 import {createElasticCheckContext} from '../../checks/elastic/make-context.js'
 import {chooseDataset, DATA_STREAM, DOCS as ES_DOCS, DOCUMENTED_DATASET, INSTEAD, PACKAGE_DATASET, packagePipelines} from '../../checks/elastic/facts.js'
-import {tetragonConfigMap, tetragonInstall, tetragonPods} from '../../checks/kubernetes/facts.js'
+import {tetragonInstall, tetragonPods} from '../../checks/kubernetes/facts.js'
 import {tetragonAccess} from '../../checks/tetragon/access.js'
 import {serverAddress} from '../../checks/tetragon/server-address.js'
 import type {KubeClient} from '../../clients/kube.js'
@@ -24,7 +24,8 @@ import {colorLevel} from '../../report/human.js'
 import {writeFileAtomic} from '../../report/junit.js'
 import type {TetragonEventJson} from '../../tetragon/json.js'
 import {validateAccess} from './access.js'
-import {exportKeeps} from './export-filter.js'
+import {exportFilterConfig} from '../../checks/tetragon/export-filters.js'
+import {exportKeeps} from '../../tetragon/export-filter.js'
 import {inspectPolicies, SETUP_HINT, type Coverage, type PolicyCoverage} from './policies.js'
 import {
   DEFAULT_IMAGE, MANAGED_BY, PROBE_CONTAINER, parsePodRef, pickContainer, podUsable, probeNamespaceName, probePod, runCommand, runMarker, validateUrl,
@@ -615,16 +616,17 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
 
   /** Why documents did not arrive: the export filters, the other dataset, or the shipper / pipeline. */
   async function diagnose(at: {namespace: string; pod: string}, dataset: string, names: CommandName[], es: EsHandle, since: number): Promise<{message: string; hint: string; evidence: Record<string, unknown>}> {
-    const cm = await tetragonConfigMap(ctx, abort).catch(() => undefined)
+    // The lists the agent applies (args > environment > ConfigMap), read as doctor's tetragon.export-filters reads them.
+    const filters = await exportFilterConfig(ctx, abort).catch(() => undefined)
     const install = await tetragonInstall(ctx, abort).catch(() => undefined)
     const tns = install?.namespace ?? 'kube-system'
     for (const name of names) {
-      const verdict = exportKeeps({allow: cm?.data?.['export-allowlist'], deny: cm?.data?.['export-denylist']}, {type: 'PROCESS_EXEC', namespace: at.namespace, pod: at.pod, binary: `/usr/bin/${name}`})
+      const verdict = exportKeeps({allow: filters?.allow, deny: filters?.deny}, {type: 'PROCESS_EXEC', namespace: at.namespace, pod: at.pod, binary: `/usr/bin/${name}`})
       if (verdict.kept === false) {
         return {
           message: `the agent's export filters drop the probe's events (${verdict.because}), so they never reach the export file the shipper reads`,
           hint: `Let namespace ${at.namespace} through: helm upgrade tetragon cilium/tetragon -n ${tns} --reuse-values --set tetragon.exportAllowList=... / tetragon.exportDenyList=... (or run validate with --pod in an exported namespace)`,
-          evidence: {exportAllowList: cm?.data?.['export-allowlist'], exportDenyList: cm?.data?.['export-denylist']},
+          evidence: {exportAllowList: filters?.allow, exportDenyList: filters?.deny},
         }
       }
     }
