@@ -159,6 +159,7 @@ describe('doctor on a partial rollout and with missing permissions', () => {
     expect(byId(report, 'tetragon.export').message).toMatch(crashLoop)
     expect(byId(report, 'tetragon.grpc-bind').status).toBe('pass')
     expect(byId(report, 'agent.shipper').status).toBe('pass')
+    expect(byId(report, 'agent.shipper').message).toMatch(/ready on all 3 Tetragon nodes .*\(1 of 3 Tetragon agents not ready/)
   })
 
   it('rbac-no-portforward: the API checks are not evaluated and name get pods/portforward; no verdict about the agent', async () => {

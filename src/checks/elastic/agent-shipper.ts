@@ -2,7 +2,7 @@ import type {V1DaemonSet} from '@kubernetes/client-node'
 
 import {fail, notEvaluated, pass, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {tetragonConfigMap, tetragonInstall} from '../kubernetes/facts.js'
+import {summarizePod, tetragonConfigMap, tetragonInstall, tetragonPods} from '../kubernetes/facts.js'
 
 const DOCS = 'https://www.elastic.co/docs/reference/integrations/cilium_tetragon'
 /** Elastic's reference manifests label their DaemonSets `app: elastic-agent` and `k8s-app: filebeat`. */
@@ -66,9 +66,23 @@ export const shipperOnEveryTetragonNode: Check<CheckContext> = {
     // Without a readable export file, a DaemonSet shipper sees the events only as the export-stdout container's log.
     const readsFile = covers(paths, exportFile)
     const readsContainerLogs = Boolean(sidecar) && covers(paths, '/var/log/containers')
-    const evidence = {model: 'daemonset', daemonSet: name, desired, ready, agentNodes, hostPaths: paths, exportFile, readsFile, readsContainerLogs}
-    if (ready < agentNodes) {
-      return fail(`${name} is ready on ${ready} nodes, but Tetragon runs on ${agentNodes}: events of ${agentNodes - ready} nodes are not shipped`, {
+    // Per node: a Tetragon agent whose node has no ready shipper pod has its events left unshipped.
+    const selector = Object.entries(ds.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',')
+    const [agents, shipperPods] = await Promise.all([
+      tetragonPods(ctx, signal),
+      selector ? kube.listPods(ds.metadata?.namespace, {labelSelector: selector, signal}, summarizePod) : Promise.resolve(undefined),
+    ])
+    const shippedNodes = new Set((shipperPods ?? []).filter((p) => p.ready).map((p) => p.node))
+    const unshipped = shipperPods ? agents.filter((a) => a.node && !shippedNodes.has(a.node)) : []
+    const notReadyAgents = agents.filter((a) => !a.ready).length
+    const evidence = {
+      model: 'daemonset', daemonSet: name, desired, ready, agentNodes, hostPaths: paths, exportFile, readsFile, readsContainerLogs,
+      ...(unshipped.length ? {nodesWithoutShipper: unshipped.slice(0, 10).map((a) => `${a.node} (${a.name})`)} : {}),
+    }
+    if (unshipped.length > 0 || (!shipperPods && ready < agentNodes)) {
+      const missing = shipperPods ? unshipped.length : agentNodes - ready
+      const where = unshipped.length ? ` (${unshipped.slice(0, 3).map((a) => a.node).join(', ')}${unshipped.length > 3 ? ', …' : ''})` : ''
+      return fail(`${name} has no ready pod on ${missing} of the ${shipperPods ? agents.length : agentNodes} nodes where Tetragon runs${where}: their events are not shipped`, {
         hint: `kubectl -n ${ds.metadata?.namespace} rollout status ds/${ds.metadata?.name}\nkubectl -n ${ds.metadata?.namespace} get ds ${ds.metadata?.name} -o jsonpath='{.spec.template.spec.tolerations}'`,
         docs: DOCS,
         evidence,
@@ -82,6 +96,7 @@ export const shipperOnEveryTetragonNode: Check<CheckContext> = {
       })
     }
     const how = readsFile ? `the export file ${exportFile}` : "the export-stdout containers' logs under /var/log/containers"
-    return pass(`${name} ready on ${ready}/${agentNodes} Tetragon nodes and can read ${how}`, evidence)
+    const notReadyNote = notReadyAgents ? ` (${notReadyAgents} of ${agents.length} Tetragon agents not ready: see tetragon.daemonset)` : ''
+    return pass(`${name} ready on ${shipperPods ? `all ${agents.length}` : `${ready}/${agentNodes}`} Tetragon nodes and can read ${how}${notReadyNote}`, evidence)
   },
 }
