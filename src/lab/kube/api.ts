@@ -3,10 +3,13 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import YAML from 'yaml'
 
 import {computedEndpointSlices, computedEndpoints, daemonSetStatus, deploymentStatus} from './controllers.js'
+import {applyDefaults} from './defaults.js'
+import {dropUnknownFields, schemaOf} from './openapi.js'
+import {type IncludeObject, negotiate, toTable} from './tables.js'
 import {NameGen} from './objects.js'
 import {conflictMessage, deepEqual, deletePath, entryPaths, fieldPaths, getPath, jsonPatch, mergePatch, PatchError, recordUpdate, setPath, toFieldsV1} from './patch.js'
 import {type Subject, authorize, forbiddenStatus, rulesReview} from './rbac.js'
-import {ApiError, type RequestInfo, badRequest, methodNotAllowed, notFound, sendJson, unknownResource} from './request.js'
+import {ApiError, type RequestInfo, badRequest, methodNotAllowed, notFound, queryBool, sendJson, unknownResource} from './request.js'
 import {RESOURCES, type ResourceDef, apiVersionOf, findResource, groupVersions} from './resources.js'
 import {SelectorError, matchFields, matchLabels, parseFieldSelector, parseLabelSelector} from './selectors.js'
 import {type KObj, type ManagedFieldsEntry, type Store, type StoreEvent, StoreError, k8sTime} from './store.js'
@@ -244,38 +247,58 @@ export class KubeApi {
     return obj
   }
 
-  create(def: ResourceDef, info: RequestInfo, req: IncomingMessage, body: unknown): {code: number; body: unknown} {
+  /**
+   * Strict decoding per `fieldValidation` (apiserver handlers/rest.go; default Warn): unknown fields are dropped
+   * (the typed decode has nowhere to put them); Strict refuses them with the decoder's message, Warn sends one
+   * `Warning: 299` header each.
+   */
+  private decodeFields(def: ResourceDef, info: RequestInfo, obj: unknown): string[] {
+    const dir = info.query.get('fieldValidation') ?? ''
+    if (!['', 'Ignore', 'Warn', 'Strict'].includes(dir)) throw badRequest(`fieldValidation: Unsupported value: "${dir}": supported values: "Ignore", "Strict", "Warn"`)
+    const schema = schemaOf(def.group, def.version, def.kind)
+    if (!schema || !obj || typeof obj !== 'object') return []
+    const unknown = dropUnknownFields(obj, schema).map((f) => `unknown field "${f}"`)
+    if (unknown.length === 0 || dir === 'Ignore') return []
+    if (dir === 'Strict') throw badRequest(`strict decoding error: ${unknown.join(', ')}`)
+    return unknown
+  }
+
+  create(def: ResourceDef, info: RequestInfo, req: IncomingMessage, body: unknown): {code: number; body: unknown; warnings?: string[]} {
     if (def.virtual) return {code: 201, body: body}
     this.checkNamespace(def, info)
+    const warnings = this.decodeFields(def, info, body)
     const obj = this.validateBody(def, info, body)
     delete obj.metadata.resourceVersion
     delete obj.metadata.uid
     delete obj.metadata.creationTimestamp
     if (def.resource === 'namespaces') obj.status = {phase: 'Active'}
+    applyDefaults(this.store, def, obj)
     obj.metadata.managedFields = recordUpdate(undefined, obj, this.managerOf(info, req), apiVersionOf(def), k8sTime())
-    if (info.query.get('dryRun') === 'All') return {code: 201, body: obj}
+    if (info.query.get('dryRun') === 'All') return {code: 201, body: obj, warnings}
     try {
-      return {code: 201, body: this.decorate(def, this.store.create(def, obj))}
+      return {code: 201, body: this.decorate(def, this.store.create(def, obj)), warnings}
     } catch (e) {
       return storeErr(e, def, obj.metadata.name)
     }
   }
 
-  update(def: ResourceDef, info: RequestInfo, req: IncomingMessage, body: unknown): {code: number; body: unknown} {
+  update(def: ResourceDef, info: RequestInfo, req: IncomingMessage, body: unknown): {code: number; body: unknown; warnings?: string[]} {
     const cur = this.store.get(def, info.namespace, info.name)
     if (!cur) throw notFound(def.group, def.resource, info.name)
+    const warnings = this.decodeFields(def, info, body)
     const obj = this.validateBody(def, info, body, info.name)
     if (info.subresource === 'status') obj.spec = cur.spec
     else if (cur.status !== undefined && obj.status === undefined) obj.status = cur.status
+    applyDefaults(this.store, def, obj, cur)
     obj.metadata.managedFields = recordUpdate(cur, obj, this.managerOf(info, req), apiVersionOf(def), k8sTime())
     try {
-      return {code: 200, body: this.decorate(def, this.store.update(def, obj))}
+      return {code: 200, body: this.decorate(def, this.store.update(def, obj)), warnings}
     } catch (e) {
       return storeErr(e, def, info.name)
     }
   }
 
-  patch(def: ResourceDef, info: RequestInfo, req: IncomingMessage, raw: string): {code: number; body: unknown} {
+  patch(def: ResourceDef, info: RequestInfo, req: IncomingMessage, raw: string): {code: number; body: unknown; warnings?: string[]} {
     const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim()
     const isCrd = def.group === 'cilium.io'
     const accepted = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml', ...(isCrd ? [] : ['application/strategic-merge-patch+json'])]
@@ -295,16 +318,18 @@ export class KubeApi {
       if (e instanceof PatchError || e instanceof SyntaxError) throw new ApiError(422, 'Invalid', e.message)
       throw e
     }
+    const warnings = this.decodeFields(def, info, next)
     const obj = this.validateBody(def, info, next, info.name)
     obj.metadata.uid = cur.metadata.uid
+    applyDefaults(this.store, def, obj, cur)
     // A patch without resourceVersion never conflicts; with one it is a precondition.
     const pr = (JSON.parse(raw || '{}') as {metadata?: {resourceVersion?: string}})?.metadata?.resourceVersion
     obj.metadata.resourceVersion = ct === 'application/json-patch+json' ? cur.metadata.resourceVersion : pr ?? cur.metadata.resourceVersion
     obj.metadata.managedFields = recordUpdate(cur, obj, this.managerOf(info, req), apiVersionOf(def), k8sTime())
     // dryRun=All: validated and computed, not persisted (API concepts, "Dry-run").
-    if (info.query.get('dryRun') === 'All') return {code: 200, body: obj}
+    if (info.query.get('dryRun') === 'All') return {code: 200, body: obj, warnings}
     try {
-      return {code: 200, body: this.decorate(def, this.store.update(def, obj))}
+      return {code: 200, body: this.decorate(def, this.store.update(def, obj)), warnings}
     } catch (e) {
       return storeErr(e, def, info.name)
     }
@@ -314,12 +339,24 @@ export class KubeApi {
   private apply(def: ResourceDef, info: RequestInfo, raw: string): {code: number; body: unknown} {
     const manager = info.query.get('fieldManager')
     if (!manager) throw badRequest('PATCH, application/apply-patch+yaml: fieldManager is required for apply requests')
-    const force = info.query.get('force') === 'true'
+    const force = queryBool(info.query, 'force')
     let applied: KObj
     try {
       applied = YAML.parse(raw) as KObj
     } catch (e) {
       throw badRequest(`error decoding YAML: ${(e as Error).message}`)
+    }
+    const fv = info.query.get('fieldValidation') ?? ''
+    if (!['', 'Ignore', 'Warn', 'Strict'].includes(fv)) throw badRequest(`fieldValidation: Unsupported value: "${fv}": supported values: "Ignore", "Strict", "Warn"`)
+    const schema = schemaOf(def.group, def.version, def.kind)
+    const unknown = schema && applied && typeof applied === 'object' ? dropUnknownFields(structuredClone(applied), schema) : []
+    if (unknown.length) {
+      // Apply converts the patch to a typed object whatever fieldValidation says; an undeclared field fails
+      // that conversion with a plain error, i.e. a 500 without a reason (structuredmerge.go; kubernetes#122480).
+      const ns = def.namespaced ? info.namespace : ''
+      const errs = unknown.map((f) => `.${f.replace(/\[(\d+)\]/g, '[$1]')}: field not declared in schema`)
+      const detail = errs.length === 1 ? errs[0] : `errors:\n  ${errs.join('\n  ')}`
+      throw new ApiError(500, '', `failed to create typed patch object (${ns}/${info.name}; ${def.group}/${def.version}, Kind=${def.kind}): ${detail}`)
     }
     const obj = this.validateBody(def, info, applied, info.name)
     const apiVersion = apiVersionOf(def)
@@ -330,6 +367,7 @@ export class KubeApi {
       this.checkNamespace(def, info)
       delete obj.metadata.resourceVersion
       obj.metadata.managedFields = [{manager, operation: 'Apply', apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(appliedPaths.keys())}]
+      applyDefaults(this.store, def, obj)
       if (info.query.get('dryRun') === 'All') return {code: 201, body: obj}
       try {
         return {code: 201, body: this.decorate(def, this.store.create(def, obj))}
@@ -337,6 +375,11 @@ export class KubeApi {
         return storeErr(e, def, info.name)
       }
     }
+    // The applied configuration is defaulted before it is compared and merged (fieldmanager works on the
+    // defaulted typed object), so `ports: [{port: 80}]` equals a stored port with protocol and targetPort filled in.
+    const defaulted = structuredClone(obj)
+    applyDefaults(this.store, def, defaulted, cur)
+    for (const [p, v] of fieldPaths(defaulted)) if (appliedPaths.has(p)) appliedPaths.set(p, v)
     const entries = structuredClone(cur.metadata.managedFields ?? []) as ManagedFieldsEntry[]
     const owned = entries.map((e) => ({entry: e, paths: entryPaths(e)}))
     const isMine = (e: ManagedFieldsEntry) => e.manager === manager && e.operation === 'Apply'
@@ -369,6 +412,7 @@ export class KubeApi {
     }
     newEntries.push({manager, operation: 'Apply', apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(appliedPaths.keys())})
     next.metadata.managedFields = newEntries
+    applyDefaults(this.store, def, next, cur)
     if (info.query.get('dryRun') === 'All') return {code: 200, body: next}
     try {
       return {code: 200, body: this.decorate(def, this.store.update(def, next))}
@@ -429,12 +473,22 @@ export class KubeApi {
 
   // ---------- watch ----------
 
-  watch(def: ResourceDef, info: RequestInfo, res: ServerResponse): void {
+  watch(def: ResourceDef, info: RequestInfo, res: ServerResponse, table?: IncludeObject): void {
     const {label, field} = this.selectors(def, info.query)
     const ns = info.namespace || undefined
     const match = (o: KObj) => (!ns || !def.namespaced || o.metadata.namespace === ns) && matchLabels(label, o.metadata.labels) && matchFields(field, o)
     res.writeHead(200, {'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private'})
-    const send = (type: string, o: KObj) => res.write(`${JSON.stringify({type, object: o})}\n`)
+    // The watch handler flushes its headers before the first event (apiserver endpoints/handlers/watch.go
+    // ServeHTTP: w.WriteHeader + flusher.Flush()), so a client watching from the current resourceVersion returns at once.
+    res.flushHeaders()
+    // A Table watch sends each object as a one-row Table; column definitions come with the first event only
+    // (apiserver handlers/watch.go: tableOptions.NoHeaders after the first).
+    let first = true
+    const send = (type: string, o: KObj) => {
+      const object = table ? toTable(def, [o], {resourceVersion: o.metadata.resourceVersion}, table, first) : o
+      first = false
+      res.write(`${JSON.stringify({type, object})}\n`)
+    }
     const computed = def.resource === 'endpoints' || def.resource === 'endpointslices'
     const rvParam = info.query.get('resourceVersion')
     // No resourceVersion (or "0"): synthetic ADDED events for the current state first.
@@ -509,15 +563,21 @@ export class KubeApi {
     const ns = def.namespaced ? info.namespace : undefined
     if (info.subresource && info.subresource !== 'status') throw unknownResource()
     if (m === 'GET' || m === 'HEAD') {
+      const form = negotiate(req.headers.accept)
+      // Nothing offered in Accept is served: 406 NotAcceptable (apiserver handlers/negotiation).
+      if (!form) throw new ApiError(406, 'NotAcceptable', 'the server was unable to respond with a content type that the client supports')
+      const include = (info.query.get('includeObject') ?? 'Metadata') as IncludeObject
+      if (!['None', 'Metadata', 'Object'].includes(include)) throw badRequest(`includeObject: Unsupported value: "${include}": supported values: "Metadata", "None", "Object"`)
       if (info.name) {
         const o = this.getObject(def, ns, info.name)
         if (!o) throw notFound(def.group, def.resource, info.name)
-        return sendJson(res, 200, o)
+        return sendJson(res, 200, form.as === 'table' ? toTable(def, [o], {resourceVersion: o.metadata.resourceVersion}, include) : o)
       }
-      if (info.verb === 'watch') return this.watch(def, info, res)
-      return sendJson(res, 200, this.list(def, info.namespace, info.query))
+      if (info.verb === 'watch') return this.watch(def, info, res, form.as === 'table' ? include : undefined)
+      const list = this.list(def, info.namespace, info.query) as {metadata: Record<string, unknown>; items: KObj[]}
+      return sendJson(res, 200, form.as === 'table' ? toTable(def, list.items, list.metadata, include) : list)
     }
-    let r: {code: number; body: unknown}
+    let r: {code: number; body: unknown; warnings?: string[]}
     if (m === 'POST' && !info.name) r = this.create(def, info, req, parse())
     else if (m === 'PUT' && info.name) r = this.update(def, info, req, parse())
     else if (m === 'PATCH' && info.name) {
@@ -536,6 +596,8 @@ export class KubeApi {
     else if (m === 'DELETE' && info.name) r = this.delete(def, info)
     else if (m === 'DELETE' && def.verbs.includes('deletecollection')) r = this.deleteCollection(def, info)
     else throw methodNotAllowed()
+    // One `Warning: 299 - "<text>"` header per warning (RFC 7234 §5.5 as the apiserver's warning recorder writes them).
+    if (r.warnings?.length) res.setHeader('Warning', r.warnings.map((w) => `299 - ${JSON.stringify(w)}`))
     sendJson(res, r.code, r.body)
   }
 }

@@ -102,7 +102,7 @@ export function fieldPaths(obj: Record<string, unknown>): Map<string, unknown> {
 function splitPath(path: string): string[] {
   // `.metadata.labels.app.kubernetes.io/name`: the key after labels/annotations keeps its dots.
   const parts = path.slice(1).split('.')
-  if (parts[0] === 'metadata' && parts.length > 3) return [parts[0], parts[1]!, parts.slice(2).join('.')]
+  if (parts[0] === 'metadata' && parts.length >= 3) return [parts[0], parts[1]!, parts.slice(2).join('.')]
   if (parts.length > 2) return [parts[0]!, parts.slice(1).join('.')]
   return parts
 }

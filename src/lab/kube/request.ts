@@ -52,7 +52,7 @@ export function parseRequestInfo(method: string, rawUrl: string): RequestInfo {
   info.name = parts[1] ?? ''
   info.subresource = parts[2] ?? ''
   info.rest = parts.slice(3)
-  const watch = ['true', '1'].includes(info.query.get('watch') ?? '')
+  const watch = queryBool(info.query, 'watch')
   const m = method.toUpperCase()
   let verb: string
   if (m === 'GET' || m === 'HEAD') verb = info.name ? 'get' : watch ? 'watch' : 'list'
@@ -64,6 +64,17 @@ export function parseRequestInfo(method: string, rawUrl: string): RequestInfo {
   info.authzVerb = verb
   info.verb = CONNECT_SUBRESOURCES.has(info.subresource) ? 'connect' : verb
   return info
+}
+
+/**
+ * A boolean query parameter as the API server decodes it (apimachinery pkg/runtime/conversion.go
+ * Convert_Slice_string_To_bool): absent, "0" or "false" in any case is false; any other value, "" and
+ * Python's "True" included, is true.
+ */
+export function queryBool(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name)
+  if (v === null) return false
+  return !(v === '0' || v.toLowerCase() === 'false')
 }
 
 export interface StatusBody {
@@ -88,7 +99,8 @@ export class ApiError extends Error {
   }
 
   body(): StatusBody {
-    return {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, ...(this.details ? {details: this.details} : {}), code: this.code}
+    // A plain Go error turned into a Status (responsewriters ErrorToAPIStatus) has no reason: '' leaves it out.
+    return {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, ...(this.reason ? {reason: this.reason} : {}), ...(this.details ? {details: this.details} : {}), code: this.code} as StatusBody
   }
 }
 

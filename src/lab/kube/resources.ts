@@ -32,6 +32,8 @@ export const RESOURCES: ResourceDef[] = [
   {group: '', version: 'v1', resource: 'endpoints', singular: 'endpoints', kind: 'Endpoints', namespaced: true, shortNames: ['ep'], verbs: RW},
   // Helm 3 stores each release revision in a Secret `sh.helm.release.v1.<name>.v<n>` (helm pkg/storage/driver/secrets.go).
   {group: '', version: 'v1', resource: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true, verbs: RW},
+  // Core Events (kubectl get events, describe's Events section); nothing in the lab records any yet.
+  {group: '', version: 'v1', resource: 'events', singular: 'event', kind: 'Event', namespaced: true, shortNames: ['ev'], verbs: RW},
   {group: '', version: 'v1', resource: 'configmaps', singular: 'configmap', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'], verbs: RW},
   {group: 'apps', version: 'v1', resource: 'daemonsets', singular: 'daemonset', kind: 'DaemonSet', namespaced: true, shortNames: ['ds'], verbs: RW, subresources: [{name: 'status', kind: 'DaemonSet', verbs: ['get', 'patch', 'update']}]},
   {group: 'apps', version: 'v1', resource: 'deployments', singular: 'deployment', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], verbs: RW, subresources: [{name: 'status', kind: 'Deployment', verbs: ['get', 'patch', 'update']}]},

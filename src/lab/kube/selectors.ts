@@ -133,6 +133,8 @@ const FIELDS: Record<string, string[]> = {
   nodes: ['spec.unschedulable'],
   namespaces: ['status.phase'],
   replicasets: ['status.replicas'],
+  // pkg/registry/core/event/strategy.go ToSelectableFields.
+  events: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
 }
 
 export function parseFieldSelector(s: string, resource: string): FieldRequirement[] {
@@ -166,7 +168,11 @@ function fieldValue(obj: KObj, field: string): string {
     case 'status.podIPs': return (obj.status?.podIPs ?? []).map((x: {ip: string}) => x.ip).join(',')
     case 'status.nominatedNodeName': return obj.status?.nominatedNodeName ?? ''
     case 'status.replicas': return String(obj.status?.replicas ?? 0)
-    default: return ''
+    case 'source': return obj.source?.component ?? ''
+    default:
+      if (field.startsWith('involvedObject.')) return String(obj.involvedObject?.[field.slice('involvedObject.'.length)] ?? '')
+      if (['reason', 'reportingComponent', 'type'].includes(field)) return String(obj[field] ?? '')
+      return ''
   }
 }
 

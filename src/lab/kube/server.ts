@@ -10,8 +10,9 @@ import type {ExecRegistry} from './exec.js'
 import type {LogRegistry, ProxyRegistry} from './logs.js'
 import type {Network} from './network.js'
 import {semverAtLeast} from './objects.js'
+import {openapi} from './openapi.js'
 import {ANONYMOUS, type Subject, authorize, forbiddenStatus} from './rbac.js'
-import {ApiError, type RequestInfo, badRequest, notFound, parseRequestInfo, sendError, sendJson} from './request.js'
+import {ApiError, type RequestInfo, badRequest, notFound, parseRequestInfo, queryBool, sendError, sendJson} from './request.js'
 import type {Store} from './store.js'
 import {chooseProtocol, handleLog, handleProxy, handleServiceProxy, resolveContainer, runExec, runPortForward} from './streams.js'
 
@@ -171,15 +172,56 @@ export class KubeServer {
     return info.authzVerb
   }
 
+  /**
+   * Impersonate-User / Impersonate-Group (apiserver endpoints/filters/impersonation.go): each requested identity
+   * is authorized as verb `impersonate` on users, groups or serviceaccounts; the request then runs as that user.
+   */
+  private impersonate(req: IncomingMessage, subject: Subject): Subject {
+    const header = (name: string): string[] => {
+      const v = req.headers[name]
+      return v === undefined ? [] : Array.isArray(v) ? v : v.split(',').map((x) => x.trim())
+    }
+    const users = header('impersonate-user')
+    const groups = header('impersonate-group')
+    const uid = header('impersonate-uid')
+    if (users.length === 0) {
+      if (groups.length || uid.length) throw new ApiError(500, 'InternalError', `Internal error occurred: requested [${[...groups.map((g) => `{Group  ${g}}`), ...uid.map((u) => `{UID  ${u}}`)].join(' ')}] without impersonating a user`)
+      return subject
+    }
+    const user = users[0]!
+    const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(user)
+    const check = (a: {resource: string; name: string; namespace?: string}) => {
+      const attrs = {verb: 'impersonate', apiGroup: a.resource === 'uids' ? 'authentication.k8s.io' : '', resource: a.resource, subresource: '', namespace: a.namespace ?? '', name: a.name}
+      if (!authorize(subject, attrs).allowed) {
+        const f = forbiddenStatus(subject, attrs)
+        throw new ApiError(403, 'Forbidden', f.message, f.details)
+      }
+    }
+    check(sa ? {resource: 'serviceaccounts', namespace: sa[1]!, name: sa[2]!} : {resource: 'users', name: user})
+    for (const g of groups) check({resource: 'groups', name: g})
+    for (const u of uid) check({resource: 'uids', name: u})
+    // Without Impersonate-Group, a service account gets its groups; every non-anonymous user gets system:authenticated.
+    const all = [...groups]
+    if (sa && groups.length === 0) all.push('system:serviceaccounts', `system:serviceaccounts:${sa[1]}`)
+    if (user !== 'system:anonymous' && !all.includes('system:authenticated')) all.push('system:authenticated')
+    // RBAC for the impersonated user: a known credential's bindings, system:masters is cluster-admin (the
+    // superuser group), anyone else has only what system:authenticated grants.
+    const known = [...this.deps.subjects.values()].find((s) => s.user === user)
+    const rules = all.includes('system:masters') ? 'admin' : known?.rules ?? []
+    const bindingSubject = all.includes('system:masters') ? 'Group "system:masters"' : sa ? `ServiceAccount "${sa[2]}/${sa[1]}"` : `User "${user}"`
+    return {user, groups: all, label: subject.label, rules, bindingSubject}
+  }
+
   /** Authn + authz shared by plain requests and upgrades; throws ApiError. */
   private admit(req: IncomingMessage, info: RequestInfo, rec: RequestRecord, upgrade: boolean): Subject {
-    const subject = this.authenticate(req)
+    let subject = this.authenticate(req)
     if (!subject) {
       rec.token = 'invalid'
       // Invalid bearer token: 401 Unauthorized (client-node 1.4 drops the body, toolchain.md §11).
       throw new ApiError(401, 'Unauthorized', 'Unauthorized')
     }
     rec.token = subject.label
+    subject = this.impersonate(req, subject)
     const attrs = info.isResource
       ? {verb: this.authzVerb(info, upgrade), apiGroup: info.apiGroup, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name}
       : {verb: (req.method ?? 'GET').toLowerCase(), path: info.path}
@@ -215,6 +257,12 @@ export class KubeServer {
         if (p === '/healthz' || p === '/livez' || p === '/readyz') {
           res.writeHead(200, {'Content-Type': 'text/plain; charset=utf-8'})
           res.end('ok')
+          return
+        }
+        const oa = openapi(info.path, info.query, req.headers.accept)
+        if (oa) {
+          res.writeHead(200, {'Content-Type': oa.contentType, 'Content-Length': Buffer.byteLength(oa.body), ...oa.headers})
+          res.end(oa.body)
           return
         }
         const d = this.deps.api.discovery(info.path)
@@ -286,8 +334,8 @@ export class KubeServer {
         const argv = q.getAll('command')
         // PodExecOptions validation: command is required.
         if (argv.length === 0) throw badRequest('you must specify at least 1 command')
-        const flags = {stdout: q.get('stdout') === 'true' || q.get('stdout') === '1', stderr: q.get('stderr') === 'true' || q.get('stderr') === '1', tty: q.get('tty') === 'true'}
-        if (!flags.stdout && !flags.stderr && q.get('stdin') !== 'true') throw badRequest('you must specify at least 1 of stdin, stdout, stderr')
+        const flags = {stdout: queryBool(q, 'stdout'), stderr: queryBool(q, 'stderr'), tty: queryBool(q, 'tty')}
+        if (!flags.stdout && !flags.stderr && !queryBool(q, 'stdin')) throw badRequest('you must specify at least 1 of stdin, stdout, stderr')
         const st = (pod.status?.containerStatuses ?? []).find((x: {name: string}) => x.name === container)
         if (!st?.state?.running) {
           // The kubelet refuses before upgrading: kubectl shows `unable to upgrade connection:

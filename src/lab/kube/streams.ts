@@ -7,7 +7,7 @@ import type {WebSocket} from 'ws'
 import {ExecStartError, type ExecRegistry} from './exec.js'
 import type {LogRegistry, ProxyRegistry} from './logs.js'
 import {type Network, dialTarget} from './network.js'
-import {ApiError, type RequestInfo, badRequest, notFound, sendJson} from './request.js'
+import {ApiError, type RequestInfo, badRequest, notFound, queryBool, sendJson} from './request.js'
 import {readyBackends} from './controllers.js'
 import type {KObj, Store} from './store.js'
 
@@ -175,7 +175,7 @@ export function handleLog(info: RequestInfo, res: ServerResponse, store: Store, 
   if (!pod) throw notFound('', 'pods', info.name)
   const q = info.query
   const container = resolveContainer(pod, q.get('container'))
-  if (q.get('previous') === 'true') {
+  if (queryBool(q, 'previous')) {
     const st = (pod.status?.containerStatuses ?? []).find((c: {name: string}) => c.name === container)
     if (!st?.lastState?.terminated) throw badRequest(`previous terminated container "${container}" in pod "${pod.metadata.name}" not found`)
   }
@@ -184,12 +184,12 @@ export function handleLog(info: RequestInfo, res: ServerResponse, store: Store, 
   if (since > 0) lines = lines.filter((l) => l.time.getTime() >= Date.now() - since * 1000)
   const tail = q.get('tailLines')
   if (tail !== null && Number(tail) >= 0) lines = Number(tail) === 0 ? [] : lines.slice(-Number(tail))
-  const ts = q.get('timestamps') === 'true'
+  const ts = queryBool(q, 'timestamps')
   const fmt = (l: {time: Date; text: string}) => `${ts ? `${nanoTime(l.time)} ` : ''}${l.text}\n`
   let body = lines.map(fmt).join('')
   const limitBytes = Number(q.get('limitBytes') ?? 0)
   if (limitBytes > 0) body = Buffer.from(body).subarray(0, limitBytes).toString('utf8')
-  if (q.get('follow') !== 'true') {
+  if (!queryBool(q, 'follow')) {
     res.writeHead(200, {'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body)})
     res.end(body)
     return
