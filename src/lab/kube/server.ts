@@ -329,6 +329,9 @@ export class KubeServer {
       if (!pod) throw notFound('', 'pods', info.name)
       const q = info.query
       if (kind === 'attach') throw badRequest('attach is not emulated by the lab')
+      // SPDY/3.1 (kubectl before 1.30, client-go's remotecommand) is not spoken here: refuse it in words rather
+      // than with the WebSocket library's "Invalid HTTP method" (README "Lab fidelity").
+      if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw badRequest(`unable to upgrade connection: the lab serves ${kind} over WebSocket only, not ${String(req.headers.upgrade ?? 'no upgrade')}`)
       if (kind === 'exec') {
         const container = resolveContainer(pod, q.get('container'))
         const argv = q.getAll('command')

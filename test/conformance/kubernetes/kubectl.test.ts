@@ -157,4 +157,14 @@ spec:
     }
     expect(out).toMatch(/configmap\/conf-watch-\d+/)
   })
+
+  // kubectl 1.20 upgrades exec/port-forward with SPDY/3.1; the lab speaks WebSocket only (README "Lab fidelity").
+  // What is checked here is that the refusal is explicit and immediate, never a hang or a silent success.
+  it('exec over SPDY is refused explicitly (the lab speaks WebSocket only)', async () => {
+    const name = (await ok(['get', 'pods', '-n', 'kube-system', '-l', 'app.kubernetes.io/name=tetragon', '-o', 'jsonpath={.items[0].metadata.name}'])).trim()
+    const r = await kubectl(sb, ['exec', '-n', 'kube-system', name, '-c', 'tetragon', '--', 'echo', 'hi'])
+    expect(r.code).not.toBe(0)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toMatch(/upgrad/i)
+  })
 })
