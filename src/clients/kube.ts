@@ -9,6 +9,9 @@ import {PassThrough, Writable} from 'node:stream'
 import * as k8s from '@kubernetes/client-node'
 
 import {ForbiddenError, UnreachableError, UserError, redact} from '../engine/errors.js'
+import {ExitCode} from '../engine/exit-codes.js'
+import {serverText} from '../engine/text.js'
+import {NotKubernetesError, kubeHttpLibrary} from './kube-http.js'
 
 export interface KubeOptions {
   kubeconfig?: string
@@ -44,6 +47,14 @@ export interface ListOptions {
 }
 
 type Resource = {verb: string; resource: string; namespace?: string; group?: string}
+
+/** Pages one list may take (500 items each: 500,000 items) before tetractl stops following `continue`. */
+export const MAX_LIST_PAGES = 1000
+/** Items per list page: bounded pages keep memory flat however large the cluster (toolchain.md §11). */
+export const DEFAULT_PAGE_SIZE = 500
+
+/** Resources whose answer is the pod's or Service's own body, not API JSON. */
+const PASS_THROUGH = new Set(['pods/proxy', 'services/proxy'])
 
 const TLS_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -120,10 +131,21 @@ export function loadKubeConfig(opts: KubeOptions): {kc: k8s.KubeConfig; source: 
   if (!ctx) throw new UserError(`Kubeconfig ${source} has no current-context.`, 'Pass --context NAME.')
   const cluster = kc.getCluster(ctx.cluster)
   if (!cluster) throw new UserError(`Context "${ctx.name}" names cluster "${ctx.cluster}", which ${source} does not define.`, 'Fix the kubeconfig or pick another --context.')
+  let server: URL
   try {
-    new URL(cluster.server)
+    server = new URL(cluster.server)
   } catch {
-    throw new UserError(`Cluster "${cluster.name}" has an invalid server URL "${cluster.server}".`, 'Fix the kubeconfig.')
+    throw new UserError(`Cluster "${cluster.name}" has an invalid server URL "${redact(cluster.server)}".`, 'Fix the kubeconfig.')
+  }
+  // client-node refuses plain HTTP unless the cluster sets insecure-skip-tls-verify (toolchain.md §4).
+  if (server.protocol === 'http:' && !cluster.skipTLSVerify) {
+    throw new UserError(
+      `Cluster "${cluster.name}" uses a plain http:// server (${redact(cluster.server)}) without insecure-skip-tls-verify.`,
+      'Use the https:// address of the API server (kubectl config view --minify).',
+    )
+  }
+  if (server.protocol !== 'https:' && server.protocol !== 'http:') {
+    throw new UserError(`Cluster "${cluster.name}" has a server URL "${redact(cluster.server)}" that is not https://.`, 'Use the https:// address of the API server.')
   }
   return {kc, source}
 }
@@ -167,10 +189,12 @@ export class KubeClient {
   }
 
   /** Per-call options: the signal that aborts the underlying fetch. */
-  private options(signal: AbortSignal): k8s.ConfigurationOptions {
+  private options(signal: AbortSignal, expectJson: boolean): k8s.ConfigurationOptions {
     // ObjectParamAPI hands options to the Observable API, whose middleware returns `{toPromise()}`.
     const observable = <T>(value: T) => ({toPromise: () => Promise.resolve(value)})
     return {
+      // Our HTTP layer: bounded body, JSON only where the API speaks JSON (kube-http.ts).
+      httpApi: kubeHttpLibrary({expectJson}),
       middleware: [
         {
           pre: (ctx: k8s.RequestContext) => {
@@ -195,8 +219,14 @@ export class KubeClient {
     const onAbort = () => ac.abort(signal?.reason)
     if (signal?.aborted) onAbort()
     else signal?.addEventListener('abort', onAbort, {once: true})
+    const expectJson = !PASS_THROUGH.has(what.resource)
     try {
-      return await fn(this.options(ac.signal))
+      const result = await fn(this.options(ac.signal, expectJson))
+      // `null` or a scalar where the API always answers an object: not a Kubernetes API.
+      if (expectJson && (result === null || result === undefined || typeof result !== 'object')) {
+        throw new NotKubernetesError(`answered ${result === null ? 'null' : typeof result} where an object belongs`, 'shape')
+      }
+      return result
     } catch (error) {
       throw this.translate(error, what, timeoutMs)
     } finally {
@@ -228,8 +258,12 @@ export class KubeClient {
       }
       if (code === 403) return new ForbiddenError(what.verb, what.resource, what.namespace)
       if (code === 404) return new NotFound(status?.message ?? `${what.resource} not found`)
-      return new Error(`Kubernetes API ${what.verb} ${what.resource}: HTTP ${code}${status?.message ? `: ${status.message}` : ''}`)
+      // An HTTP error of the API is a finding about the target, not a bug of ours (no "check crashed").
+      return new UserError(`Kubernetes API ${what.verb} ${what.resource}: HTTP ${code}${status?.message ? `: ${redact(serverText(status.message))}` : ''}`, undefined, ExitCode.FINDINGS)
     }
+    if (error instanceof NotKubernetesError) return this.notKubernetes(error.message, what, error.kind === 'too-large')
+    // The generated response processors JSON.parse the body: a SyntaxError means the body was not JSON.
+    if (error instanceof SyntaxError) return this.notKubernetes('answered a body that is not valid JSON', what)
     const message = String(e?.message ?? error)
     const code = String(e?.code ?? e?.errno ?? '')
     if (e?.name === 'AbortError' || e?.type === 'aborted' || /aborted/i.test(message)) {
@@ -257,6 +291,20 @@ export class KubeClient {
     return error instanceof Error ? error : new Error(message)
   }
 
+  /** One line for a server that does not speak the Kubernetes API (or not within our bounds): exit 3. */
+  notKubernetes(detail: string, what: Resource, tooLarge = false): UnreachableError {
+    if (tooLarge) {
+      return new UnreachableError(
+        `The Kubernetes API at ${this.server} ${redact(detail)} (${what.verb} ${what.resource}).`,
+        'A list page that large means the server ignores `limit`; narrow the query (--namespace) or report it to the cluster operator.',
+      )
+    }
+    return new UnreachableError(
+      `The server at ${this.server} ${redact(detail)} (${what.verb} ${what.resource}): not a Kubernetes API — a proxy or login page?`,
+      'Check the server URL of the kubeconfig context and any proxy in front of the API server.',
+    )
+  }
+
   // --- reads used by the checks -------------------------------------------------------------
 
   /** Server version, from k8s.connect; decides version-dependent verbs. */
@@ -264,7 +312,10 @@ export class KubeClient {
 
   async version(signal?: AbortSignal): Promise<{gitVersion: string}> {
     const api = this.kc.makeApiClient(k8s.VersionApi)
-    const info = await this.call({verb: 'get', resource: 'version'}, (o) => api.getCode({}, o), signal)
+    const what = {verb: 'get', resource: 'version'}
+    const info = await this.call(what, (o) => api.getCode({}, o), signal)
+    // /version always carries gitVersion (k8s.io/apimachinery pkg/version.Info).
+    if (typeof info.gitVersion !== 'string' || info.gitVersion === '') throw this.notKubernetes('answered /version without a gitVersion', what)
     const minor = Number.parseInt(String(info.minor ?? ''), 10)
     if (Number.isFinite(minor)) this.serverMinor = minor
     return info
@@ -287,13 +338,29 @@ export class KubeClient {
   ): Promise<TOut[]> {
     const out: TOut[] = []
     let cont: string | undefined
-    const limit = opts.pageSize ?? 500
-    do {
+    const limit = opts.pageSize ?? DEFAULT_PAGE_SIZE
+    const seen = new Set<string>()
+    for (let pages = 1; ; pages++) {
       const list = await this.call(what, (o) => page(cont, limit, o), opts.signal)
+      if (!Array.isArray(list.items)) throw this.notKubernetes('answered a list without an items array', what)
       for (const item of list.items) out.push(map(item))
       cont = list.metadata?._continue || undefined
-    } while (cont)
-    return out
+      if (!cont) return out
+      // A continue token encodes the position of the next page (apiserver storage); the same one twice is a loop.
+      if (seen.has(cont)) {
+        throw new UnreachableError(
+          `The Kubernetes API at ${this.server} sent the same continue token twice (${what.verb} ${what.resource}): its pagination loops, so tetractl stopped after ${pages} pages.`,
+          'A proxy in front of the API server that drops the `continue` parameter causes this; check it.',
+        )
+      }
+      seen.add(cont)
+      if (pages >= MAX_LIST_PAGES) {
+        throw new UnreachableError(
+          `The Kubernetes API at ${this.server} was still paginating ${what.resource} after ${MAX_LIST_PAGES} pages of ${limit} (${what.verb} ${what.resource}).`,
+          'Narrow the query (--namespace) or check the API server: tetractl stops there.',
+        )
+      }
+    }
   }
 
   listPods<T>(namespace: string | undefined, opts: ListOptions & {signal?: AbortSignal}, map: (p: k8s.V1Pod) => T): Promise<T[]> {
@@ -439,19 +506,44 @@ export class KubeClient {
     const sockets = new Set<net.Socket>()
     const server = net.createServer((sock) => {
       sockets.add(sock)
-      sock.on('close', () => sockets.delete(sock))
+      // client-node writes the tunnel's data into this socket after the local peer (gRPC) may have ended it,
+      // and never listens for its errors: without a listener an EPIPE ("This socket has been ended by the other
+      // party") kills the process. A socket error only ends this one connection.
+      sock.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET' && error.code !== 'ERR_STREAM_DESTROYED') errors.push(`local socket: ${error.message}`)
+        sock.destroy()
+      })
+      let ws: {close(): void; terminate?(): void; on(ev: string, fn: (...args: any[]) => void): void; readyState?: number} | undefined
+      sock.on('close', () => {
+        sockets.delete(sock)
+        // The tunnel outlives its local socket otherwise (client-node closes it only when stdin ends cleanly).
+        ws?.terminate?.()
+      })
       const err = new PassThrough()
+      err.on('error', () => {})
       err.on('data', (d) => {
         const text = d.toString().trim()
         if (text) errors.push(text)
         sock.destroy()
       })
-      pf.portForward(namespace, pod, [port], sock, err, sock).catch((error: Error) => {
-        const m = /Unexpected server response: (\d+)/.exec(String(error?.message))
-        errors.push(m ? `port-forward refused: HTTP ${m[1]}` : String(error?.message ?? error))
-        sock.destroy()
-      })
+      pf.portForward(namespace, pod, [port], sock, err, sock)
+        .then((socket) => {
+          ws = socket as typeof ws
+          // client-node never closes the local socket when the tunnel closes or fails: do it, so gRPC sees the end.
+          ws!.on('close', () => sock.destroy())
+          ws!.on('error', (error: Error) => {
+            errors.push(`port-forward: ${redact(String(error?.message ?? error))}`)
+            sock.destroy()
+          })
+          if (sock.destroyed) ws!.terminate?.()
+        })
+        .catch((error: Error) => {
+          const m = /Unexpected server response: (\d+)/.exec(String(error?.message))
+          errors.push(m ? `port-forward refused: HTTP ${m[1]}` : redact(String(error?.message ?? error)))
+          sock.destroy()
+        })
     })
+    server.on('error', (error) => errors.push(`local listener: ${error.message}`))
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const address = server.address() as net.AddressInfo
     return {
@@ -477,7 +569,9 @@ export class NotFound extends Error {
 function parseStatus(body: unknown): {message?: string; reason?: string} | undefined {
   if (typeof body !== 'string' || body === '') return typeof body === 'object' && body ? (body as any) : undefined
   try {
-    return JSON.parse(body)
+    const status = JSON.parse(body)
+    // A Status is an object with a string message; anything else (HTML, null, a number) carries none.
+    return status && typeof status === 'object' && (status.message === undefined || typeof status.message === 'string') ? status : undefined
   } catch {
     return undefined
   }
