@@ -8,6 +8,10 @@ import {existsSync, readFileSync} from 'node:fs'
 
 import {UnreachableError, UserError, redact} from '../engine/errors.js'
 import {sleep} from '../engine/sleep.js'
+import {serverText} from '../engine/text.js'
+
+/** Largest Elasticsearch response body tetractl reads (bytes); its searches ask for a few documents. */
+export const ES_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 /** Names of the settings, for messages: variable and flag. The commands define the flags. */
 export const ES_SETTINGS = {
@@ -210,17 +214,26 @@ export async function createEsHandle(opts: EsConnectionOptions): Promise<EsHandl
     ...(cfg.cloudId && !opts.url ? {cloud: {id: cfg.cloudId}} : {node: cfg.url}),
     ...(cfg.auth ? {auth: cfg.auth} : {}),
     tls: {...(cfg.ca ? {ca: cfg.ca} : {}), rejectUnauthorized: !cfg.insecure},
+    // The transport's timeout is an idle timeout (undici bodyTimeout): a server that drips its body never
+    // trips it. Ours below is total; this one stays as a backstop.
     requestTimeout: opts.requestTimeoutMs ?? 10_000,
     // Retries are ours (the transport retries 502/503/504 only, never 429).
     maxRetries: 0,
     compression: false,
+    // The transport stops reading past this size, even without Content-Length (@elastic/transport UndiciConnection).
+    maxResponseSize: ES_MAX_RESPONSE_BYTES,
+    maxCompressedResponseSize: ES_MAX_RESPONSE_BYTES,
   })
+  const timeoutMs = opts.requestTimeoutMs ?? 10_000
   const maxRetries = Math.max(0, opts.maxRetries ?? 2)
   const backoff = opts.backoffMs ?? 250
   const host = new URL(cfg.url).host
 
   const translate = (e: unknown): Error => {
     if (e instanceof errors.ProductNotSupportedError) {
+      // A login page or proxy error page: say what answered instead.
+      const type = String((e as {meta?: {headers?: Record<string, unknown>}}).meta?.headers?.['content-type'] ?? '').split(';')[0].trim()
+      if (type && !/json/i.test(type)) return notElasticsearch(`answered ${serverText(type, 60)}`)
       return new EsUnreachableError(
         `The server at ${cfg.url} is not Elasticsearch: its responses lack the x-elastic-product header.`,
         `Check ${ES_SETTINGS.url}: a proxy that strips headers, OpenSearch and Elasticsearch < 7.14 all cause this.`,
@@ -228,9 +241,9 @@ export async function createEsHandle(opts: EsConnectionOptions): Promise<EsHandl
     }
     if (e instanceof errors.ResponseError) {
       const status = e.statusCode
-      const body = (e.body ?? {}) as {error?: {type?: string; reason?: string; caused_by?: {reason?: string}}}
-      const type = body.error?.type
-      const reason = redact(String(body.error?.reason ?? e.message).split('\n')[0])
+      const body = (e.body && typeof e.body === 'object' ? e.body : {}) as {error?: {type?: string; reason?: string; caused_by?: {reason?: string}}}
+      const type = typeof body?.error?.type === 'string' ? serverText(body.error.type, 80) : undefined
+      const reason = redact(serverText(typeof body?.error?.reason === 'string' ? body.error.reason : typeof body?.error === 'string' ? body.error : e.message))
       if (status === 401) {
         const which = cfg.auth && 'apiKey' in cfg.auth ? ES_SETTINGS.apiKey : cfg.auth ? `${ES_SETTINGS.username} / ${ES_SETTINGS.password}` : `${ES_SETTINGS.apiKey} or ${ES_SETTINGS.username} / ${ES_SETTINGS.password}`
         return new EsUnreachableError(`Elasticsearch rejected the credentials (401${type ? ` ${type}` : ''}).`, `Check ${which}.`, 401)
@@ -244,7 +257,7 @@ export async function createEsHandle(opts: EsConnectionOptions): Promise<EsHandl
         return new EsUnreachableError(`Elasticsearch answered ${status}${type ? ` ${type}` : ''} ${maxRetries + 1} times in a row: ${reason}`, `The cluster is overloaded or unavailable; check GET _cluster/health and retry (${ES_SETTINGS.url}).`, status)
       }
       if (status === 400 && type === 'media_type_header_exception') {
-        return new EsUnreachableError(`Elasticsearch refused the client's REST compatibility headers: ${redact(body.error?.caused_by?.reason ?? reason)}`, 'Use an 8.x client against an 8.x server (elastic.md §7).', 400)
+        return new EsUnreachableError(`Elasticsearch refused the client's REST compatibility headers: ${redact(serverText(body.error?.caused_by?.reason ?? reason))}`, 'Use an 8.x client against an 8.x server (elastic.md §7).', 400)
       }
       return new EsRequestError(`Elasticsearch answered ${status}${type ? ` ${type}` : ''}: ${reason}`, undefined, status, type)
     }
@@ -258,22 +271,60 @@ export async function createEsHandle(opts: EsConnectionOptions): Promise<EsHandl
       if (e instanceof errors.TimeoutError) return new EsUnreachableError(`Elasticsearch at ${cfg.url} did not answer within ${opts.requestTimeoutMs ?? 10_000} ms.`, 'Check the network path or raise the request timeout.')
       return new EsUnreachableError(`Cannot connect to Elasticsearch at ${cfg.url}: ${msg.split('\n')[0]}.`, `Check ${ES_SETTINGS.url}.`)
     }
-    if (e instanceof errors.RequestAbortedError) return e as Error
+    if (e instanceof errors.DeserializationError) return notElasticsearch('answered a body that is not valid JSON')
+    if (e instanceof errors.RequestAbortedError) {
+      if (/bigger than the maximum allowed/.test(e.message)) {
+        return new EsUnreachableError(`Elasticsearch at ${cfg.url} sent a response larger than the ${ES_MAX_RESPONSE_BYTES / 1048576} MiB tetractl reads.`, `Check ${ES_SETTINGS.url}: tetractl's requests ask for a few documents only.`)
+      }
+      return e as Error
+    }
     return e instanceof Error ? new Error(redact(e.message)) : new Error(String(e))
+  }
+  const notElasticsearch = (detail: string) =>
+    new EsUnreachableError(`The server at ${cfg.url} ${detail}: not Elasticsearch — a proxy or login page?`, `Check ${ES_SETTINGS.url} and any proxy in front of Elasticsearch.`)
+
+  /** One attempt under a total timeout of our own (the transport's is idle-only). */
+  const attempt = async (req: EsRequest, signal?: AbortSignal) => {
+    const ac = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      ac.abort()
+    }, timeoutMs)
+    const onAbort = () => ac.abort(signal?.reason)
+    if (signal?.aborted) onAbort()
+    else signal?.addEventListener('abort', onAbort, {once: true})
+    try {
+      return await client.transport.request(
+        {method: req.method, path: req.path, querystring: req.querystring, body: req.body as Record<string, unknown> | undefined},
+        {meta: true, ignore: req.ignore, signal: ac.signal},
+      )
+    } catch (e) {
+      if (timedOut) throw new EsUnreachableError(`Elasticsearch at ${cfg.url} did not answer within ${timeoutMs} ms (${req.method} ${req.path}).`, 'Check the network path or raise the request timeout.')
+      throw e
+    } finally {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
   }
 
   const request = async <T>(req: EsRequest, signal?: AbortSignal): Promise<EsResponse<T>> => {
-    for (let attempt = 0; ; attempt++) {
+    for (let n = 0; ; n++) {
       try {
-        const r = await client.transport.request(
-          {method: req.method, path: req.path, querystring: req.querystring, body: req.body as Record<string, unknown> | undefined},
-          {meta: true, ignore: req.ignore, signal},
-        )
-        return {statusCode: r.statusCode ?? 200, body: r.body as T}
+        const r = await attempt(req, signal)
+        const statusCode = r.statusCode ?? 200
+        // Every API tetractl calls answers a JSON object (HEAD answers no body): text, null or a scalar means
+        // something other than Elasticsearch answered (the transport returns non-JSON bodies as strings).
+        if (req.method !== 'HEAD' && statusCode < 300 && (r.body === null || typeof r.body !== 'object')) {
+          const type = String(r.headers?.['content-type'] ?? '').split(';')[0]
+          throw notElasticsearch(r.body === null ? 'answered null where an object belongs' : type && !/json/i.test(type) ? `answered ${serverText(type, 60)}` : `answered ${typeof r.body} where an object belongs`)
+        }
+        return {statusCode, body: r.body as T}
       } catch (e) {
+        if (e instanceof UserError) throw e
         const status = e instanceof errors.ResponseError ? e.statusCode : undefined
-        if (status !== undefined && RETRYABLE.has(status) && attempt < maxRetries && !signal?.aborted) {
-          const wait = Math.min(4000, backoff * 2 ** attempt) * (0.75 + Math.random() / 2)
+        if (status !== undefined && RETRYABLE.has(status) && n < maxRetries && !signal?.aborted) {
+          const wait = Math.min(4000, backoff * 2 ** n) * (0.75 + Math.random() / 2)
           await sleep(wait, signal)
           continue
         }
@@ -284,7 +335,11 @@ export async function createEsHandle(opts: EsConnectionOptions): Promise<EsHandl
 
   let infoP: Promise<EsInfo> | undefined
   const info = (signal?: AbortSignal) => {
-    infoP ??= request<EsInfo>({method: 'GET', path: '/'}, signal).then((r) => r.body)
+    infoP ??= request<EsInfo>({method: 'GET', path: '/'}, signal).then((r) => {
+      // GET / always names the version (elastic.md §7): without it, this is not Elasticsearch.
+      if (typeof r.body?.version?.number !== 'string') throw notElasticsearch('answered GET / without version.number')
+      return r.body
+    })
     // A failed attempt may be retried by the next caller.
     infoP.catch(() => (infoP = undefined))
     return infoP

@@ -8,7 +8,11 @@ import {request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 
 import {UnreachableError, UserError, redact} from '../engine/errors.js'
+import {serverText} from '../engine/text.js'
 import {normaliseApiKey} from './elasticsearch.js'
+
+/** Largest Kibana response body tetractl reads (bytes): package info and a page of saved objects. */
+export const KIBANA_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 export const KIBANA_SETTINGS = {
   url: 'KIBANA_URL (--kibana-url)',
@@ -88,6 +92,11 @@ export class KibanaUnreachableError extends UnreachableError {
   }
 }
 
+/** A 2xx answer without the fields the API always returns (elastic.md §4 table): not Kibana's API. */
+export function kibanaShapeError(handle: Pick<KibanaHandle, 'url'>, what: string, missing: string): KibanaUnreachableError {
+  return new KibanaUnreachableError(`The server at ${handle.url} answered ${what} without ${missing}: not Kibana — a proxy or login page?`, `Check ${KIBANA_SETTINGS.url} and any proxy in front of Kibana.`)
+}
+
 export function createKibanaHandle(opts: KibanaConnectionOptions): KibanaHandle {
   const raw = (opts.url ?? '').trim()
   if (!/^https?:\/\//i.test(raw)) throw new UserError(`${KIBANA_SETTINGS.url} must start with https:// or http:// (got '${redact(raw)}').`, 'Example: https://kibana.example.com:5601')
@@ -126,34 +135,75 @@ export function createKibanaHandle(opts: KibanaConnectionOptions): KibanaHandle 
       if (req.method !== 'GET') headers['kbn-xsrf'] = 'true'
       const send = u.protocol === 'https:' ? httpsRequest : httpRequest
       return new Promise<{statusCode: number; body: T}>((resolve, reject) => {
+        let settled = false
+        const finish = (fn: () => void) => {
+          if (settled) return
+          settled = true
+          clearTimeout(total)
+          fn()
+        }
+        const fail = (e: Error) => finish(() => reject(e))
+        const notKibana = (detail: string) =>
+          new KibanaUnreachableError(`The server at ${origin} ${detail} (${req.method} ${req.path}): not Kibana — a proxy or login page?`, `Check ${KIBANA_SETTINGS.url} and any proxy in front of Kibana.`)
         const r = send(u, {method: req.method, headers, timeout, ...(u.protocol === 'https:' ? {ca, rejectUnauthorized: !opts.insecure} : {}), signal}, (res) => {
+          const status = res.statusCode ?? 0
+          const contentType = String(res.headers['content-type'] ?? '').split(';')[0].trim()
+          // Kibana's HTTP APIs answer JSON (elastic.md §4); HTML on a success is a login page or a proxy.
+          if (status >= 200 && status < 300 && contentType && !/json/i.test(contentType)) {
+            res.destroy()
+            return fail(notKibana(`answered ${serverText(contentType, 60)}`))
+          }
           const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => chunks.push(c))
+          let size = 0
+          res.on('data', (c: Buffer) => {
+            size += c.length
+            if (size > KIBANA_MAX_RESPONSE_BYTES) {
+              chunks.length = 0
+              res.destroy()
+              return fail(new KibanaUnreachableError(`Kibana at ${origin} sent more than the ${KIBANA_MAX_RESPONSE_BYTES / 1048576} MiB tetractl reads in one response (${req.method} ${req.path}).`, `Check ${KIBANA_SETTINGS.url}.`))
+            }
+            chunks.push(c)
+          })
+          res.on('error', (e) => fail(new KibanaUnreachableError(`Kibana at ${origin} broke off its answer to ${req.method} ${req.path}: ${serverText(redact(e.message))}.`, `Check ${KIBANA_SETTINGS.url} and the network path.`)))
+          res.on('close', () => {
+            if (!res.complete) fail(new KibanaUnreachableError(`Kibana at ${origin} closed the connection before its answer to ${req.method} ${req.path} ended.`, `Check ${KIBANA_SETTINGS.url} and the network path.`))
+          })
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8')
             let body: unknown = text
+            let parsed = false
             try {
               body = text ? JSON.parse(text) : undefined
+              parsed = true
             } catch {
               /* not JSON */
             }
-            const status = res.statusCode ?? 0
-            if (status >= 200 && status < 300) return resolve({statusCode: status, body: body as T})
-            if (req.ignore?.includes(status)) return resolve({statusCode: status, body: body as T})
-            const message = redact(String((body as {message?: string})?.message ?? text).split('\n')[0]).slice(0, 300)
-            if (status === 401) return reject(new KibanaUnreachableError(`Kibana rejected the credentials (401).`, `Check ${KIBANA_SETTINGS.apiKey} or ${KIBANA_SETTINGS.username}/${KIBANA_SETTINGS.password} (they default to the ELASTICSEARCH_* ones).`))
-            if (status === 403) return reject(new KibanaForbiddenError(`Kibana denied ${req.method} ${req.path} (403): ${message}`))
-            reject(new KibanaRequestError(`Kibana answered ${status} to ${req.method} ${req.path}: ${message}`, undefined, status))
+            if (status >= 200 && status < 300) {
+              if (!parsed) return fail(notKibana('answered a body that is not valid JSON'))
+              if (text && (body === null || typeof body !== 'object')) return fail(notKibana(`answered ${body === null ? 'null' : typeof body} where an object belongs`))
+              return finish(() => resolve({statusCode: status, body: body as T}))
+            }
+            if (req.ignore?.includes(status)) return finish(() => resolve({statusCode: status, body: (parsed ? body : undefined) as T}))
+            const rawMessage = body && typeof body === 'object' && typeof (body as {message?: unknown}).message === 'string' ? (body as {message: string}).message : text
+            const message = redact(serverText(rawMessage))
+            if (status === 401) return fail(new KibanaUnreachableError(`Kibana rejected the credentials (401).`, `Check ${KIBANA_SETTINGS.apiKey} or ${KIBANA_SETTINGS.username}/${KIBANA_SETTINGS.password} (they default to the ELASTICSEARCH_* ones).`))
+            if (status === 403) return fail(new KibanaForbiddenError(`Kibana denied ${req.method} ${req.path} (403): ${message}`))
+            fail(new KibanaRequestError(`Kibana answered ${status} to ${req.method} ${req.path}: ${message}`, undefined, status))
           })
         })
+        // `timeout` above is idle-only (socket inactivity): a dripped body never trips it. This one is total.
+        const total = setTimeout(() => {
+          r.destroy()
+          fail(new KibanaUnreachableError(`Kibana at ${origin} did not answer ${req.method} ${req.path} within ${timeout} ms.`, `Check ${KIBANA_SETTINGS.url} and the network path.`))
+        }, timeout)
         r.on('timeout', () => r.destroy(new Error(`timeout after ${timeout} ms`)))
         r.on('error', (e: NodeJS.ErrnoException) => {
-          if (e.name === 'AbortError') return reject(e)
-          const msg = redact(e.message)
-          if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return reject(new KibanaUnreachableError(`Cannot resolve the host ${u.host} of ${KIBANA_SETTINGS.url}.`, 'Check the hostname and DNS.'))
-          if (e.code === 'ECONNREFUSED') return reject(new KibanaUnreachableError(`Nothing listens at ${origin} (connection refused).`, `Check ${KIBANA_SETTINGS.url}.`))
-          if (/certificate|self[- ]signed|CERT_|issuer/i.test(msg)) return reject(new KibanaUnreachableError(`TLS verification of ${u.host} failed: ${msg}.`, `Set ${KIBANA_SETTINGS.caFile} to the CA that signed the Kibana certificate.`))
-          reject(new KibanaUnreachableError(`Cannot reach Kibana at ${origin}: ${msg}.`, `Check ${KIBANA_SETTINGS.url}.`))
+          if (e.name === 'AbortError') return fail(e)
+          const msg = serverText(redact(e.message))
+          if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return fail(new KibanaUnreachableError(`Cannot resolve the host ${u.host} of ${KIBANA_SETTINGS.url}.`, 'Check the hostname and DNS.'))
+          if (e.code === 'ECONNREFUSED') return fail(new KibanaUnreachableError(`Nothing listens at ${origin} (connection refused).`, `Check ${KIBANA_SETTINGS.url}.`))
+          if (/certificate|self[- ]signed|CERT_|issuer/i.test(msg)) return fail(new KibanaUnreachableError(`TLS verification of ${u.host} failed: ${msg}.`, `Set ${KIBANA_SETTINGS.caFile} to the CA that signed the Kibana certificate.`))
+          fail(new KibanaUnreachableError(`Cannot reach Kibana at ${origin}: ${msg}.`, `Check ${KIBANA_SETTINGS.url}.`))
         })
         if (payload !== undefined) r.write(payload)
         r.end()

@@ -1,3 +1,4 @@
+import {kibanaShapeError} from '../../clients/kibana.js'
 import {pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from '../elastic/context.js'
 import {DOCS, guarded, skipNoKibana} from '../elastic/facts.js'
@@ -15,7 +16,9 @@ export const kibanaDashboards: Check<ElasticCheckContext> = {
         {method: 'GET', path: '/api/saved_objects/_find', query: {type: 'dashboard', search_fields: 'title', search: 'tetragon*', per_page: 20}},
         signal,
       )
-      const titles = (r.body.saved_objects ?? []).map((o) => o.attributes?.title ?? o.id)
+      // _find always answers {saved_objects: [...], total, …} (elastic.md §4).
+      if (!Array.isArray(r.body?.saved_objects)) throw kibanaShapeError(kb, 'GET /api/saved_objects/_find', 'a saved_objects array')
+      const titles = r.body.saved_objects.map((o) => o.attributes?.title ?? o.id)
       const evidence = {total: r.body.total ?? titles.length, titles}
       if (titles.length > 0) return pass(`${titles.length} dashboard${titles.length === 1 ? "" : "s"} mention${titles.length === 1 ? "s" : ""} Tetragon: ${titles.join(', ')} (made in this Kibana; the package ships none).`, evidence)
       return warn('No Tetragon dashboards in Kibana, and none will come with the integration: the cilium_tetragon package ships no dashboards (no kibana/ assets in any version, elastic/integrations#11610).', {

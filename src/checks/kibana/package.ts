@@ -1,3 +1,4 @@
+import {kibanaShapeError} from '../../clients/kibana.js'
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from '../elastic/context.js'
 import {DOCS, guarded, info, packagePipelines, packageTemplate, PACKAGE_DATASET, PACKAGE_NAME, skipNoKibana, TEMPLATE_NAME, type PipelineInfo, type TemplateInfo} from '../elastic/facts.js'
@@ -43,6 +44,8 @@ export const kibanaPackage: Check<ElasticCheckContext> = {
       // 0.x versions are prerelease for Fleet (isPackagePrerelease), so ask with prerelease=true (elastic.md §4).
       const r = await kb.request<PackageInfo>({method: 'GET', path: `/api/fleet/epm/packages/${PACKAGE_NAME}`, query: {prerelease: true}, ignore: [404]}, signal)
       const item = r.body?.item
+      // Fleet always answers {item: {status, …}} (elastic.md §4): anything else is not Fleet speaking.
+      if (r.statusCode < 300 && typeof item?.status !== 'string') throw kibanaShapeError(kb, `GET /api/fleet/epm/packages/${PACKAGE_NAME}`, 'item.status')
       // Kibana >= 8.12 reports installationInfo; older versions savedObject.attributes.
       const inst = item?.installationInfo ?? item?.savedObject?.attributes
       const status = item?.status ?? (r.statusCode === 404 ? 'unknown' : undefined)
