@@ -2,6 +2,7 @@ import {setMaxListeners} from 'node:events'
 
 import {ForbiddenError, SkipError, UserError, redact} from './errors.js'
 import {closest} from './suggest.js'
+import {serverText} from './text.js'
 import {requirementsOf, type Check, type CheckResult, type Layer, type Outcome} from './types.js'
 
 export interface RunOptions {
@@ -84,8 +85,13 @@ export function outcomeFromError(err: unknown): Outcome {
   if (err instanceof UserError) {
     return {status: 'fail', message: redact(err.message), hint: err.tryMessage, unreachable: err.exitCode === 3}
   }
+  // Anything else is a bug of tetractl's own (clients turn every server answer into a UserError).
   const message = err instanceof Error ? err.message : String(err)
-  return {status: 'fail', message: `check crashed: ${redact(message.split('\n')[0])}`}
+  return {
+    status: 'fail',
+    message: `check crashed: ${redact(serverText(message.split('\n')[0]))}`,
+    hint: 'this is a bug in tetractl, not a finding about your installation: please report it with the output of `--json --debug` (redact anything private first)',
+  }
 }
 
 /**
