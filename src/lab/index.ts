@@ -90,6 +90,12 @@ export async function startLab(spec: LabSpec, opts: LabOptions = {}): Promise<La
   const tetragon = await attachTetragon(kube, spec, {onExport: elastic ? (line) => elastic!.ingest(line) : undefined})
   parts.push({name: 'tetragon', stop: () => tetragon.stop()})
 
+  // Fault scenarios: a proxy in front of every server substitutes the answers the faults name.
+  if (spec.faults?.length) {
+    const {startFaults} = await import('./faults.js')
+    parts.push(await startFaults({kube, elastic}, spec.faults as import('./faults.js').FaultSpec[]))
+  }
+
   const lab: Lab = {
     spec,
     kube,

@@ -1,3 +1,4 @@
+import {FAULT_SCENARIOS} from './fault-scenarios.js'
 import {DOCUMENTED_COLLECTOR_ADDRESS, type LabSpec, seedService} from './spec.js'
 
 // Every scenario starts from `healthy` (the documented setup done right on chart 1.7.0) and
@@ -128,6 +129,9 @@ const scenarioList: LabSpec[] = [
   variant('slow-ingest', 'documents become searchable 3 minutes after the event, later than the default wait', {
     elastic: {scenario: 'healthy', shipperDelayMs: 180_000},
   }),
+
+  // Faulty servers and network paths (issue #12): healthy, seen through a fault layer (src/lab/faults.ts).
+  ...FAULT_SCENARIOS.map((f) => variant(f.name, f.description, {faults: [{target: f.target, kind: f.kind}]})),
 ]
 
 export const scenarios: ReadonlyMap<string, LabSpec> = new Map(scenarioList.map((s) => [s.name, s]))

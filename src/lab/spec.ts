@@ -83,6 +83,8 @@ export interface LabSpec {
   corednsReady?: number
   /** The Elastic side; null = no Elasticsearch/Kibana in this scenario. Default: healthy. */
   elastic?: ElasticSpec | null
+  /** Faults a proxy in front of the servers injects (src/lab/faults.ts); none by default. */
+  faults?: Array<{target: 'kube' | 'es' | 'kibana' | 'tetragon'; kind: string}>
 }
 
 export {DOCUMENTED_COLLECTOR_ADDRESS} from '../defaults.js'
