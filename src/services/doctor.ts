@@ -30,8 +30,8 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   const globalTimeoutMs = flags.timeout
   // Set while a run of checks is under --timeout; Kubernetes requests end by then (see KubeOptions.deadline).
   let runDeadline: number | undefined
-  const underTimeout = async <T>(fn: () => Promise<T>): Promise<T> => {
-    runDeadline = Date.now() + globalTimeoutMs - 500
+  const underTimeout = async <T>(fn: () => Promise<T>, endsAt = Date.now() + globalTimeoutMs): Promise<T> => {
+    runDeadline = endsAt - 500
     try {
       return await fn()
     } finally {
@@ -106,9 +106,14 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   let run
+  const endsAt = Math.max(Date.now() + 1000, args.startedAt.getTime() + globalTimeoutMs)
   try {
     run = await withProgress(!args.json, (progress) =>
-      underTimeout(() => runChecks(registry, ctx, {only, skip, concurrency: flags.concurrency, checkTimeoutMs, globalTimeoutMs, signal: abort.signal, ...progress})),
+      // --timeout bounds the whole command: what loading the clients and the kubeconfig took comes off the run.
+      underTimeout(
+        () => runChecks(registry, ctx, {only, skip, concurrency: flags.concurrency, checkTimeoutMs, globalTimeoutMs: Math.max(1000, endsAt - Date.now()), signal: abort.signal, ...progress}),
+        endsAt,
+      ),
     )
   } finally {
     process.removeListener('SIGINT', onSignal)
