@@ -129,12 +129,13 @@ if (want('P3')) {
   rows.push(['P3', 'large-cluster vs healthy: wall ratio (median of 3) / peak RSS / requests', `${median(large).toFixed(0)} ms vs ${median(healthy).toFixed(0)} ms`, `${ratio.toFixed(2)}x, ${(lastLarge.rss / 1048576).toFixed(0)} MB, ${lastLarge.requests} req`, '<= 3x, <= 400 MB'])
 }
 
-const extra = join(root, 'scripts/bench-more.js')
-try {
-  const more = await import(extra)
-  for (const [id, fn] of Object.entries(more.benchmarks ?? {})) if (want(id)) await fn({results, rows, run, root, startLab, getScenario, median})
-} catch (error) {
-  if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error
+for (const file of ['bench-more.js', 'bench-faults.js']) {
+  try {
+    const more = await import(join(root, 'scripts', file))
+    for (const [id, fn] of Object.entries(more.benchmarks ?? {})) if (want(id)) await fn({results, rows, run, root, startLab, getScenario, median})
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error
+  }
 }
 
 const widths = [4, 70, 28, 26, 18]

@@ -28,22 +28,50 @@ export interface PodSummary {
   containers: Array<{name: string; image?: string; ready: boolean; restarts: number; state: string; args: string[]; env: Record<string, string>}>
 }
 
+// Summaries of every agent pod stay in memory for the whole run (one per node: 100,000 on the largest
+// clusters). Strings repeated across pods (images, namespaces, label values) are kept once, and containers
+// without args or env share one empty value: a summary then costs a few hundred bytes.
+const interned = new Map<string, string>()
+function intern(s: string): string
+function intern(s: string | undefined): string | undefined
+function intern(s: string | undefined): string | undefined {
+  if (s === undefined) return s
+  const known = interned.get(s)
+  if (known !== undefined) return known
+  if (interned.size < 10_000) interned.set(s, s)
+  return s
+}
+const NO_ARGS: string[] = Object.freeze([]) as unknown as string[]
+const NO_ENV: Record<string, string> = Object.freeze({}) as Record<string, string>
+/** Identical label sets and container summaries (every pod of a DaemonSet has them) are shared, read-only. */
+const shared = new Map<string, unknown>()
+function share<T>(value: T): T {
+  const key = JSON.stringify(value)
+  const known = shared.get(key)
+  if (known !== undefined) return known as T
+  if (shared.size < 10_000) shared.set(key, value)
+  return value
+}
+
 export function summarizePod(p: V1Pod): PodSummary {
   const statuses = new Map((p.status?.containerStatuses ?? []).map((s) => [s.name, s]))
+  const labels: Record<string, string> = {}
+  for (const [k, v] of Object.entries(p.metadata?.labels ?? {})) labels[intern(k)] = intern(v)
   return {
     name: p.metadata?.name ?? '',
-    namespace: p.metadata?.namespace ?? '',
+    namespace: intern(p.metadata?.namespace ?? ''),
     node: p.spec?.nodeName,
     ip: p.status?.podIP,
     ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
-    labels: p.metadata?.labels ?? {},
-    dnsPolicy: p.spec?.dnsPolicy,
+    labels: share(labels),
+    dnsPolicy: intern(p.spec?.dnsPolicy),
     containers: (p.spec?.containers ?? []).map((c) => {
       const s = statuses.get(c.name)
       const state = s?.state?.running ? 'running' : s?.state?.waiting ? `waiting: ${s.state.waiting.reason ?? ''}` : s?.state?.terminated ? `terminated: ${s.state.terminated.reason ?? ''}` : 'unknown'
       const env: Record<string, string> = {}
       for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value
-      return {name: c.name, image: c.image, ready: Boolean(s?.ready), restarts: s?.restartCount ?? 0, state, args: [...(c.command ?? []), ...(c.args ?? [])], env}
+      const args = [...(c.command ?? []), ...(c.args ?? [])]
+      return share({name: intern(c.name), image: intern(c.image), ready: Boolean(s?.ready), restarts: s?.restartCount ?? 0, state: intern(state), args: args.length ? args : NO_ARGS, env: Object.keys(env).length ? env : NO_ENV})
     }),
   }
 }
