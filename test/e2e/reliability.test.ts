@@ -121,7 +121,8 @@ describe('doctor against faulty servers', () => {
       const res = await doctor(env, 'tetragon.daemonset')
       expectNoCrash(res)
       const report = res.json()
-      expect([1, 3]).toContain(res.code)
+      // 0 when the 200 pages are read within --timeout (an idle machine), 1 when --timeout cuts the list short.
+      expect([0, 1]).toContain(res.code)
       expect(report.exitCode).toBe(res.code)
       expect(report.durationMs).toBeLessThanOrEqual(TIMEOUT_S * 1000 + SLACK_MS)
     })
@@ -170,13 +171,13 @@ describe('doctor against faulty servers', () => {
 })
 
 // The crash of issue #12: port-forward sockets ended under load killed the process with an unhandled EPIPE.
-// 10 concurrent runs against one sandbox, 3 rounds; the checks that open port-forwards only, to keep the cost down.
+// 10 concurrent runs against one sandbox, 3 rounds; the Tetragon layer (and what it requires) only, to keep the cost down.
 describe('doctor under load', () => {
   it('10 concurrent doctor --json runs against one sandbox, 3 rounds: 30 reports, 0 crashes', {timeout: 1_200_000}, async () => {
     await withScenario('healthy', async (_lab, env) => {
       const results: CliResult[] = []
       for (let round = 0; round < 3; round++) {
-        results.push(...(await Promise.all(Array.from({length: 10}, () => runCli(['doctor', '--json', '--only=tetragon.schema,tetragon.version'], {env, timeoutMs: 360_000})))))
+        results.push(...(await Promise.all(Array.from({length: 10}, () => runCli(['doctor', '--json', '--only=tetragon'], {env, timeoutMs: 360_000})))))
       }
       const crashed = results.filter((r) => {
         try {
