@@ -24,6 +24,8 @@ import {
   principalName,
   WWW_AUTHENTICATE,
 } from './security.js'
+import {SearchBodyParser} from './search-body.js'
+import {applyFilterPath, prettyJson, RawEsResponse, RestSpecRouter, type ServedApi} from './rest-spec.js'
 import type {EsStore} from './store.js'
 import {labTls} from './tls.js'
 
@@ -83,13 +85,50 @@ interface Ctx {
   res: ServerResponse
   method: string
   path: string
+  /** Path and query string as received (what RestController's messages quote). */
+  uri: string
   query: Record<string, string>
   body: Buffer
   principal: Principal
+  /** REST API spec name the request was routed to, and its path parts. */
+  api: string
+  parts: Record<string, string>
+}
+
+/**
+ * The APIs the lab serves (names of rest-api-spec files) and, of each one's spec parameters, those it honours:
+ * implemented, or without effect on a single in-memory node (timeouts, routing, preference, refresh: documents
+ * are searchable as soon as they are written). Any other parameter is refused as unrecognized.
+ */
+export const SERVED_APIS: Record<string, ServedApi> = {
+  info: {params: []},
+  ping: {params: []},
+  'cluster.health': {params: ['timeout', 'master_timeout', 'local', 'wait_for_status']},
+  'security.authenticate': {params: []},
+  'indices.get_data_stream': {params: ['master_timeout']},
+  'indices.get_index_template': {params: ['master_timeout', 'local']},
+  'indices.get_settings': {params: ['master_timeout', 'local', 'ignore_unavailable', 'allow_no_indices']},
+  'indices.rollover': {params: ['timeout', 'master_timeout', 'wait_for_active_shards']},
+  'ingest.get_pipeline': {params: ['master_timeout']},
+  'ingest.simulate': {params: []},
+  search: {
+    params: [
+      'from', 'size', 'sort', '_source', '_source_includes', '_source_excludes', 'track_total_hits', 'rest_total_hits_as_int',
+      'ignore_unavailable', 'allow_no_indices', 'timeout', 'preference', 'routing', 'request_cache',
+    ],
+  },
+  count: {params: ['ignore_unavailable', 'allow_no_indices', 'preference', 'routing']},
+  field_caps: {params: ['fields', 'ignore_unavailable', 'allow_no_indices', 'include_unmapped', 'filters', 'types']},
+  'indices.get_mapping': {params: ['ignore_unavailable', 'allow_no_indices', 'master_timeout', 'local']},
+  'indices.get_field_mapping': {params: ['ignore_unavailable', 'allow_no_indices', 'local']},
+  bulk: {params: ['pipeline', 'refresh', 'timeout', 'wait_for_active_shards', 'routing']},
+  index: {params: ['op_type', 'pipeline', 'refresh', 'timeout', 'wait_for_active_shards', 'routing']},
+  create: {params: ['pipeline', 'refresh', 'timeout', 'wait_for_active_shards', 'routing']},
 }
 
 export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
   const tls = await labTls()
+  const router = new RestSpecRouter(SERVED_APIS)
   const store = opts.store
   const major = Number(opts.version.split('.')[0]) as 8 | 9
   const log: RequestLogEntry[] = []
@@ -113,7 +152,10 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
           ...headers,
         }
         if (!opts.notElasticsearch) h['x-elastic-product'] = 'Elasticsearch'
-        const payload = req.method === 'HEAD' ? '' : json(body)
+        // Common options (common-options.html): filter_path reduces the response, pretty indents it.
+        const shaped = applyFilterPath(body, url.searchParams.get('filter_path'))
+        const pretty = url.searchParams.has('pretty') && url.searchParams.get('pretty') !== 'false'
+        const payload = req.method === 'HEAD' ? '' : pretty ? `${prettyJson(shaped)}\n` : json(shaped)
         res.writeHead(status, h)
         res.end(payload)
       }
@@ -138,10 +180,13 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
           failure.times--
           return send(failure.status, failureBody(failure.status))
         }
-        const ctx: Ctx = {req, res, method: req.method ?? 'GET', path: url.pathname, query: entry.query, body: Buffer.concat(chunks), principal}
+        const method = req.method ?? 'GET'
+        const matched = router.match(method, url.pathname, uri, url.searchParams, Buffer.concat(chunks))
+        const ctx: Ctx = {req, res, method, path: url.pathname, uri, query: entry.query, body: matched.body, principal, api: matched.api, parts: matched.parts}
         const [status, body] = route(ctx)
         send(status, body)
       } catch (e) {
+        if (e instanceof RawEsResponse) return send(e.status, e.body, e.headers)
         if (e instanceof AuthError) return send(e.status, errorBody(e.status, 'security_exception', e.reason, e.extra))
         if (e instanceof EsHttpError) return send(e.status, errorBody(e.status, e.type, e.message, e.extra, e.causedBy))
         send(500, errorBody(500, 'exception', (e as Error).message))
@@ -150,62 +195,66 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
   })
 
   function route(c: Ctx): [number, unknown] {
-    const parts = c.path.split('/').filter(Boolean).map(decodeURIComponent)
     const m = c.method
+    const p = c.parts
     const body = () => parseBody(c.body)
-    if (parts.length === 0 && (m === 'GET' || m === 'HEAD')) {
-      authorizeCluster(c.principal, 'cluster:monitor/main')
-      return [200, mainInfo()]
-    }
-    const [a, b, d, e] = parts
-    if (a === '_cluster' && b === 'health' && m === 'GET') {
-      authorizeCluster(c.principal, 'cluster:monitor/health')
-      return [200, clusterHealth()]
-    }
-    if (a === '_security' && b === '_authenticate' && m === 'GET') return [200, authenticateInfo(c.principal)]
-    if (a === '_data_stream' && m === 'GET') return [200, getDataStreams(c, b ?? '*')]
-    if (a === '_index_template' && m === 'GET') {
-      authorizeCluster(c.principal, 'indices:admin/index_template/get')
-      return getIndexTemplates(b ?? '*')
-    }
-    if (a === '_ingest' && b === 'pipeline') {
-      if (d === '_simulate' || (e === '_simulate' && d)) {
+    switch (c.api) {
+      case 'info':
+      case 'ping':
+        authorizeCluster(c.principal, 'cluster:monitor/main')
+        return [200, mainInfo()]
+      case 'cluster.health':
+        authorizeCluster(c.principal, 'cluster:monitor/health')
+        if (p.index !== undefined) break
+        return [200, clusterHealth()]
+      case 'security.authenticate':
+        return [200, authenticateInfo(c.principal)]
+      case 'indices.get_data_stream':
+        return [200, getDataStreams(c, p.name ?? '*')]
+      case 'indices.get_index_template':
+        authorizeCluster(c.principal, 'indices:admin/index_template/get')
+        return getIndexTemplates(p.name ?? '*')
+      case 'ingest.simulate':
         authorizeCluster(c.principal, 'cluster:admin/ingest/pipeline/simulate')
-        if (m !== 'POST' && m !== 'GET') throw methodNotAllowed(c)
-        return simulate(d === '_simulate' ? undefined : d, body() as JsonMap, c.query.verbose === 'true')
-      }
-      if (m === 'GET') {
+        return simulate(p.id, body() as JsonMap)
+      case 'ingest.get_pipeline':
         authorizeCluster(c.principal, 'cluster:admin/ingest/pipeline/get')
-        return getPipelines(d ?? '*')
-      }
-    }
-    if (a === '_search' || a === '_count') return search(c, '_all', a, body())
-    if (a === '_field_caps' && (m === 'GET' || m === 'POST')) return fieldCapabilities(c, '*', body())
-    if (a === '_mapping' && m === 'GET') return mappings(c, '*', b === 'field' ? d : undefined, b)
-    if (a === '_bulk' && (m === 'POST' || m === 'PUT')) return bulk(c, undefined)
-    if (a && !a.startsWith('_')) {
-      const target = a
-      if ((b === '_search' || b === '_count') && (m === 'GET' || m === 'POST')) return search(c, target, b, body())
-      if (b === '_settings' && m === 'GET') return getSettings(c, target)
-      if (b === '_field_caps' && (m === 'GET' || m === 'POST')) return fieldCapabilities(c, target, body())
-      if (b === '_mapping' && m === 'GET') return mappings(c, target, d === 'field' ? e : undefined, d)
-      if (b === '_bulk' && (m === 'POST' || m === 'PUT')) return bulk(c, target)
-      if (b === '_rollover' && m === 'POST') {
+        return getPipelines(p.id ?? '*')
+      case 'search':
+      case 'count':
+        return search(c, p.index ?? '_all', c.api === 'search' ? '_search' : '_count', body())
+      case 'indices.get_settings':
+        if (p.name !== undefined || p.index === undefined) break
+        return getSettings(c, p.index)
+      case 'field_caps':
+        return fieldCapabilities(c, p.index ?? '*', body())
+      case 'indices.get_mapping':
+        return mappings(c, p.index ?? '*', undefined, undefined)
+      case 'indices.get_field_mapping':
+        return mappings(c, p.index ?? '*', p.fields, 'field')
+      case 'bulk':
+        return bulk(c, p.index)
+      case 'indices.rollover': {
+        if (p.new_index !== undefined) break
+        const target = p.alias
         if (!mayAccessIndex(c.principal, 'indices:admin/rollover', target)) throw indexForbidden(c.principal, 'indices:admin/rollover', [target])
         const r = store.rollover(target)
         return [200, {acknowledged: true, shards_acknowledged: true, ...r, rolled_over: true, dry_run: false, lazy: false, conditions: {}}]
       }
-      if ((b === '_doc' && (m === 'POST' || (m === 'PUT' && d))) || (b === '_create' && d && (m === 'PUT' || m === 'POST'))) {
+      case 'index':
+      case 'create': {
+        const target = p.index
         if (!mayAccessIndex(c.principal, 'indices:data/write/bulk[s]', target)) throw indexForbidden(c.principal, 'indices:data/write/bulk[s]', [target])
         const src = body()
         if (!src || typeof src !== 'object') throw new EsHttpError(400, 'parse_exception', 'request body is required')
-        const opType = b === '_create' || c.query.op_type === 'create' || (m === 'POST' && !d) ? 'create' : 'index'
-        const r = store.write(target, src as JsonMap, {opType, id: d, pipeline: c.query.pipeline})
+        const opType = c.api === 'create' || c.query.op_type === 'create' || (m === 'POST' && !p.id) ? 'create' : 'index'
+        const r = store.write(target, src as JsonMap, {opType, id: p.id, pipeline: c.query.pipeline})
         if (!r.ok) return [r.status, {error: {root_cause: [r.error], ...r.error}, status: r.status}]
         return [201, {_index: r._index, _id: r._id, _version: 1, result: 'created', _shards: {total: 2, successful: 1, failed: 0}, _seq_no: r._seq_no, _primary_term: 1}]
       }
     }
-    throw new EsHttpError(400, 'illegal_argument_exception', `request [${c.path}] contains unrecognized parameter or is not supported by the lab: [${m} ${c.path}]`)
+    // A route of the spec whose variant the lab does not serve: answered as a route the server lacks.
+    throw new RawEsResponse(400, {error: `no handler found for uri [${c.uri}] and method [${m}]`})
   }
 
   const methodNotAllowed = (c: Ctx) =>
@@ -279,10 +328,16 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
 
   function search(c: Ctx, expression: string, kind: '_search' | '_count', rawBody: unknown): [number, unknown] {
     const started = performance.now()
+    // The body is parsed before anything runs: unknown keys, queries and aggregations fail the request.
+    const parser = new SearchBodyParser(c.body.toString('utf8'))
+    if (kind === '_count') parser.count(rawBody)
+    else parser.search(rawBody)
     const b = (rawBody ?? {}) as Record<string, unknown>
     const q = c.query
     const {indices, missing} = authorizedTargets(c, 'indices:data/read/search', expression === '_all' ? '*' : expression)
     if (missing.length > 0 && q.ignore_unavailable !== 'true') throw notFound(missing[0])
+    // allow_no_indices=false: a wildcard that resolves to nothing is an error (IndicesOptions).
+    if (q.allow_no_indices === 'false' && indices.length === 0) throw notFound(expression === '_all' ? '*' : expression)
     const now = store.now()
     let docs = store.docsIn(indices)
     try {
@@ -302,9 +357,14 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
       throw asSearchFailure(e, indices.length)
     }
     const sorted = sortDocs(docs, sortSpec)
-    const sourceSpec = q._source !== undefined ? (q._source === 'false' ? false : q._source === 'true' ? true : q._source.split(',')) : b._source
+    let sourceSpec: unknown = q._source !== undefined ? (q._source === 'false' ? false : q._source === 'true' ? true : q._source.split(',')) : b._source
+    if (q._source_includes !== undefined || q._source_excludes !== undefined) {
+      // URL _source_includes / _source_excludes take precedence over the body's _source (RestSearchAction).
+      sourceSpec = {includes: q._source_includes?.split(',') ?? [], excludes: q._source_excludes?.split(',') ?? []}
+    }
     const hits = sorted.slice(from, from + size).map((h) => hitOf(h.doc, sourceSpec, sortSpec.length ? h.sort : undefined))
-    const tth: unknown = q.track_total_hits ?? b.track_total_hits
+    // rest_total_hits_as_int asks for an exact integer total (RestSearchAction sets track_total_hits to true).
+    const tth: unknown = q.track_total_hits ?? b.track_total_hits ?? (q.rest_total_hits_as_int === 'true' ? true : undefined)
     let total: unknown
     if (tth === false || tth === 'false') total = undefined
     else if (tth === true || tth === 'true') total = {value: docs.length, relation: 'eq'}
@@ -318,7 +378,7 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
         took: Math.max(1, Math.round(performance.now() - started)),
         timed_out: false,
         _shards: shards,
-        hits: {...(total ? {total} : {}), max_score: sortSpec.length || hits.length === 0 ? null : 1.0, hits},
+        hits: {...(total ? {total: q.rest_total_hits_as_int === 'true' ? (total as {value: number}).value : total} : {}), max_score: sortSpec.length || hits.length === 0 ? null : 1.0, hits},
         ...(aggregations ? {aggregations} : {}),
       },
     ]
@@ -394,7 +454,7 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
     return [Object.keys(res).length === 0 ? 404 : 200, res]
   }
 
-  function simulate(id: string | undefined, b: JsonMap | undefined, verbose: boolean): [number, unknown] {
+  function simulate(id: string | undefined, b: JsonMap | undefined): [number, unknown] {
     if (!b || !Array.isArray(b.docs)) throw new EsHttpError(400, 'parse_exception', '[docs] required property is missing', {property_name: 'docs'})
     let def: PipelineDefinition | undefined
     let pid = id ?? '_simulate_pipeline'
@@ -408,7 +468,6 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
       def = b.pipeline as unknown as PipelineDefinition
       pid = '_simulate_pipeline'
     }
-    void verbose // the lab answers the non-verbose form only
     const docs = (b.docs as JsonMap[]).map((d) => {
       const source = structuredClone((d._source ?? {}) as JsonMap)
       const doc = new IngestDocument(source, {_index: d._index as string | undefined, _id: d._id as string | undefined}, new Date(store.now()))

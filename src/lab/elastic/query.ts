@@ -40,6 +40,12 @@ export class EsHttpError extends Error {
 
 const parsing = (reason: string) => new EsHttpError(400, 'parsing_exception', reason, {line: 1, col: 1})
 
+/** The query types `matches` implements; search-body.ts refuses any other as Elasticsearch refuses an unknown one. */
+export const QUERY_TYPES = ['match_all', 'match_none', 'bool', 'term', 'terms', 'ids', 'exists', 'prefix', 'wildcard', 'match', 'match_phrase', 'range', 'nested']
+
+/** The aggregation types `runAgg` implements (same rule). */
+export const AGGREGATION_TYPES = ['terms', 'max', 'min', 'value_count', 'cardinality', 'filter', 'filters', 'top_hits']
+
 /** ecs@mappings maps `message` and `*.message` as match_only_text (fixtures/elastic/ecs@mappings.json). */
 export function isMatchOnlyText(field: string): boolean {
   return field === 'message' || field.endsWith('.message')
@@ -307,6 +313,7 @@ export function matches(doc: StoredDoc, query: Query | undefined, now: number, s
       })
     }
     default:
+      // AbstractQueryBuilder.parseInnerQueryBuilder's answer to a name it does not know.
       throw parsing(`unknown query [${type}]`)
   }
 }
@@ -515,7 +522,8 @@ function runAgg(type: string, p: Record<string, unknown>, docs: StoredDoc[], now
       return {hits: {total: {value: docs.length, relation: 'eq'}, max_score: parent.sort ? null : 1.0, hits}}
     }
     default:
-      throw parsing(`Unknown aggregation type [${type}] did you mean [terms]?`)
+      // AggregatorFactories.parseAggregators' answer to a type it does not know.
+      throw parsing(`Unknown aggregation type [${type}]`)
   }
 }
 
