@@ -105,8 +105,11 @@ export const SERVED_APIS: Record<string, ServedApi> = {
   ping: {params: []},
   'cluster.health': {params: ['timeout', 'master_timeout', 'local', 'wait_for_status']},
   'security.authenticate': {params: []},
+  'indices.create': {params: ['wait_for_active_shards', 'timeout', 'master_timeout']},
+  'indices.refresh': {params: ['ignore_unavailable', 'allow_no_indices']},
   'indices.get_data_stream': {params: ['master_timeout']},
   'indices.get_index_template': {params: ['master_timeout', 'local']},
+  'indices.delete_index_template': {params: ['timeout', 'master_timeout']},
   'indices.get_settings': {params: ['master_timeout', 'local', 'ignore_unavailable', 'allow_no_indices']},
   'indices.rollover': {params: ['timeout', 'master_timeout', 'wait_for_active_shards']},
   'ingest.get_pipeline': {params: ['master_timeout']},
@@ -209,11 +212,22 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
         return [200, clusterHealth()]
       case 'security.authenticate':
         return [200, authenticateInfo(c.principal)]
+      case 'indices.create':
+        return createIndex(c, p.index, body())
+      case 'indices.refresh': {
+        // Documents are searchable as soon as the lab stores them: a refresh has nothing left to do.
+        const {indices, missing} = authorizedTargets(c, 'indices:admin/refresh', p.index ?? '*')
+        if (missing.length > 0 && c.query.ignore_unavailable !== 'true') throw notFound(missing[0])
+        return [200, {_shards: {total: indices.length * 2, successful: indices.length, failed: 0}}]
+      }
       case 'indices.get_data_stream':
         return [200, getDataStreams(c, p.name ?? '*')]
       case 'indices.get_index_template':
         authorizeCluster(c.principal, 'indices:admin/index_template/get')
         return getIndexTemplates(p.name ?? '*')
+      case 'indices.delete_index_template':
+        authorizeCluster(c.principal, 'indices:admin/index_template/delete')
+        return deleteIndexTemplates(p.name)
       case 'ingest.simulate':
         authorizeCluster(c.principal, 'cluster:admin/ingest/pipeline/simulate')
         return simulate(p.id, body() as JsonMap)
@@ -259,6 +273,40 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
 
   const methodNotAllowed = (c: Ctx) =>
     new EsHttpError(405, 'illegal_argument_exception', `Incorrect HTTP method for uri [${c.path}] and method [${c.method}]`)
+
+  /**
+   * PUT /<index>: a plain index. The lab keeps one shard and no mappings of its own, so it takes `settings` with
+   * index.number_of_shards 1 and index.number_of_replicas only; other top-level keys get CreateIndexRequest's
+   * "unknown key" answer and other settings IndexScopedSettings' "unknown setting" answer.
+   */
+  function createIndex(c: Ctx, name: string, raw: unknown): [number, unknown] {
+    if (!mayAccessIndex(c.principal, 'indices:admin/create', name)) throw indexForbidden(c.principal, 'indices:admin/create', [name])
+    const b = (raw ?? {}) as Record<string, unknown>
+    for (const key of Object.keys(b)) if (key !== 'settings') throw new EsHttpError(400, 'parse_exception', `unknown key [${key}] for create index`)
+    const flat: Record<string, unknown> = {}
+    const walk = (node: unknown, prefix: string) => {
+      if (node && typeof node === 'object' && !Array.isArray(node)) for (const [k, v] of Object.entries(node)) walk(v, prefix ? `${prefix}.${k}` : k)
+      else flat[prefix.startsWith('index.') ? prefix : `index.${prefix}`] = node
+    }
+    if (b.settings !== undefined) walk(b.settings, '')
+    for (const [k, v] of Object.entries(flat)) {
+      const known = (k === 'index.number_of_shards' && String(v) === '1') || k === 'index.number_of_replicas'
+      if (!known) {
+        throw new EsHttpError(400, 'illegal_argument_exception', `unknown setting [${k}] please check that any required plugins are installed, or check the breaking changes documentation for removed settings`)
+      }
+    }
+    const existing = store.indices.get(name) ?? store.dataStreams.get(name)
+    if (existing) {
+      const uuid = 'uuid' in existing ? existing.uuid : '_na_'
+      throw new EsHttpError(400, 'resource_already_exists_exception', `index [${name}/${uuid}] already exists`, {index_uuid: uuid, index: name})
+    }
+    // A name a data stream template matches would become a data stream; the lab creates plain indices only.
+    if (store.findTemplate(name)?.body.data_stream) {
+      throw new EsHttpError(400, 'illegal_argument_exception', `cannot create index with name [${name}], because it matches with template [${store.findTemplate(name)!.name}] that creates data streams only, use create data stream api instead`)
+    }
+    store.createIndex(name)
+    return [200, {acknowledged: true, shards_acknowledged: true, index: name}]
+  }
 
   function mainInfo() {
     if (opts.notElasticsearch) {
@@ -364,9 +412,18 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
     }
     const hits = sorted.slice(from, from + size).map((h) => hitOf(h.doc, sourceSpec, sortSpec.length ? h.sort : undefined))
     // rest_total_hits_as_int asks for an exact integer total (RestSearchAction sets track_total_hits to true).
-    const tth: unknown = q.track_total_hits ?? b.track_total_hits ?? (q.rest_total_hits_as_int === 'true' ? true : undefined)
+    const asInt = q.rest_total_hits_as_int === 'true'
+    const tth: unknown = q.track_total_hits ?? b.track_total_hits ?? (asInt ? true : undefined)
+    if (tth !== undefined && tth !== true && tth !== false && tth !== 'true' && tth !== 'false') {
+      const n = Number(tth)
+      if (n < -1) throw new EsHttpError(400, 'illegal_argument_exception', `[track_total_hits] parameter must be positive or equals to -1, got ${n}`)
+      if (asInt && n !== -1 && n !== 2147483647) {
+        throw new EsHttpError(400, 'illegal_argument_exception', `[rest_total_hits_as_int] cannot be used if the tracking of total hits is not accurate, got ${n}`)
+      }
+    }
     let total: unknown
-    if (tth === false || tth === 'false') total = undefined
+    // -1 is TRACK_TOTAL_HITS_DISABLED (SearchContext).
+    if (tth === false || tth === 'false' || (tth !== true && tth !== 'true' && Number(tth) === -1)) total = undefined
     else if (tth === true || tth === 'true') total = {value: docs.length, relation: 'eq'}
     else {
       const cap = tth === undefined ? 10_000 : Number(tth)
@@ -378,7 +435,7 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
         took: Math.max(1, Math.round(performance.now() - started)),
         timed_out: false,
         _shards: shards,
-        hits: {...(total ? {total: q.rest_total_hits_as_int === 'true' ? (total as {value: number}).value : total} : {}), max_score: sortSpec.length || hits.length === 0 ? null : 1.0, hits},
+        hits: {...(asInt ? {total: total ? (total as {value: number}).value : -1} : total ? {total} : {}), max_score: sortSpec.length || hits.length === 0 ? null : 1.0, hits},
         ...(aggregations ? {aggregations} : {}),
       },
     ]
@@ -436,12 +493,31 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
   }
 
   function getIndexTemplates(expression: string): [number, unknown] {
+    // GetComposableIndexTemplateAction.Request takes one name or pattern.
+    if (expression.includes(',')) throw new EsHttpError(400, 'illegal_argument_exception', "template name may not contain ','")
     const re = new RegExp(`^${expression.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`)
     const found = [...store.templates.values()].filter((t) => re.test(t.name))
     if (found.length === 0 && !expression.includes('*')) {
       return [404, errorBody(404, 'resource_not_found_exception', `index template matching [${expression}] not found`)]
     }
+    // A pattern that matches nothing is a 404 with an empty list (RestGetComposableIndexTemplateAction).
+    if (found.length === 0) return [404, {index_templates: []}]
     return [200, {index_templates: found.map((t) => ({name: t.name, index_template: t.body}))}]
+  }
+
+  /** MetadataIndexTemplateService.removeIndexTemplateV2: wildcards allowed, a missing concrete name is a 404, a template in use stays. */
+  function deleteIndexTemplates(expression: string): [number, unknown] {
+    const names = expression.split(',')
+    const found = [...store.templates.keys()].filter((t) => names.some((n) => new RegExp(`^${n.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(t)))
+    const missing = names.filter((n) => !n.includes('*') && !store.templates.has(n))
+    if (missing.length > 0) throw new EsHttpError(404, 'resource_not_found_exception', `index_template [${missing.join(',')}] missing`)
+    const inUse = found.filter((t) => [...store.dataStreams.keys()].some((ds) => store.findTemplate(ds)?.name === t))
+    if (inUse.length > 0) {
+      const streams = [...store.dataStreams.keys()].filter((ds) => inUse.includes(store.findTemplate(ds)?.name ?? ''))
+      throw new EsHttpError(400, 'illegal_argument_exception', `unable to remove composable templates [${inUse.join(', ')}] as they are in use by a data streams [${streams.join(', ')}]`)
+    }
+    for (const t of found) store.templates.delete(t)
+    return [200, {acknowledged: true}]
   }
 
   function getPipelines(expression: string): [number, unknown] {

@@ -261,6 +261,23 @@ export class EsStore {
     return this.docs.filter((d) => set.has(d._index))
   }
 
+  /** A plain (non data stream) index with the settings of the template matching its name. */
+  createIndex(name: string): BackingIndex {
+    const t = this.findTemplate(name)
+    const index: BackingIndex = {
+      name,
+      uuid: randomUUID(),
+      createdAt: this.now(),
+      settings: {...(t?.settings ?? {})},
+      template: t?.name,
+      constants: {...(t?.constants ?? {})},
+      mapping: new IndexMapping(t?.mappings ?? {properties: {}, dynamicTemplates: []}),
+    }
+    delete index.settings.mode
+    this.indices.set(name, index)
+    return index
+  }
+
   /** Index one document the way a bulk `create` item / `POST <target>/_doc` does. */
   write(target: string, source: JsonMap, opts: {opType?: 'create' | 'index'; id?: string; pipeline?: string} = {}): WriteResult {
     let ds = this.dataStreams.get(target)
@@ -271,17 +288,7 @@ export class EsStore {
         ds = this.createDataStream(target)
         index = ds.indices[0]
       } else {
-        index = {
-          name: target,
-          uuid: randomUUID(),
-          createdAt: this.now(),
-          settings: {...(t?.settings ?? {})},
-          template: t?.name,
-          constants: {...(t?.constants ?? {})},
-          mapping: new IndexMapping(t?.mappings ?? {properties: {}, dynamicTemplates: []}),
-        }
-        delete index.settings.mode
-        this.indices.set(target, index)
+        index = this.createIndex(target)
       }
     }
     index = index!
