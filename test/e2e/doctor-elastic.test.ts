@@ -50,6 +50,9 @@ describe('doctor, Elastic side, per scenario', () => {
         expect(report.checks.find((c: any) => c.id === 'agent.shipper').status).toBe('pass')
         // All Elastic checks together: at most 9 requests to Elasticsearch (one is _field_caps).
         expect(lab.elastic!.requests().length).toBeLessThanOrEqual(9)
+        // tetractl sends only requests a real server accepts: the lab routes and checks them against
+        // Elasticsearch's REST API spec, so an unknown route, method, parameter or body key would be a 400/405 here.
+        expect(lab.elastic!.requests().filter((r) => r.status === 400 || r.status === 405).map((r) => `${r.method} ${r.path}`)).toEqual([])
         // No credential in the document.
         for (const secret of [lab.elastic!.credentials.apiKey, lab.elastic!.credentials.password, env.ELASTICSEARCH_API_KEY]) {
           if (secret) expect(res.stdout + res.stderr).not.toContain(secret)

@@ -41,6 +41,8 @@ describe('validate, per scenario', () => {
         expect(writes(lab)).toEqual(['create namespaces', `create pods ${ns}/`, `delete namespaces ${ns}`])
         expect(leftovers(lab)).toEqual([])
         expect(res.stdout).not.toContain(lab.elastic!.credentials.apiKey)
+        // Every Elasticsearch request validate sends is one a real server accepts (the lab checks them against the REST API spec).
+        expect(lab.elastic!.requests().filter((r) => r.status === 400 || r.status === 405).map((r) => `${r.method} ${r.path}`)).toEqual([])
       })
     })
   }
