@@ -105,7 +105,7 @@ export class SearchBodyParser {
           else if (!['minimum_should_match', 'boost', '_name'].includes(k)) throw this.parsingAt(`[bool] query does not support [${k}]`, k, 'key')
         }
       } else if (type === 'nested' && isObj(params)) {
-        for (const k of Object.keys(params)) if (!['path', 'query', 'boost', '_name'].includes(k)) throw this.parsingAt(`[nested] query does not support [${k}]`, k, 'key')
+        for (const k of Object.keys(params)) if (!['path', 'query', 'ignore_unmapped', 'boost', '_name'].includes(k)) throw this.parsingAt(`[nested] query does not support [${k}]`, k, 'key')
         if (params.query !== undefined) this.query(params.query)
       } else if (type === 'exists' && isObj(params)) {
         for (const k of Object.keys(params)) if (!['field', 'boost', '_name'].includes(k)) throw this.parsingAt(`[exists] query does not support [${k}]`, k, 'key')
