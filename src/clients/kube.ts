@@ -54,7 +54,8 @@ export const MAX_LIST_PAGES = 1000
 export const DEFAULT_PAGE_SIZE = 500
 
 /** Resources whose answer is the pod's or Service's own body, not API JSON. */
-const PASS_THROUGH = new Set(['pods/proxy', 'services/proxy'])
+// Not JSON by design: proxied answers are the backend's own, and pods/log is text/plain (core/v1 PodLogOptions).
+const PASS_THROUGH = new Set(['pods/proxy', 'services/proxy', 'pods/log'])
 
 const TLS_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
