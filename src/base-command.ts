@@ -1,21 +1,53 @@
-import {Command, Errors} from '@oclif/core'
+import {Command, Errors, ux} from '@oclif/core'
 
 import {ExitCode} from './engine/exit-codes.js'
-import {UserError, redact} from './engine/errors.js'
+import {InterruptedError, UserError} from './engine/errors.js'
+import {installInterruptHandlers, interruption} from './engine/interrupt.js'
+import {escapeJsonControls, redact, redactDeep, terminalSafe} from './engine/redact.js'
 import {closest} from './engine/suggest.js'
 
 /**
  * Every command's error path: one line on stderr saying what is wrong and what to do, the exit
- * code from the documented table, and a stack trace only with --debug.
+ * code from the documented table, and a stack trace only with --debug. Every command's way out:
+ * SIGINT, SIGTERM and SIGHUP end it with exit 130 (see engine/interrupt.ts). Every text it prints
+ * through here is redacted (engine/redact.ts).
  */
 export abstract class BaseCommand extends Command {
+  /** Commands whose normal end is a signal (the sandbox) exit 0 on it instead of 130. */
+  static signalEndsNormally = false
+
   protected get debugEnabled(): boolean {
     return this.argv.includes('--debug') || process.env.TETRACTL_DEBUG === '1'
+  }
+
+  async init(): Promise<void> {
+    installInterruptHandlers()
+    await super.init()
+  }
+
+  /** Human output: credentials removed (escape sequences of server text are removed by the reporters, before colouring). */
+  log(message = '', ...args: unknown[]): void {
+    super.log(typeof message === 'string' ? redact(message) : message, ...args)
+  }
+
+  logToStderr(message = '', ...args: unknown[]): void {
+    super.logToStderr(typeof message === 'string' ? redact(message) : message, ...args)
+  }
+
+  /** --json: the document with every string redacted; control characters escaped (JSON keeps them, never raw). */
+  logJson(json: unknown): void {
+    ux.stdout(escapeJsonControls(JSON.stringify(redactDeep(json), null, 2)))
   }
 
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
     // this.exit() and --help/--version use ExitError: let oclif handle them.
     if (err instanceof Errors.ExitError) throw err
+    // Whatever failed after a signal failed because of it: one line, exit 130.
+    const sig = interruption.reason()
+    if (sig && !(err instanceof InterruptedError) && !(this.constructor as typeof BaseCommand).signalEndsNormally) {
+      this.fatal(`interrupted (${sig}): ${err instanceof UserError ? err.oneLine() : String(err?.message ?? err).split('\n')[0]}`, ExitCode.INTERRUPTED, err)
+      return
+    }
     const reason = flagReason(String(err?.message ?? ''))
     if (err instanceof UserError) {
       // Thrown by one of our flag types: oclif wrapped its message, which already names the setting.
@@ -41,8 +73,14 @@ export abstract class BaseCommand extends Command {
     return match ? ` Did you mean --${match}?` : ''
   }
 
+  protected async finally(err: Error | undefined): Promise<void> {
+    // A signal that came while the command finished its work still ends it the documented way.
+    if (interruption.reason() && !(this.constructor as typeof BaseCommand).signalEndsNormally) process.exitCode = ExitCode.INTERRUPTED
+    await super.finally(err)
+  }
+
   private fatal(line: string, code: number, err: Error): void {
-    process.stderr.write(`Error: ${redact(line)}\n`)
+    process.stderr.write(`Error: ${terminalSafe(redact(line)).replace(/\n/g, ' ')}\n`)
     if (this.debugEnabled && err.stack) process.stderr.write(`${redact(err.stack)}\n`)
     process.exitCode = code
   }

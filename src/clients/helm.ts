@@ -3,7 +3,8 @@
 import {execFile} from 'node:child_process'
 
 import {ExitCode} from '../engine/exit-codes.js'
-import {UnreachableError, UserError, redact} from '../engine/errors.js'
+import {InterruptedError, UnreachableError, UserError, redact} from '../engine/errors.js'
+import {trackChild} from '../engine/interrupt.js'
 
 export interface HelmOptions {
   /** The helm executable (default `helm`, looked up on PATH). */
@@ -74,7 +75,12 @@ export class Helm {
     const full = [...args, ...(opts.kube ? this.kubeArgs() : [])]
     const timeoutMs = opts.timeoutMs ?? this.opts.timeoutMs ?? 30_000
     return new Promise((resolve, reject) => {
-      execFile(this.bin, full, {timeout: timeoutMs, killSignal: 'SIGTERM', maxBuffer: 16 * 1024 * 1024, env: process.env}, (error, stdout, stderr) => {
+      // Stopped and awaited on SIGINT/SIGTERM/SIGHUP: an orphan helm would finish the upgrade after tetractl has gone.
+      let tracked: ReturnType<typeof trackChild> | undefined = undefined
+      const child = execFile(this.bin, full, {timeout: timeoutMs, killSignal: 'SIGTERM', maxBuffer: 16 * 1024 * 1024, env: process.env}, (error, stdout, stderr) => {
+        tracked?.release()
+        const sig = tracked?.interrupted()
+        if (sig) return reject(new InterruptedError(sig, `${this.display(args)} was stopped`))
         if (!error) return resolve({stdout, stderr, code: 0})
         const e = error as NodeJS.ErrnoException & {killed?: boolean; signal?: string; code?: number | string}
         if (e.code === 'ENOENT') {
@@ -87,6 +93,7 @@ export class Helm {
         if (opts.allowFailure) return resolve({stdout, stderr, code: typeof e.code === 'number' ? e.code : 1})
         reject(new HelmError(this.display(args), helmErrorLine(stderr || stdout)))
       })
+      tracked = trackChild(child)
     })
   }
 

@@ -12,7 +12,7 @@ export default class Events extends BaseCommand {
 
 -o json prints Tetragon's JSON export form, one event per line (snake_case keys, the event key, node_name, time), as the export file and \`tetra getevents -o json\` do. -o compact prints one short line per event like \`tetra getevents -o compact\`.
 
-Stops after --count events, or on Ctrl-C (exit 130).
+Stops after --count events, or on Ctrl-C, SIGTERM or SIGHUP (exit 130).
 
 EXIT CODES
 ${EXIT_CODE_HELP}`
@@ -40,16 +40,9 @@ ${EXIT_CODE_HELP}`
   async run(): Promise<void> {
     const {flags} = await this.parse(Events)
     const {runEvents} = await import('../services/events.js')
-    const abort = new AbortController()
-    const onSignal = () => abort.abort()
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
-    try {
-      const r = await runEvents({flags, stdout: process.stdout, stderr: process.stderr, signal: abort.signal})
-      process.exitCode = r.exitCode
-    } finally {
-      process.removeListener('SIGINT', onSignal)
-      process.removeListener('SIGTERM', onSignal)
-    }
+    const {interruption} = await import('../engine/interrupt.js')
+    // SIGINT, SIGTERM and SIGHUP end the stream the same way (exit 130).
+    const r = await runEvents({flags, stdout: process.stdout, stderr: process.stderr, signal: interruption.signal})
+    process.exitCode = r.exitCode
   }
 }

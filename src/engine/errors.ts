@@ -47,11 +47,17 @@ export class SkipError extends Error {
   }
 }
 
-/** Remove anything that looks like a credential from text we are about to print. */
-export function redact(text: string): string {
-  return text
-    .replace(/(authorization:\s*)(bearer|basic|apikey)\s+[^\s"',]+/gi, '$1$2 [REDACTED]')
-    .replace(/\b(Bearer|Basic|ApiKey)\s+[A-Za-z0-9._~+/=-]{6,}/g, '$1 [REDACTED]')
-    .replace(/(\/\/)([^/@\s:]+):([^/@\s]+)@/g, '$1[REDACTED]@')
-    .replace(/("?(?:token|password|api[_-]?key|client-key-data|client-certificate-data)"?\s*[:=]\s*"?)[^"\s,}]+/gi, '$1[REDACTED]')
+/** Remove anything that looks like a credential from text we are about to print (one implementation: ./redact.ts). */
+export {redact} from './redact.js'
+
+/** The run was stopped by SIGINT, SIGTERM or SIGHUP: exit 130 whatever was going on. */
+export class InterruptedError extends UserError {
+  constructor(
+    readonly signal: string,
+    detail?: string,
+    tryMessage?: string,
+  ) {
+    super(`interrupted (${signal})${detail ? `: ${detail}` : ''}`, tryMessage, ExitCode.INTERRUPTED)
+    this.name = 'InterruptedError'
+  }
 }

@@ -14,7 +14,7 @@ export const EXIT_CODE_HELP = [
   '1    findings at or above --fail-on (default: fail)',
   '2    usage or configuration error (bad flag, unreadable kubeconfig)',
   '3    the target could not be evaluated at all (API unreachable, authentication refused)',
-  '130  interrupted (SIGINT/SIGTERM)',
+  '130  interrupted (SIGINT, SIGTERM or SIGHUP): helm stopped, temporary files and probe namespace removed',
   '127  not a tetractl command',
 ].join('\n')
 
@@ -24,7 +24,7 @@ const SEVERITY: Record<Status, number> = {pass: 0, skip: 0, 'not-evaluated': 0, 
 
 /** The one place that turns results into an exit code. The output format never matters. */
 export function determineExitCode(results: CheckResult[], failOn: FailOn, interrupted?: string): number {
-  if (interrupted === 'SIGINT' || interrupted === 'SIGTERM') return ExitCode.INTERRUPTED
+  if (interrupted === 'SIGINT' || interrupted === 'SIGTERM' || interrupted === 'SIGHUP') return ExitCode.INTERRUPTED
   if (results.some((r) => r.unreachable)) return ExitCode.UNREACHABLE
   const threshold = failOn === 'warn' ? 1 : 2
   if (results.some((r) => SEVERITY[r.status] >= threshold)) return ExitCode.FINDINGS

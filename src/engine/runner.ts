@@ -16,7 +16,7 @@ export interface RunOptions {
   checkTimeoutMs?: number
   /** The whole run; checks still running are reported not-evaluated. */
   globalTimeoutMs?: number
-  /** Aborted by the command on SIGINT/SIGTERM. */
+  /** Aborted by the command on SIGINT/SIGTERM/SIGHUP (reason: the signal's name). */
   signal?: AbortSignal
   /** Progress, for spinners. */
   onStart?(check: Check<any>): void
@@ -26,7 +26,7 @@ export interface RunOptions {
 export interface RunResult {
   results: CheckResult[]
   /** Why evaluation stopped early, if it did. */
-  interrupted?: 'timeout' | 'SIGINT' | 'SIGTERM'
+  interrupted?: 'timeout' | 'SIGINT' | 'SIGTERM' | 'SIGHUP'
 }
 
 const matches = (check: Check<any>, sel: string[]) => sel.includes(check.id) || sel.includes(check.layer)
@@ -113,7 +113,7 @@ export async function runChecks<Ctx>(checks: Check<Ctx>[], ctx: Ctx, opts: RunOp
   setMaxListeners(0, stop.signal)
   const onAbort = () => {
     const reason = opts.signal?.reason
-    interrupted = reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'
+    interrupted = reason === 'SIGTERM' || reason === 'SIGHUP' ? reason : 'SIGINT'
     stop.abort()
   }
   if (opts.signal?.aborted) onAbort()

@@ -67,7 +67,7 @@ export interface Report {
   summary: Summary
   checks: CheckResult[]
   /** Set when evaluation stopped early (interrupt or global timeout). */
-  interrupted?: 'SIGINT' | 'SIGTERM' | 'timeout'
+  interrupted?: 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'timeout'
   exitCode: number
 }
 

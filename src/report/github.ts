@@ -1,3 +1,4 @@
+import {safeText} from '../engine/redact.js'
 import type {Report} from '../engine/types.js'
 
 // GitHub Actions workflow commands: data must escape %, CR and LF; properties also : and ,.
@@ -10,7 +11,8 @@ export function renderGithubAnnotations(report: Report): string[] {
   for (const c of report.checks) {
     if (c.status !== 'fail' && c.status !== 'warn') continue
     const level = c.status === 'fail' ? 'error' : 'warning'
-    const body = [c.message, c.hint && `Fix: ${c.hint}`, c.docs && `Docs: ${c.docs}`].filter(Boolean).join('\n')
+    // The runner prints annotations in the job log: no credential, no escape sequence from a server's text.
+    const body = safeText([c.message, c.hint && `Fix: ${c.hint}`, c.docs && `Docs: ${c.docs}`].filter(Boolean).join('\n'))
     out.push(`::${level} title=${escapeProperty(`tetractl ${c.id}`)}::${escapeData(body)}`)
   }
   return out

@@ -1,5 +1,6 @@
 import {Chalk} from 'chalk'
 
+import {safeText} from '../engine/redact.js'
 import {LAYERS, type Report, type Status} from '../engine/types.js'
 
 const LAYER_TITLE: Record<string, string> = {kubernetes: 'Kubernetes', tetragon: 'Tetragon', elastic: 'Elasticsearch', kibana: 'Kibana'}
@@ -39,7 +40,7 @@ export function renderSections(sections: Array<{title: string; results: HumanRes
   }
   const all = sections.flatMap((s) => s.results)
   const width = Math.max(...all.map((r) => r.id.length), 10)
-  const lines: string[] = (opts.preface ?? []).map((l) => c.dim(l))
+  const lines: string[] = (opts.preface ?? []).map((l) => c.dim(safeText(l)))
   if (lines.length > 0) lines.push('')
   for (const section of sections) {
     if (section.results.length === 0) continue
@@ -60,12 +61,15 @@ export function renderHuman(report: Report, opts: {color: boolean; verbose?: boo
 }
 
 function renderResult(r: HumanResult, width: number, symbol: Record<Status, string>, c: InstanceType<typeof Chalk>, verbose?: boolean): string[] {
-  const msg = r.status === 'not-evaluated' ? c.dim(`not evaluated: ${r.message}`) : r.status === 'skip' ? c.dim(`skipped: ${r.message}`) : r.message
-  const out = [`  ${symbol[r.status]} ${r.id.padEnd(width)}  ${msg}`]
+  // Messages quote servers (error reasons, documents, pod output): no escape sequence or control character reaches
+  // the terminal, no credential is shown, and a message's further lines stay indented under it (no forged result line).
   const indent = ' '.repeat(width + 6)
+  const text = safeText(r.message).split('\n').join(`\n${indent}`)
+  const msg = r.status === 'not-evaluated' ? c.dim(`not evaluated: ${text}`) : r.status === 'skip' ? c.dim(`skipped: ${text}`) : text
+  const out = [`  ${symbol[r.status]} ${r.id.padEnd(width)}  ${msg}`]
   // A fix under every result that is not a pass and has one (a skipped step's hint says how to enable it).
-  if (r.hint && r.status !== 'pass') out.push(...r.hint.split('\n').map((h, i) => `${indent}${i === 0 ? c.cyan('fix: ') : '     '}${h}`))
-  if (r.docs && (r.status === 'fail' || r.status === 'warn')) out.push(`${indent}${c.dim(`docs: ${r.docs}`)}`)
-  if (verbose && r.evidence) out.push(`${indent}${c.dim(JSON.stringify(r.evidence))}`)
+  if (r.hint && r.status !== 'pass') out.push(...safeText(r.hint).split('\n').map((h, i) => `${indent}${i === 0 ? c.cyan('fix: ') : '     '}${h}`))
+  if (r.docs && (r.status === 'fail' || r.status === 'warn')) out.push(`${indent}${c.dim(`docs: ${safeText(r.docs)}`)}`)
+  if (verbose && r.evidence) out.push(`${indent}${c.dim(safeText(JSON.stringify(r.evidence)))}`)
   return out
 }

@@ -1,10 +1,12 @@
 import {mkdir, rename, writeFile} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 
+import {safeText} from '../engine/redact.js'
 import type {Report} from '../engine/types.js'
 
 const escapeXml = (s: string) =>
-  s
+  // Server text without escape sequences or credentials (CI keeps JUnit files as artefacts).
+  safeText(s)
     // XML 1.0 forbids most control characters, even escaped.
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '')
     .replace(/&/g, '&amp;')

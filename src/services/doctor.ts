@@ -4,6 +4,8 @@ import type {CheckContext, DoctorOptions} from '../checks/context.js'
 import type {KubeClient} from '../clients/kube.js'
 import {ExitCode, type FailOn} from '../engine/exit-codes.js'
 import {UserError, SkipError} from '../engine/errors.js'
+import {interruption} from '../engine/interrupt.js'
+import {safeText} from '../engine/redact.js'
 import {Memo} from '../engine/memo.js'
 import {createElasticCheckContext} from '../checks/elastic/make-context.js'
 import {tetragonAccess} from '../checks/tetragon/access.js'
@@ -101,24 +103,15 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   }
 
   ctx.selected = new Set(plannedIds(registry, ctx, {only, skip}))
-  const abort = new AbortController()
-  const onSignal = (sig: NodeJS.Signals) => abort.abort(sig)
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  let run
+  // SIGINT/SIGTERM/SIGHUP stop the run: unfinished checks are reported interrupted, exit 130.
   const endsAt = Math.max(Date.now() + 1000, args.startedAt.getTime() + globalTimeoutMs)
-  try {
-    run = await withProgress(!args.json, (progress) =>
-      // --timeout bounds the whole command: what loading the clients and the kubeconfig took comes off the run.
-      underTimeout(
-        () => runChecks(registry, ctx, {only, skip, concurrency: flags.concurrency, checkTimeoutMs, globalTimeoutMs: Math.max(1000, endsAt - Date.now()), signal: abort.signal, ...progress}),
-        endsAt,
-      ),
-    )
-  } finally {
-    process.removeListener('SIGINT', onSignal)
-    process.removeListener('SIGTERM', onSignal)
-  }
+  const run = await withProgress(!args.json, (progress) =>
+    // --timeout bounds the whole command: what loading the clients and the kubeconfig took comes off the run.
+    underTimeout(
+      () => runChecks(registry, ctx, {only, skip, concurrency: flags.concurrency, checkTimeoutMs, globalTimeoutMs: Math.max(1000, endsAt - Date.now()), signal: interruption.signal, ...progress}),
+      endsAt,
+    ),
+  )
   const closeAll = () => Promise.allSettled(closers.splice(0).reverse().map(async (fn) => fn()))
 
   const k = kube as KubeClient | undefined
@@ -130,7 +123,7 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
     run,
     failOn: flags['fail-on'] as FailOn,
   })
-  if (flags.fix && k) {
+  if (flags.fix && k && !interruption.reason()) {
     // doctor is read-only unless --fix: the fixes live in their own service, which re-runs the affected checks.
     const {applyFixes} = await import('./fix.js')
     report = await applyFixes({
@@ -157,7 +150,7 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   if (!args.json) args.log(renderHuman(report, {color: colorLevel(process.stdout) === 1, verbose: flags.verbose}))
   if (report.exitCode === ExitCode.UNREACHABLE) {
     const first = report.checks.find((c) => c.unreachable)
-    process.stderr.write(`Error: ${first?.message}${first?.hint ? ` ${first.hint.split('\n')[0]}` : ''}\n`)
+    process.stderr.write(`Error: ${safeText(`${first?.message}${first?.hint ? ` ${first.hint.split('\n')[0]}` : ''}`).replace(/\n/g, ' ')}\n`)
   }
   process.exitCode = report.exitCode
   return report

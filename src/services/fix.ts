@@ -1,9 +1,6 @@
 // doctor --fix: for tetragon.grpc-bind, service.exists and service.selector, do what their hints say
 // (helm upgrade with the gRPC values; apply the Service; merge-patch the selector), after showing the
 // change and asking (or --yes; never silently without a terminal), then re-run the affected checks.
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
 import {createInterface} from 'node:readline/promises'
 
 import {checks as registry} from '../checks/index.js'
@@ -16,6 +13,8 @@ import type {KubeClient} from '../clients/kube.js'
 import {requirementsOf} from '../engine/types.js'
 import {ExitCode} from '../engine/exit-codes.js'
 import {UserError} from '../engine/errors.js'
+import {interruption, privateTempDir} from '../engine/interrupt.js'
+import {safeText} from '../engine/redact.js'
 import {Memo} from '../engine/memo.js'
 import {summarize} from '../engine/report.js'
 import type {CheckResult, Report} from '../engine/types.js'
@@ -70,8 +69,13 @@ function dependantsOf(ids: Set<string>, ctx: CheckContext): Set<string> {
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({input: process.stdin, output: process.stderr})
+  // Ctrl-C at the prompt reaches readline as input, not as a signal: make it the same interruption.
+  rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'))
   try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim())
+    return /^y(es)?$/i.test((await rl.question(question, {signal: interruption.signal})).trim())
+  } catch (error) {
+    interruption.throwIfInterrupted('nothing was changed')
+    throw error
   } finally {
     rl.close()
   }
@@ -80,7 +84,7 @@ async function confirm(question: string): Promise<boolean> {
 export async function applyFixes(args: FixArgs): Promise<Report> {
   const {report, kube, ctx} = args
   // Human output goes to stdout; with --json, stdout is the report alone.
-  const say = (s: string) => (args.json ? process.stderr.write(`${s}\n`) : args.log(s))
+  const say = (s: string) => (args.json ? process.stderr.write(`${safeText(s)}\n`) : args.log(safeText(s)))
   const needing = report.checks.filter((c) => (FIXABLE as readonly string[]).includes(c.id) && (c.status === 'fail' || c.status === 'warn'))
   if (needing.length === 0) {
     say(`--fix: nothing to fix (${FIXABLE.join(', ')} ${report.checks.some((c) => (FIXABLE as readonly string[]).includes(c.id)) ? 'passed or were not evaluated' : 'were not run'}).`)
@@ -92,12 +96,12 @@ export async function applyFixes(args: FixArgs): Promise<Report> {
   const notes: string[] = []
 
   // Helm gets the cluster and context tetractl uses: the resolved kubeconfig in a private temp file.
-  const dir = await mkdtemp(join(tmpdir(), 'tetractl-fix-'))
+  // It holds the bearer token: private folder (0700, file 0600), removed on every exit path, signals included.
+  const tmp = await privateTempDir('tetractl-fix-')
   try {
-    const kubeconfig = join(dir, 'kubeconfig')
     let helm: Helm | undefined
     if (ids.has('tetragon.grpc-bind')) {
-      await writeFile(kubeconfig, kube.kc.exportConfig(), {mode: 0o600})
+      const kubeconfig = await tmp.write('kubeconfig', kube.kc.exportConfig())
       helm = new Helm({bin: process.env.TETRACTL_HELM, kubeconfig, kubeContext: kube.contextName})
       await helm.version()
       const install = await tetragonInstall(ctx)
@@ -142,10 +146,12 @@ export async function applyFixes(args: FixArgs): Promise<Report> {
       }
     }
 
+    interruption.throwIfInterrupted('nothing was changed')
     await checkPermissions(kube, needsOf(changes))
     const ledger = new Ledger(changes)
     for (const p of changes) {
       try {
+        interruption.throwIfInterrupted()
         let what: string
         if (p.id === 'helm-release') {
           const r = p as ReleasePlan
@@ -166,8 +172,9 @@ export async function applyFixes(args: FixArgs): Promise<Report> {
       }
     }
   } finally {
-    await rm(dir, {recursive: true, force: true})
+    await tmp.remove()
   }
+  interruption.throwIfInterrupted('the changes above were applied; run `tetractl doctor` to check them')
 
   // Re-run what was fixed, what depends on it and whatever else was not fine, so the exit code of
   // the merged report is the re-run's own (computed with the user's --fail-on).

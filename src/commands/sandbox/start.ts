@@ -7,8 +7,10 @@ import {BaseCommand} from '../../base-command.js'
 import {UserError} from '../../engine/errors.js'
 
 export default class SandboxStart extends BaseCommand {
+  /** A signal is how the sandbox is meant to stop: exit 0, not 130. */
+  static signalEndsNormally = true
   static summary = 'Run a simulated cluster (Kubernetes API, Tetragon, Elasticsearch) in the foreground'
-  static description = `Writes DIR/kubeconfig and DIR/env (shell export lines), then serves until SIGINT or SIGTERM.
+  static description = `Writes DIR/kubeconfig and DIR/env (shell export lines), then serves until SIGINT, SIGTERM or SIGHUP.
 Use it to try tetractl with no cluster:  source DIR/env && tetractl doctor`
   static examples = ['<%= config.bin %> sandbox start --scenario selector-mismatch --out .sandbox', 'source .sandbox/env && <%= config.bin %> doctor']
 
@@ -34,9 +36,10 @@ Use it to try tetractl with no cluster:  source DIR/env && tetractl doctor`
     this.log(`sandbox "${spec.name}" running: ${spec.description}`)
     this.log(`  source ${dir}/env   # exports KUBECONFIG=${dir}/kubeconfig and the lab's other variables`)
     this.log('  stop with Ctrl-C')
-    const signal = await new Promise<NodeJS.Signals>((done) => {
-      process.once('SIGINT', () => done('SIGINT'))
-      process.once('SIGTERM', () => done('SIGTERM'))
+    const {interruption} = await import('../../engine/interrupt.js')
+    const signal = await new Promise<string>((done) => {
+      if (interruption.signal.aborted) return done(interruption.reason()!)
+      interruption.signal.addEventListener('abort', () => done(interruption.reason()!), {once: true})
     })
     await lab.stop()
     this.log(`sandbox stopped (${signal})`)

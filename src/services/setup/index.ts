@@ -8,6 +8,8 @@ import {Helm} from '../../clients/helm.js'
 import {KubeWriter} from '../../clients/kube-apply.js'
 import type {KubeClient} from '../../clients/kube.js'
 import {UserError} from '../../engine/errors.js'
+import {interruption} from '../../engine/interrupt.js'
+import {safeText} from '../../engine/redact.js'
 import type {Report} from '../../engine/types.js'
 import {POLICY_KINDS, type PolicyKind} from '../../policies/index.js'
 import type {DoctorFlags} from '../doctor.js'
@@ -86,7 +88,8 @@ export interface SetupResult {
 
 export async function runSetup(args: {flags: SetupFlags; json: boolean; version: string; log(s: string): void; startedAt: Date}): Promise<SetupResult> {
   const {flags, json} = args
-  const out = (s: string) => (json ? undefined : args.log(s))
+  // Plans quote the release's values and servers' answers: shown without escape sequences or credentials.
+  const out = (s: string) => (json ? undefined : args.log(safeText(s)))
   const requestTimeoutMs = flags['request-timeout']
   const waitTimeoutMs = flags['wait-timeout']
   const helmTimeoutMs = flags['helm-timeout']
@@ -140,6 +143,8 @@ export async function runSetup(args: {flags: SetupFlags; json: boolean; version:
   out(`tetractl setup: context ${kube.contextName}, namespace ${namespace}, release ${release.release}${release.existing ? ` (${release.existing.chart})` : ''}, helm ${helmVersion.version}${flags['dry-run'] ? ' — dry run' : ''}`)
   out(renderPlan(plans, {verbose: Boolean(flags.verbose) || Boolean(flags['dry-run'])}))
 
+  // A signal during the reads: stop before the first change.
+  interruption.throwIfInterrupted('nothing was changed')
   if (flags['dry-run']) {
     out(changes.length ? `Dry run: ${changes.length} change(s) shown above; nothing was changed.` : 'Dry run: nothing to change.')
     return result
@@ -166,6 +171,7 @@ export async function runSetup(args: {flags: SetupFlags; json: boolean; version:
     const ledger = new Ledger(changes)
     const run = async (p: Planned, fn: () => Promise<string>) => {
       try {
+        interruption.throwIfInterrupted()
         const what = await fn()
         ledger.done(p, what)
         Object.assign(step(p), {status: 'applied', result: what})
@@ -205,6 +211,7 @@ export async function runSetup(args: {flags: SetupFlags; json: boolean; version:
   }
   if (kibanaPlans.some((p) => p.id === 'kibana-policy')) out(`Note: ${kibanaPlans.find((p) => p.id === 'kibana-policy')!.summary.replace(/^.*?note: /, '')}`)
 
+  interruption.throwIfInterrupted(result.changed ? `the changes above were applied; run \`tetractl doctor --only kubernetes,tetragon\` to check them` : undefined)
   // The matching doctor checks, through doctor's own runner path.
   out('\nChecks (tetractl doctor --only kubernetes,tetragon):')
   const {runDoctor} = await import('../doctor.js')

@@ -1,10 +1,6 @@
 // The changes `setup` and `doctor --fix` share. Each is planned from reads only (so --dry-run and
 // the confirmation prompt can show it), then applied; a plan whose `change` is 'none' is skipped,
 // which is what makes a second run a no-op.
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
-
 import type {V1Service} from '@kubernetes/client-node'
 import YAML from 'yaml'
 
@@ -16,7 +12,8 @@ import {FIELD_MANAGER, type KubeWriter, type TracingPolicyObject} from '../../cl
 import type {Helm, HelmRelease, HelmRepo} from '../../clients/helm.js'
 import type {KubeClient} from '../../clients/kube.js'
 import {ExitCode} from '../../engine/exit-codes.js'
-import {ForbiddenError, UserError} from '../../engine/errors.js'
+import {ForbiddenError, InterruptedError, UserError} from '../../engine/errors.js'
+import {interruption, privateTempDir} from '../../engine/interrupt.js'
 import {coveredBy, policyFor, type PolicyKind} from '../../policies/index.js'
 import {type Values, valuesDiff, valuesEqual, valuesYaml, valuesYamlForDisplay, withGrpcValues} from './values.js'
 import {sleep} from '../../engine/sleep.js'
@@ -169,15 +166,16 @@ export async function applyRelease(helm: Helm, plan: ReleasePlan, timeoutMs: num
     await helm.mutate(helm.repoUpdateArgs(plan.repo.name), 120_000)
     note(`added the Helm repository ${plan.repo.name} (${plan.repo.url})`)
   }
-  const dir = await mkdtemp(join(tmpdir(), 'tetractl-values-'))
-  const file = join(dir, 'values.yaml')
+  interruption.throwIfInterrupted()
+  // The values may hold credentials (the release's own values): a private folder, removed on every exit path.
+  const tmp = await privateTempDir('tetractl-values-')
   try {
-    await writeFile(file, valuesYaml(plan.desired), {mode: 0o600})
+    const file = await tmp.write('values.yaml', valuesYaml(plan.desired))
     const out = await helm.mutate(helm.upgradeArgs({release: plan.release, chart: plan.chartRef, namespace: plan.namespace, valuesFile: file, version: plan.chartVersion}), timeoutMs)
     const revision = /REVISION:\s*(\d+)/.exec(out)?.[1]
     return `${plan.existing ? 'upgraded' : 'installed'}${revision ? ` (revision ${revision})` : ''}`
   } finally {
-    await rm(dir, {recursive: true, force: true})
+    await tmp.remove()
   }
 }
 
@@ -196,7 +194,8 @@ export async function waitRollout(kube: KubeClient, namespace: string, name: str
     onTick?.(last)
     if (observed && desired > 0 && updated === desired && available === desired) return `${available}/${desired} agents updated and available`
     if (Date.now() >= deadline) throw new UserError(`DaemonSet ${namespace}/${name} did not finish rolling out within ${Math.round(timeoutMs / 1000)} s (${last}).`, `kubectl -n ${namespace} rollout status ds/${name}`, ExitCode.FINDINGS)
-    await sleep(1000)
+    await sleep(1000, interruption.signal)
+    interruption.throwIfInterrupted()
   }
 }
 
@@ -297,7 +296,8 @@ export async function waitEndpoints(ctx: CheckContext, kube: KubeClient, plan: {
     if (Date.now() >= deadline) {
       throw new UserError(`Service ${plan.namespace}/${plan.name} has no ready endpoint per agent after ${Math.round(timeoutMs / 1000)} s (${last}).`, `kubectl -n ${plan.namespace} get endpointslices -l kubernetes.io/service-name=${plan.name}`, ExitCode.FINDINGS)
     }
-    await sleep(1000)
+    await sleep(1000, interruption.signal)
+    interruption.throwIfInterrupted()
   }
 }
 
@@ -411,6 +411,9 @@ export class Ledger {
   fail(error: unknown, failed: Planned): Error {
     const rest = [...this.pending.values()].filter((p) => p.id !== failed.id).map((p) => p.title)
     const state = ` Applied before the failure: ${this.applied.length ? this.applied.join('; ') : 'nothing'}. Not applied: ${[failed.title, ...rest].join(', ')}.`
+    if (error instanceof InterruptedError) return new InterruptedError(error.signal, `${error.message.replace(/^interrupted \(\w+\):?\s*/, '').replace(/\.?$/, '.')}${state}`)
+    const sig = interruption.reason()
+    if (sig) return new InterruptedError(sig, `${failed.title}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}.${state}`)
     if (error instanceof UserError) {
       const code = error.exitCode === ExitCode.UNREACHABLE ? ExitCode.UNREACHABLE : ExitCode.FINDINGS
       return new UserError(`${error.message.replace(/\.?$/, '.')}${state}`, error.tryMessage, code)

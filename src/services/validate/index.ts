@@ -1,7 +1,7 @@
 // The validate use case: preflight (doctor checks through the same runner), trigger (probe pod + exec), the Tetragon
 // stage (GetEvents of the probe node's agent, subscribed before the trigger), the Elasticsearch stage (documents of
 // those events, fields per profile), cleanup on every path, one report in every format, the shared exit codes.
-import {randomBytes} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
 
 import type {CheckContext} from '../../checks/context.js'
 import {checks} from '../../checks/index.js'
@@ -15,6 +15,8 @@ import type {EsHandle} from '../../clients/elasticsearch.js'
 import type {TetragonClient} from '../../clients/tetragon.js'
 import {determineExitCode, ExitCode, type FailOn} from '../../engine/exit-codes.js'
 import {UserError, redact} from '../../engine/errors.js'
+import {interruption} from '../../engine/interrupt.js'
+import {safeText} from '../../engine/redact.js'
 import {Memo} from '../../engine/memo.js'
 import {summarize} from '../../engine/report.js'
 import {runChecks} from '../../engine/runner.js'
@@ -116,22 +118,13 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
   const closeAll = () => Promise.allSettled(closers.splice(0).reverse().map(async (fn) => fn()))
 
   // ---- interrupts and the global --timeout: one signal every stage listens to ----
-  const signals = new AbortController()
+  // SIGINT, SIGTERM and SIGHUP (a closed terminal) all abort `interruption.signal`; cleanup runs after any of them.
+  const signals = interruption.signal
   const timer = new AbortController()
-  const abort = AbortSignal.any([signals.signal, timer.signal])
-  const interrupted = (): ValidateReport['interrupted'] =>
-    signals.signal.aborted ? (signals.signal.reason as 'SIGINT' | 'SIGTERM') : timer.signal.aborted ? 'timeout' : undefined
-  let cleaningUp: string | undefined
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (signals.signal.aborted) {
-      // A second signal while cleaning up: stop now, say what is left behind.
-      process.stderr.write(`Error: interrupted again${cleaningUp ? `; delete what validate created with: kubectl delete namespace ${cleaningUp}` : ''}\n`)
-      process.exit(ExitCode.INTERRUPTED)
-    }
-    signals.abort(sig)
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  const abort = AbortSignal.any([signals, timer.signal])
+  const interrupted = (): ValidateReport['interrupted'] => interruption.reason() ?? (timer.signal.aborted ? 'timeout' : undefined)
+  // A second signal stops at once: say what is left behind.
+  interruption.setLeftoverNote(() => (createdNamespace && !flags.keep ? `Delete what validate created with: kubectl delete namespace ${createdNamespace}` : undefined))
   const globalTimer = setTimeout(() => timer.abort('timeout'), input.globalTimeoutMs)
 
   const steps: StepResult[] = []
@@ -153,7 +146,6 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
     sub?.close()
     // Cleanup on every path: success, failure, --timeout, SIGINT/SIGTERM, and a usage error raised mid-run.
     if (createdNamespace) {
-      cleaningUp = createdNamespace
       const started = performance.now()
       if (flags.keep) {
         run.kept = true
@@ -168,12 +160,10 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
           add('probe.cleanup', {status: 'fail', message: `could not delete namespace ${createdNamespace}: ${redact((error as Error).message.split('\n')[0]!)}`, hint: `kubectl delete namespace ${createdNamespace}`}, performance.now() - started)
         }
       }
-      cleaningUp = undefined
     }
     clearTimeout(globalTimer)
-    process.removeListener('SIGINT', onSignal)
-    process.removeListener('SIGTERM', onSignal)
     await closeAll()
+    interruption.setLeftoverNote(undefined)
   }
 
   // ---- the report ----
@@ -213,7 +203,7 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
   if (!args.json) args.log(renderValidateHuman(report, {color: colorLevel(process.stdout) === 1, verbose: flags.verbose}))
   if (report.exitCode === ExitCode.UNREACHABLE) {
     const first = report.checks.find((c) => c.unreachable)
-    process.stderr.write(`Error: ${first?.message}${first?.hint ? ` ${first.hint.split('\n')[0]}` : ''}\n`)
+    process.stderr.write(`Error: ${safeText(`${first?.message}${first?.hint ? ` ${first.hint.split('\n')[0]}` : ''}`).replace(/\n/g, ' ')}\n`)
   }
   process.exitCode = report.exitCode
   return report
@@ -239,7 +229,7 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
     // ---- preflight: the doctor checks validate depends on, through the same runner ----
     const registry = [...checks, validateAccess({namespace: probeNamespace, create: !at})]
     const only = [...PREFLIGHT.filter((id) => registry.some((c) => c.id === id)), 'validate.rbac']
-    const pre = await runChecks(registry, ctx, {only, concurrency: 8, checkTimeoutMs: Math.min(20_000, remaining()), globalTimeoutMs: remaining(), signal: signals.signal})
+    const pre = await runChecks(registry, ctx, {only, concurrency: 8, checkTimeoutMs: Math.min(20_000, remaining()), globalTimeoutMs: remaining(), signal: signals})
     for (const r of pre.results) steps.push({...r, stage: 'preflight'})
     if (pre.interrupted === 'timeout') timer.abort('timeout')
     if (abort.aborted) return
@@ -354,20 +344,26 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
     }
   }
 
+  function outputDigest(text: string, firstLine: boolean): {bytes: number; sha256: string; firstLine?: string} {
+    return {bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex'), ...(firstLine && text ? {firstLine: text.split('\n')[0]!.slice(0, 200)} : {})}
+  }
+
   function execOutcome(r: CommandRun): Outcome {
-    const evidence = {argv: r.argv, exitCode: r.exitCode, startedAt: new Date(r.startedAt).toISOString(), endedAt: new Date(r.endedAt).toISOString(), durationMs: r.endedAt - r.startedAt, stdout: r.stdout.slice(0, 200), stderr: r.stderr.slice(0, 200)}
+    // What the command printed proves only that it ran and what it read: its size and digest, never the content (cat
+    // prints /etc/shadow, of a real workload with --pod); whoami's one line is the user the step reports.
+    const evidence = {argv: r.argv, exitCode: r.exitCode, startedAt: new Date(r.startedAt).toISOString(), endedAt: new Date(r.endedAt).toISOString(), durationMs: r.endedAt - r.startedAt, stdout: outputDigest(r.stdout, r.name === 'whoami'), stderr: outputDigest(r.stderr, true)}
     const cmd = r.argv.join(' ')
     if (r.error) return {status: 'fail', message: `${cmd}: ${r.error}`, hint: `Use a pod/image with sh, whoami, curl and cat (default ${DEFAULT_IMAGE}).`, evidence}
     const err = r.stderr.trim().split('\n')[0] ?? ''
     if (r.name === 'curl') {
-      if (r.exitCode === 0) return {status: 'pass', message: `${cmd}: exit 0, ${r.stdout.length} bytes`, evidence}
+      if (r.exitCode === 0) return {status: 'pass', message: `${cmd}: exit 0, ${Buffer.byteLength(r.stdout)} bytes`, evidence}
       // 6: could not resolve host (no connection attempted); 7: refused; 28: timed out (curl(1) EXIT CODES).
       if (r.exitCode === 7 || r.exitCode === 28) {
         return {status: 'warn', message: `${cmd}: exit ${r.exitCode} (${err || 'no answer'}); the connection was attempted, so a tcp_connect event is still expected`, hint: 'Use a --url reachable from the cluster (an in-cluster Service in air-gapped clusters).', evidence}
       }
       return {status: 'fail', message: `${cmd}: exit ${r.exitCode}${err ? ` (${err})` : ''}${r.exitCode === 6 ? '; no connection was attempted, so there is no tcp_connect event' : ''}`, hint: 'Use a --url the probe pod can resolve and reach (an in-cluster Service in air-gapped clusters).', evidence}
     }
-    if (r.exitCode === 0) return {status: 'pass', message: `${cmd}: exit 0${r.name === 'whoami' ? `, ${r.stdout.trim() || '(no output)'}` : ''}`, evidence}
+    if (r.exitCode === 0) return {status: 'pass', message: `${cmd}: exit 0${r.name === 'whoami' ? `, ${r.stdout.trim().split('\n')[0]!.slice(0, 200) || '(no output)'}` : ''}`, evidence}
     return {
       status: 'fail',
       message: `${cmd}: exit ${r.exitCode}${err ? ` (${err})` : ''}`,

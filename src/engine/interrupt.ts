@@ -1,0 +1,126 @@
+// One way to be interrupted, for every command: SIGINT (Ctrl-C), SIGTERM (kill, CI cancel) and SIGHUP (closed terminal
+// or SSH session) abort one process-wide signal that every stage listens to; the command then stops its children,
+// cleans up and exits 130. A second signal stops at once. Temporary folders holding credentials are private (mkdtemp,
+// 0700; files 0600) and are removed on every exit path: their owner's `finally`, else the process 'exit' hook.
+import type {ChildProcess} from 'node:child_process'
+import {rmSync} from 'node:fs'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {InterruptedError} from './errors.js'
+import {ExitCode} from './exit-codes.js'
+
+export const INTERRUPT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+export type InterruptSignal = (typeof INTERRUPT_SIGNALS)[number]
+
+const controller = new AbortController()
+const tempDirs = new Set<string>()
+const children = new Set<ChildProcess>()
+let leftoverNote: (() => string | undefined) | undefined
+let installed = false
+
+function onSignal(sig: NodeJS.Signals): void {
+  if (sig === 'SIGHUP') {
+    // The terminal is gone: writing to it fails with EIO/EPIPE, which must not crash the cleanup.
+    for (const s of [process.stdout, process.stderr]) s.on('error', () => {})
+  }
+  if (!controller.signal.aborted) {
+    controller.abort(sig)
+    return
+  }
+  // A second signal: stop now (the 'exit' hook still kills children and removes temp folders).
+  const note = leftoverNote?.()
+  try {
+    process.stderr.write(`Error: interrupted again (${sig}); stopped without finishing the cleanup${note ? `. ${note}` : ''}.\n`)
+  } catch {}
+  process.exit(ExitCode.INTERRUPTED)
+}
+
+function cleanupSync(): void {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      try {
+        c.kill('SIGKILL')
+      } catch {}
+    }
+  }
+  for (const d of tempDirs) {
+    try {
+      rmSync(d, {recursive: true, force: true})
+    } catch {}
+  }
+  tempDirs.clear()
+}
+
+/** Installs the handlers once per process (BaseCommand.init). Without them SIGHUP/SIGTERM would kill tetractl mid-change. */
+export function installInterruptHandlers(): void {
+  if (installed) return
+  installed = true
+  for (const sig of INTERRUPT_SIGNALS) process.on(sig, onSignal)
+  process.on('exit', cleanupSync)
+}
+
+export const interruption = {
+  /** Aborted on the first SIGINT/SIGTERM/SIGHUP; its reason is the signal's name. */
+  get signal(): AbortSignal {
+    return controller.signal
+  },
+  reason(): InterruptSignal | undefined {
+    return controller.signal.aborted ? (controller.signal.reason as InterruptSignal) : undefined
+  },
+  /** Throws InterruptedError (exit 130) once a signal came: called before each change a command makes. */
+  throwIfInterrupted(detail?: string): void {
+    const sig = interruption.reason()
+    if (sig) throw new InterruptedError(sig, detail)
+  },
+  /** What a second signal should tell the user is left behind (e.g. the probe namespace). */
+  setLeftoverNote(fn: (() => string | undefined) | undefined): void {
+    leftoverNote = fn
+  },
+}
+
+/** A private temporary folder (mkdtemp: 0700) removed by `remove()`, or at exit whatever happened. */
+export async function privateTempDir(prefix: string): Promise<{dir: string; write(name: string, content: string): Promise<string>; remove(): Promise<void>}> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  tempDirs.add(dir)
+  return {
+    dir,
+    async write(name, content) {
+      const file = join(dir, name)
+      // wx: never follow or reuse a file someone else put there; 0600: credentials are the owner's only.
+      await writeFile(file, content, {mode: 0o600, flag: 'wx'})
+      return file
+    },
+    async remove() {
+      await rm(dir, {recursive: true, force: true})
+      tempDirs.delete(dir)
+    },
+  }
+}
+
+/**
+ * Tracks a child process for the run: on interrupt it gets SIGTERM (helm cancels its operation on SIGTERM/SIGINT),
+ * then SIGKILL if it is still there after `graceMs`; at exit, SIGKILL. The caller awaits its exit as usual.
+ */
+export function trackChild(child: ChildProcess, graceMs = 30_000): {interrupted(): InterruptSignal | undefined; release(): void} {
+  children.add(child)
+  let sent: InterruptSignal | undefined
+  let killTimer: NodeJS.Timeout | undefined
+  const onAbort = () => {
+    sent = interruption.reason()
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    killTimer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+  }
+  if (controller.signal.aborted) onAbort()
+  else controller.signal.addEventListener('abort', onAbort, {once: true})
+  return {
+    interrupted: () => sent,
+    release() {
+      clearTimeout(killTimer)
+      controller.signal.removeEventListener('abort', onAbort)
+      children.delete(child)
+    },
+  }
+}
