@@ -67,6 +67,8 @@ describe('canary secrets: 0 occurrences in any output or file', () => {
       const secrets = [lab.kube.token, env.ELASTICSEARCH_API_KEY ?? '', env.ELASTICSEARCH_PASSWORD ?? '', ...Object.values(CANARY)]
       const apiKey = env.ELASTICSEARCH_API_KEY ? Buffer.from(env.ELASTICSEARCH_API_KEY, 'base64').toString('utf8').split(':')[1] : undefined
       if (apiKey) secrets.push(apiKey)
+      // The probe's /etc/shadow (what the lab's `cat /etc/shadow` prints): evidence keeps its size and digest only.
+      secrets.push('root:*::0', 'bin:!::0')
       const userinfo = kubeconfigWithUserinfo(dir, env.KUBECONFIG!)
       const probeUrl = `http://google.com/?access_token=${CANARY.probeUrl}`
       const runs: Array<{args: string[]; env?: Record<string, string>; junit?: boolean}> = [
