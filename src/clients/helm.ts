@@ -76,11 +76,16 @@ export class Helm {
     const timeoutMs = opts.timeoutMs ?? this.opts.timeoutMs ?? 30_000
     return new Promise((resolve, reject) => {
       // Stopped and awaited on SIGINT/SIGTERM/SIGHUP: an orphan helm would finish the upgrade after tetractl has gone.
+      // Helm's install/upgrade cancel their operation on SIGINT/SIGTERM (cmd/helm/upgrade.go: signal.Notify, cancel()),
+      // which can leave the release pending: the error says how to look at it.
       let tracked: ReturnType<typeof trackChild> | undefined = undefined
       const child = execFile(this.bin, full, {timeout: timeoutMs, killSignal: 'SIGTERM', maxBuffer: 16 * 1024 * 1024, env: process.env}, (error, stdout, stderr) => {
         tracked?.release()
         const sig = tracked?.interrupted()
-        if (sig) return reject(new InterruptedError(sig, `${this.display(args)} was stopped`))
+        if (sig) {
+          const ns = args.includes('-n') ? ` -n ${args[args.indexOf('-n') + 1]}` : ''
+          return reject(new InterruptedError(sig, `${this.display(args)} was stopped`, args[0] === 'upgrade' ? `Check the release with: helm status ${args[2]}${ns}` : undefined))
+        }
         if (!error) return resolve({stdout, stderr, code: 0})
         const e = error as NodeJS.ErrnoException & {killed?: boolean; signal?: string; code?: number | string}
         if (e.code === 'ENOENT') {

@@ -108,7 +108,6 @@ describe('canary secrets: 0 occurrences in any output or file', () => {
         ['setup', '--dry-run', '-v'],
         ['doctor', '--fix', '--yes', '-v', '--only', 'kubernetes,tetragon'],
         ['setup', '--json'],
-        ['setup', '-v', '--kubeconfig', userinfo],
         ['setup', '--json', '--kubeconfig', userinfo],
         ['doctor', '--fix', '--yes', '--json', '--only', 'kubernetes,tetragon', '--kubeconfig', userinfo],
         ['setup', '--kibana-url', `https://kibana:${CANARY.kibana}@127.0.0.1:1/?apikey=${CANARY.query}`],
@@ -122,5 +121,5 @@ describe('canary secrets: 0 occurrences in any output or file', () => {
       }
       expect(found).toEqual([])
     })
-  }, 600_000)
+  }, 900_000)
 })

@@ -411,7 +411,7 @@ export class Ledger {
   fail(error: unknown, failed: Planned): Error {
     const rest = [...this.pending.values()].filter((p) => p.id !== failed.id).map((p) => p.title)
     const state = ` Applied before the failure: ${this.applied.length ? this.applied.join('; ') : 'nothing'}. Not applied: ${[failed.title, ...rest].join(', ')}.`
-    if (error instanceof InterruptedError) return new InterruptedError(error.signal, `${error.message.replace(/^interrupted \(\w+\):?\s*/, '').replace(/\.?$/, '.')}${state}`)
+    if (error instanceof InterruptedError) return new InterruptedError(error.signal, `${error.message.replace(/^interrupted \(\w+\):?\s*/, '').replace(/\.?$/, '.')}${state}`, error.tryMessage)
     const sig = interruption.reason()
     if (sig) return new InterruptedError(sig, `${failed.title}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}.${state}`)
     if (error instanceof UserError) {
