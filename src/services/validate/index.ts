@@ -144,7 +144,7 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
     }
   } finally {
     sub?.close()
-    // Cleanup on every path: success, failure, --timeout, SIGINT/SIGTERM, and a usage error raised mid-run.
+    // Cleanup on every path: success, failure, --timeout, SIGINT/SIGTERM/SIGHUP, and a usage error raised mid-run.
     if (createdNamespace) {
       const started = performance.now()
       if (flags.keep) {
