@@ -76,6 +76,8 @@ export abstract class BaseCommand extends Command {
   protected async finally(err: Error | undefined): Promise<void> {
     // A signal that came while the command finished its work still ends it the documented way.
     if (interruption.reason() && !(this.constructor as typeof BaseCommand).signalEndsNormally) process.exitCode = ExitCode.INTERRUPTED
+    // No child (helm) outlives the command: wait until every one has exited (stopped ones are killed after a grace).
+    await interruption.settle()
     await super.finally(err)
   }
 

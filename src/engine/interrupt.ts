@@ -16,7 +16,7 @@ export type InterruptSignal = (typeof INTERRUPT_SIGNALS)[number]
 
 const controller = new AbortController()
 const tempDirs = new Set<string>()
-const children = new Set<ChildProcess>()
+const children = new Map<ChildProcess, Promise<void>>()
 let leftoverNote: (() => string | undefined) | undefined
 let installed = false
 
@@ -38,7 +38,7 @@ function onSignal(sig: NodeJS.Signals): void {
 }
 
 function cleanupSync(): void {
-  for (const c of children) {
+  for (const c of children.keys()) {
     if (c.exitCode === null && c.signalCode === null) {
       try {
         c.kill('SIGKILL')
@@ -78,6 +78,13 @@ export const interruption = {
   setLeftoverNote(fn: (() => string | undefined) | undefined): void {
     leftoverNote = fn
   },
+  /**
+   * Resolves when every tracked child has exited. A command can fail on one child's InterruptedError while another
+   * child is still stopping (Promise.all); BaseCommand awaits this before the process exits, so none is orphaned.
+   */
+  async settle(): Promise<void> {
+    await Promise.all(children.values())
+  },
 }
 
 /** A private temporary folder (mkdtemp: 0700) removed by `remove()`, or at exit whatever happened. */
@@ -104,7 +111,12 @@ export async function privateTempDir(prefix: string): Promise<{dir: string; writ
  * then SIGKILL if it is still there after `graceMs`; at exit, SIGKILL. The caller awaits its exit as usual.
  */
 export function trackChild(child: ChildProcess, graceMs = 30_000): {interrupted(): InterruptSignal | undefined; release(): void} {
-  children.add(child)
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    child.once('exit', () => resolve())
+    child.once('error', () => resolve())
+  })
+  children.set(child, exited)
   let sent: InterruptSignal | undefined
   let killTimer: NodeJS.Timeout | undefined
   const onAbort = () => {
@@ -118,9 +130,12 @@ export function trackChild(child: ChildProcess, graceMs = 30_000): {interrupted(
   return {
     interrupted: () => sent,
     release() {
-      clearTimeout(killTimer)
       controller.signal.removeEventListener('abort', onAbort)
-      children.delete(child)
+      // Forgotten only once it has exited (the SIGKILL timer stays armed until then).
+      void exited.then(() => {
+        clearTimeout(killTimer)
+        children.delete(child)
+      })
     },
   }
 }
