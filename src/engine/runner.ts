@@ -160,7 +160,7 @@ export async function runChecks<Ctx>(checks: Check<Ctx>[], ctx: Ctx, opts: RunOp
         })
         const aborted = new Promise<Outcome>((resolve) => {
           const onAbort = () =>
-            resolve({status: 'not-evaluated', message: interrupted === 'timeout' ? 'global --timeout reached before this check finished' : `interrupted (${interrupted})`})
+            resolve({status: 'not-evaluated', message: interrupted === 'timeout' ? 'global --timeout reached before this check finished' : `interrupted (${interrupted})`, interrupted: true})
           if (stop.signal.aborted) onAbort()
           else stop.signal.addEventListener('abort', onAbort, {once: true})
         })
@@ -215,7 +215,7 @@ export async function runChecks<Ctx>(checks: Check<Ctx>[], ctx: Ctx, opts: RunOp
     await Promise.allSettled([...running.values()].map((r) => r.promise))
     for (const check of pending) {
       if (!done.has(check.id)) {
-        record(check, {status: 'not-evaluated', message: interrupted === 'timeout' ? 'global --timeout reached before this check started' : `interrupted (${interrupted})`}, 0)
+        record(check, {status: 'not-evaluated', message: interrupted === 'timeout' ? 'global --timeout reached before this check started' : `interrupted (${interrupted})`, interrupted: true}, 0)
       }
     }
   }

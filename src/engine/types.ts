@@ -23,6 +23,8 @@ export interface Outcome {
    * Decides exit code 3 instead of 1.
    */
   unreachable?: boolean
+  /** The run stopped (SIGINT/SIGTERM or global --timeout) before this check reached a verdict. */
+  interrupted?: boolean
 }
 
 /** A check as it appears in the report. */

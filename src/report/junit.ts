@@ -2,6 +2,7 @@ import {mkdir, rename, writeFile} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 
 import {safeText} from '../engine/redact.js'
+import {nothingEvaluated} from '../engine/exit-codes.js'
 import type {Report} from '../engine/types.js'
 
 const escapeXml = (s: string) =>
@@ -18,16 +19,25 @@ const escapeXml = (s: string) =>
 export function renderJunit(report: Report): string {
   const layers = [...new Set(report.checks.map((c) => c.layer))]
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>']
-  const s = report.summary
+  // A check the run stopped before it reached a verdict is an error, never a skip: CI must not show the run green.
+  const isError = (c: Report['checks'][number]) => c.status === 'not-evaluated' && c.interrupted === true
+  const count = (list: Report['checks']) => ({
+    failures: list.filter((c) => c.status === 'fail').length,
+    errors: list.filter(isError).length,
+    skipped: list.filter((c) => (c.status === 'skip' || c.status === 'not-evaluated') && !isError(c)).length,
+  })
+  const all = count(report.checks)
+  // A run that reached no verdict must not read green either: one error case says so (exit code 1).
+  const noVerdict = all.errors === 0 ? nothingEvaluated(report.checks) : undefined
+  const tests = report.checks.length + (noVerdict ? 1 : 0)
   lines.push(
-    `<testsuites name="tetractl ${escapeXml(report.command)}" tests="${report.checks.length}" failures="${s.fail}" skipped="${s.skip + s.notEvaluated}" time="${(report.durationMs / 1000).toFixed(3)}" timestamp="${report.startedAt}">`,
+    `<testsuites name="tetractl ${escapeXml(report.command)}" tests="${tests}" failures="${all.failures}" errors="${all.errors + (noVerdict ? 1 : 0)}" skipped="${all.skipped}" time="${(report.durationMs / 1000).toFixed(3)}" timestamp="${report.startedAt}">`,
   )
   for (const layer of layers) {
     const checks = report.checks.filter((c) => c.layer === layer)
-    const failures = checks.filter((c) => c.status === 'fail').length
-    const skipped = checks.filter((c) => c.status === 'skip' || c.status === 'not-evaluated').length
+    const {failures, errors, skipped} = count(checks)
     const time = checks.reduce((t, c) => t + c.durationMs, 0) / 1000
-    lines.push(`  <testsuite name="${layer}" tests="${checks.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${time.toFixed(3)}">`)
+    lines.push(`  <testsuite name="${layer}" tests="${checks.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time.toFixed(3)}">`)
     for (const c of checks) {
       const open = `    <testcase classname="tetractl.${layer}" name="${escapeXml(c.id)}" time="${(c.durationMs / 1000).toFixed(3)}"`
       const detail = [c.message, c.hint && `hint: ${c.hint}`, c.docs && `docs: ${c.docs}`].filter(Boolean).join('\n')
@@ -35,6 +45,9 @@ export function renderJunit(report: Report): string {
         lines.push(`${open}/>`)
       } else if (c.status === 'fail') {
         lines.push(`${open}>`, `      <failure message="${escapeXml(c.message)}" type="fail">${escapeXml(detail)}</failure>`, '    </testcase>')
+      } else if (isError(c)) {
+        const type = report.interrupted ?? 'interrupted'
+        lines.push(`${open}>`, `      <error message="${escapeXml(c.message)}" type="${type}">${escapeXml(detail)}</error>`, '    </testcase>')
       } else if (c.status === 'warn') {
         lines.push(`${open}>`, `      <system-out>${escapeXml(`WARNING: ${detail}`)}</system-out>`, '    </testcase>')
       } else {
@@ -42,6 +55,15 @@ export function renderJunit(report: Report): string {
       }
     }
     lines.push('  </testsuite>')
+  }
+  if (noVerdict) {
+    lines.push(
+      '  <testsuite name="run" tests="1" failures="0" errors="1" skipped="0" time="0.000">',
+      '    <testcase classname="tetractl.run" name="verdict" time="0.000">',
+      `      <error message="${escapeXml(noVerdict)}" type="no-verdict"/>`,
+      '    </testcase>',
+      '  </testsuite>',
+    )
   }
   lines.push('</testsuites>', '')
   return lines.join('\n')

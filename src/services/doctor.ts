@@ -2,7 +2,7 @@
 import {checks} from '../checks/index.js'
 import type {CheckContext, DoctorOptions} from '../checks/context.js'
 import type {KubeClient} from '../clients/kube.js'
-import {ExitCode, type FailOn} from '../engine/exit-codes.js'
+import {ExitCode, nothingEvaluated, type FailOn} from '../engine/exit-codes.js'
 import {UserError, SkipError} from '../engine/errors.js'
 import {interruption} from '../engine/interrupt.js'
 import {safeText} from '../engine/redact.js'
@@ -152,6 +152,8 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
     const first = report.checks.find((c) => c.unreachable)
     process.stderr.write(`Error: ${safeText(`${first?.message}${first?.hint ? ` ${first.hint.split('\n')[0]}` : ''}`).replace(/\n/g, ' ')}\n`)
   }
+  const noVerdict = report.interrupted ? undefined : nothingEvaluated(report.checks)
+  if (noVerdict) process.stderr.write(`Error: ${noVerdict}. Nothing was proven (exit 1): select checks that can run with --only/--skip, or configure their target.\n`)
   process.exitCode = report.exitCode
   return report
 }

@@ -38,6 +38,42 @@ describe('junit', () => {
     expect(cases[1].failure.message).toBe('selector <app=tetragon> & "x"')
     expect(cases[2].skipped.message).toMatch(/^not-evaluated: requires/)
   })
+
+  it('reports checks an interrupt stopped as <error>, never as a green skip', () => {
+    const xml = renderJunit({
+      ...report,
+      interrupted: 'SIGINT',
+      exitCode: 130,
+      summary: {pass: 1, warn: 0, fail: 0, skip: 0, notEvaluated: 2},
+      checks: [
+        {id: 'k8s.connect', layer: 'kubernetes', title: 't', status: 'pass', message: 'ok', durationMs: 3},
+        {id: 'service.selector', layer: 'kubernetes', title: 't', status: 'not-evaluated', message: 'interrupted (SIGINT)', interrupted: true, durationMs: 5},
+        {id: 'service.endpoints', layer: 'kubernetes', title: 't', status: 'not-evaluated', message: 'interrupted (SIGINT)', interrupted: true, durationMs: 0},
+      ],
+    })
+    expect(XMLValidator.validate(xml)).toBe(true)
+    const doc = new XMLParser({ignoreAttributes: false, attributeNamePrefix: ''}).parse(xml)
+    expect(doc.testsuites.errors).toBe('2')
+    expect(doc.testsuites.skipped).toBe('0')
+    const cases = [doc.testsuites.testsuite.testcase].flat()
+    expect(cases[1].error.message).toBe('interrupted (SIGINT)')
+    expect(cases[1].error.type).toBe('SIGINT')
+  })
+
+  it('adds an error case when no check reached a verdict', () => {
+    const xml = renderJunit({
+      ...report,
+      summary: {pass: 0, warn: 0, fail: 0, skip: 1, notEvaluated: 1},
+      checks: [
+        {id: 'k8s.connect', layer: 'kubernetes', title: 't', status: 'skip', message: 'skipped by --skip', durationMs: 0},
+        {id: 'service.exists', layer: 'kubernetes', title: 't', status: 'not-evaluated', message: 'requires k8s.connect, which was skipped', durationMs: 0},
+      ],
+    })
+    const doc = new XMLParser({ignoreAttributes: false, attributeNamePrefix: ''}).parse(xml)
+    expect(doc.testsuites.errors).toBe('1')
+    const run = [doc.testsuites.testsuite].flat().find((s: any) => s.name === 'run')
+    expect(run.testcase.error.message).toMatch(/^no check was evaluated \(k8s\.connect: skipped/)
+  })
 })
 
 describe('human', () => {

@@ -89,7 +89,7 @@ describe('runChecks', () => {
     setTimeout(() => abort.abort('SIGINT'), 30)
     const {results, interrupted} = await runChecks(registry, {}, {signal: abort.signal})
     expect(interrupted).toBe('SIGINT')
-    expect(results[0].status).toBe('not-evaluated')
+    expect(results[0]).toMatchObject({status: 'not-evaluated', interrupted: true})
     expect(determineExitCode(results, 'fail', interrupted)).toBe(130)
   })
 
@@ -131,6 +131,11 @@ describe('determineExitCode', () => {
     expect(determineExitCode([r('pass'), r('warn')], 'fail')).toBe(0)
     expect(determineExitCode([r('pass'), r('warn')], 'warn')).toBe(1)
     expect(determineExitCode([r('fail')], 'fail')).toBe(1)
-    expect(determineExitCode([r('skip'), r('not-evaluated')], 'warn')).toBe(0)
+    expect(determineExitCode([r('skip'), r('pass')], 'warn')).toBe(0)
+  })
+  it('a run that evaluated no check is a finding, never a green exit', () => {
+    expect(determineExitCode([r('skip'), r('not-evaluated')], 'warn')).toBe(1)
+    expect(determineExitCode([r('skip')], 'fail')).toBe(1)
+    expect(determineExitCode([], 'fail')).toBe(1)
   })
 })

@@ -13,7 +13,7 @@ import {serverAddress} from '../../checks/tetragon/server-address.js'
 import type {KubeClient} from '../../clients/kube.js'
 import type {EsHandle} from '../../clients/elasticsearch.js'
 import type {TetragonClient} from '../../clients/tetragon.js'
-import {determineExitCode, ExitCode, type FailOn} from '../../engine/exit-codes.js'
+import {determineExitCode, ExitCode, nothingEvaluated, type FailOn} from '../../engine/exit-codes.js'
 import {UserError, redact} from '../../engine/errors.js'
 import {interruption} from '../../engine/interrupt.js'
 import {safeText} from '../../engine/redact.js'
@@ -175,7 +175,7 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
       add(d.id, {status: 'skip', message: run.created ? 'nothing left to delete' : input.podRef ? 'nothing created (--pod names an existing pod)' : 'nothing created'})
       continue
     }
-    add(d.id, {status: 'not-evaluated', message: why === 'timeout' ? `global --timeout (${flags.timeout}) reached first` : why ? `interrupted (${why})` : (blockedReason ?? 'not reached')})
+    add(d.id, {status: 'not-evaluated', message: why === 'timeout' ? `global --timeout (${flags.timeout}) reached first` : why ? `interrupted (${why})` : (blockedReason ?? 'not reached'), ...(why ? {interrupted: true} : {})})
   }
   const order = (s: StepResult) => {
     const i = STEPS.findIndex((d) => d.id === s.id)
@@ -205,6 +205,8 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
     const first = report.checks.find((c) => c.unreachable)
     process.stderr.write(`Error: ${safeText(`${first?.message}${first?.hint ? ` ${first.hint.split('\n')[0]}` : ''}`).replace(/\n/g, ' ')}\n`)
   }
+  const noVerdict = why ? undefined : nothingEvaluated(report.checks)
+  if (noVerdict) process.stderr.write(`Error: ${noVerdict}. Nothing was proven (exit 1).\n`)
   process.exitCode = report.exitCode
   return report
 
