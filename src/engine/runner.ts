@@ -71,6 +71,16 @@ export function plannedIds<Ctx>(checks: Check<Ctx>[], ctx: Ctx, opts: Pick<RunOp
   return selected.map((c) => c.id).filter((id) => !skipped.has(id))
 }
 
+/** The commands a hint may start a line with; anything else is prose, labelled as a manual step. */
+export const HINT_COMMANDS = ['kubectl', 'helm', 'curl', 'tetractl', 'echo']
+
+/** A hint is shell to paste or says it is a manual step (issue #14 item 3): errors carry prose "what to do". */
+export function labelHint(text: string | undefined): string | undefined {
+  if (!text) return text
+  const isCommand = text.split('\n').every((l) => !l.trim() || l.trim().startsWith('#') || HINT_COMMANDS.includes(l.trim().split(/\s/)[0]))
+  return isCommand || text.startsWith('Manual step: ') ? text : `Manual step: ${text}`
+}
+
 /** Turn whatever a check threw into an outcome. Permissions become not-evaluated, naming the verb. */
 export function outcomeFromError(err: unknown): Outcome {
   if (err instanceof SkipError) return {status: 'skip', message: err.message}
@@ -78,12 +88,12 @@ export function outcomeFromError(err: unknown): Outcome {
     return {
       status: 'not-evaluated',
       message: `not allowed to ${err.verb} ${err.resource}${err.namespace ? ` in namespace ${err.namespace}` : ''}`,
-      hint: `grant the verb: kubectl auth can-i ${err.verb} ${err.resource}${err.namespace ? ` -n ${err.namespace}` : ''}`,
+      hint: `kubectl auth can-i ${err.verb} ${err.resource}${err.namespace ? ` -n ${err.namespace}` : ''}  # answers no for tetractl's identity: grant it as the k8s.rbac hint shows`,
       evidence: {verb: err.verb, resource: err.resource, namespace: err.namespace},
     }
   }
   if (err instanceof UserError) {
-    return {status: 'fail', message: redact(err.message), hint: err.tryMessage, unreachable: err.exitCode === 3}
+    return {status: 'fail', message: redact(err.message), hint: labelHint(err.tryMessage), unreachable: err.exitCode === 3}
   }
   // Anything else is a bug of tetractl's own (clients turn every server answer into a UserError).
   const message = err instanceof Error ? err.message : String(err)

@@ -166,7 +166,7 @@ describe('Elastic checks against the lab', () => {
   it('template-missing: es.template fails naming the rollover; es.fields fails (unparsed)', async () => {
     const r = await run({scenario: 'template-missing'})
     expect(r.statuses).toMatchObject({'es.dataset': 'pass', 'es.template': 'fail', 'es.fields': 'fail', 'es.pipeline': 'pass', 'kibana.package': 'pass'})
-    expect(r.byId('es.template').hint).toBe('POST logs-cilium_tetragon.log-default/_rollover')
+    expect(r.byId('es.template').hint).toBe('curl -sS -X POST "$ELASTICSEARCH_URL/logs-cilium_tetragon.log-default/_rollover" -H "Authorization: ApiKey $ELASTICSEARCH_API_KEY"')
     expect(r.requests.length).toBeLessThanOrEqual(9)
   })
 

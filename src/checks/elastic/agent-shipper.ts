@@ -42,7 +42,7 @@ export const shipperOnEveryTetragonNode: Check<CheckContext> = {
       const evidence = {model: 'filebeat sidecar', image: sidecar.image, exportFile, mounts: mounted, ready, agentNodes}
       if (!covers(mounted, exportFile)) {
         return fail(`the Filebeat sidecar (${sidecar.image}) does not mount ${exportDir}, where Tetragon writes ${exportFile}`, {
-          hint: `add the export directory to export.extraVolumeMounts in the Tetragon Helm values (the package README's Filebeat values), then helm upgrade`,
+          hint: `Manual step: add the export directory to export.extraVolumeMounts in the Tetragon Helm values (the package README's Filebeat values), then helm upgrade`,
           docs: DOCS,
           evidence,
         })
@@ -90,7 +90,7 @@ export const shipperOnEveryTetragonNode: Check<CheckContext> = {
     }
     if (!readsFile && !readsContainerLogs) {
       return fail(`${name} mounts neither ${exportDir} (the export file) nor /var/log (the export-stdout container's log): it cannot read Tetragon's events`, {
-        hint: `mount hostPath ${exportDir} (read-only) into ${ds.metadata?.name} and point its filestream input at ${exportFile}`,
+        hint: `Manual step: mount hostPath ${exportDir} (read-only) into ${ds.metadata?.name} and point its filestream input at ${exportFile}`,
         docs: DOCS,
         evidence,
       })

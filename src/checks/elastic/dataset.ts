@@ -1,6 +1,6 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
-import {chooseDataset, DATA_STREAM, DOCS, DOCUMENTED_DATASET, guarded, overview, PACKAGE_DATASET, skipNoEs} from './facts.js'
+import {chooseDataset, DATA_STREAM, DOCS, SHIPPER_LOGS, DOCUMENTED_DATASET, guarded, overview, PACKAGE_DATASET, skipNoEs} from './facts.js'
 
 const WHY =
   `The Elastic package cilium_tetragon writes dataset ${PACKAGE_DATASET} (data stream ${DATA_STREAM}) and only its pipeline and template apply to logs-${PACKAGE_DATASET}-*; ` +
@@ -39,15 +39,15 @@ export const esDataset: Check<ElasticCheckContext> = {
           return fail(`No documents under logs-${ds}-*; ${elsewhere} documents are under logs-${other}-* (${otherStreams.join(', ') || 'event.dataset'}). ${WHY}`, {
             hint:
               ds === PACKAGE_DATASET
-                ? `Send the export to the package's data stream: set the shipper's output index to ${DATA_STREAM} (Filebeat output.elasticsearch.index), or rerun with --dataset ${other}.`
-                : `Rerun with --dataset ${PACKAGE_DATASET} (or --profile package): that is where the documents are.`,
+                ? `Manual step: send the export to the package's data stream: set the shipper's output index to ${DATA_STREAM} (Filebeat output.elasticsearch.index), or rerun tetractl with --dataset ${other}.`
+                : `tetractl doctor --dataset ${PACKAGE_DATASET}  # or --profile package: that is where the documents are`,
             docs: DOCS.package,
             evidence,
           })
         }
         // Security resolves wildcards to the indices the credentials may read, so missing read privileges also look like this.
         return fail(`No Tetragon documents visible in Elasticsearch: nothing under logs-${PACKAGE_DATASET}-* or logs-${DOCUMENTED_DATASET}-* (also the result when the credentials lack read on logs-*).`, {
-          hint: 'Check the shipper that writes the export: kubectl logs -n kube-system ds/tetragon -c export-stdout --tail=50',
+          hint: `${SHIPPER_LOGS}  # the shipper that writes the export`,
           docs: DOCS.package,
           evidence,
         })
@@ -60,7 +60,7 @@ export const esDataset: Check<ElasticCheckContext> = {
       }
       if (ds === DOCUMENTED_DATASET && !choice.explicit) {
         return warn(`${found} documents under logs-${DOCUMENTED_DATASET}-*, none under logs-${PACKAGE_DATASET}-*. ${WHY}`, {
-          hint: `Point the shipper at ${DATA_STREAM} (Filebeat output.elasticsearch.index: ${DATA_STREAM}) so the package pipeline parses the events.`,
+          hint: `Manual step: point the shipper at ${DATA_STREAM} (Filebeat output.elasticsearch.index: ${DATA_STREAM}) so the package pipeline parses the events.`,
           docs: DOCS.package,
           evidence,
         })

@@ -8,6 +8,7 @@ import {EsForbiddenError} from '../../clients/elasticsearch.js'
 import {KibanaForbiddenError} from '../../clients/kibana.js'
 import type {Outcome} from '../../engine/types.js'
 import type {ElasticCheckContext, ElasticProfile} from './context.js'
+import {labelHint} from '../../engine/runner.js'
 
 /** The package's dataset (elastic.md §1): data stream logs-cilium_tetragon.log-default. */
 export const PACKAGE_DATASET = 'cilium_tetragon.log'
@@ -84,6 +85,16 @@ export const COUNTED_FIELDS = [...new Set<string>([...PACKAGE_FIELDS, ...NEVER_S
 /** Documents whose `_source` es.fields reads for fields no query can count. */
 export const SOURCE_SAMPLE_SIZE = 20
 
+/**
+ * An Elasticsearch request to paste: the URL and API key are the environment variables tetractl itself reads
+ * (with ELASTICSEARCH_USERNAME/PASSWORD instead, replace the header by -u "$ELASTICSEARCH_USERNAME").
+ */
+export const esCurl = (method: 'GET' | 'POST', path: string): string =>
+  `curl -sS -X ${method} "$ELASTICSEARCH_URL/${path}" -H "Authorization: ApiKey $ELASTICSEARCH_API_KEY"`
+
+/** The shipper's logs, where an export that never reaches Elasticsearch shows why. */
+export const SHIPPER_LOGS = 'kubectl logs -n kube-system ds/tetragon -c export-stdout --tail=50'
+
 export const ERROR_QUERY = {bool: {should: [{exists: {field: 'error.message'}}, {term: {'event.kind': 'pipeline_error'}}], minimum_should_match: 1}}
 
 /** Runs a check body; turns a missing privilege into not-evaluated naming it, with the grant hint. */
@@ -95,13 +106,13 @@ export async function guarded(run: () => Promise<Outcome>): Promise<Outcome> {
       return {
         status: 'not-evaluated',
         message: e.message,
-        hint: e.tryMessage,
+        hint: labelHint(e.tryMessage),
         docs: DOCS.privileges,
         evidence: {action: e.action, privileges: e.privileges},
       }
     }
     if (e instanceof KibanaForbiddenError) {
-      return {status: 'not-evaluated', message: e.message, hint: e.tryMessage, docs: DOCS.fleetApi}
+      return {status: 'not-evaluated', message: e.message, hint: labelHint(e.tryMessage), docs: DOCS.fleetApi}
     }
     throw e
   }

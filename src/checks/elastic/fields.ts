@@ -1,6 +1,7 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
-import {chooseDataset, CORE_FIELDS, DATA_STREAM, datasetStats, DOCS, fmtAge, guarded, INSTEAD, KPROBE_ARGS, NEVER_SET_FIELDS, PACKAGE_DATASET, skipNoEs} from './facts.js'
+import {chooseDataset, CORE_FIELDS, DATA_STREAM, datasetStats, DOCS, esCurl, fmtAge, guarded, INSTEAD, KPROBE_ARGS, NEVER_SET_FIELDS, PACKAGE_DATASET, skipNoEs} from './facts.js'
+import {INSTALL_HINT} from './pipeline.js'
 
 export const esFields: Check<ElasticCheckContext> = {
   id: 'es.fields',
@@ -38,15 +39,15 @@ export const esFields: Check<ElasticCheckContext> = {
           kprobeArgs: has(KPROBE_ARGS),
         },
       }
-      if (n === 0) return fail(`No documents in logs-${choice.dataset}-* to inspect.`, {hint: `GET logs-${choice.dataset}-*/_count`, docs: DOCS.dataStreams, evidence})
+      if (n === 0) return fail(`No documents in logs-${choice.dataset}-* to inspect.`, {hint: esCurl('GET', `logs-${choice.dataset}-*/_count`), docs: DOCS.dataStreams, evidence})
 
       const parsed = has('cilium_tetragon.log')
       if (parsed === 0) {
         return fail(`None of the ${n} documents ${scope} was parsed by the cilium_tetragon ingest pipeline: no cilium_tetragon.log.*, process.* or event.action, only the raw line in message.`, {
           hint:
             choice.dataset === PACKAGE_DATASET
-              ? `Install the integration's assets (POST $KIBANA_URL/api/fleet/epm/packages/cilium_tetragon with kbn-xsrf), then roll the data stream over so its write index gets the package pipeline: POST ${DATA_STREAM}/_rollover`
-              : `Send the export to ${DATA_STREAM} (the only data stream the package pipeline applies to): set Filebeat output.elasticsearch.index: ${DATA_STREAM}.`,
+              ? `${INSTALL_HINT}\n${esCurl('POST', `${DATA_STREAM}/_rollover`)}  # then roll over: the new write index gets the package pipeline`
+              : `Manual step: send the export to ${DATA_STREAM} (the only data stream the package pipeline applies to): set Filebeat output.elasticsearch.index: ${DATA_STREAM}.`,
           docs: DOCS.package,
           evidence,
         })
@@ -62,7 +63,7 @@ export const esFields: Check<ElasticCheckContext> = {
 
       if (choice.profile === 'seed' && neverSet.length > 0) {
         return fail(`${neverSet.length} fields the commonly documented setup relies on are never set by the installed cilium_tetragon pipeline (0 of ${n} documents ${scope}): ${neverSetText}.`, {
-          hint: 'Query the fields the pipeline does set (process.executable, process.args, container.id, orchestrator.namespace, cilium_tetragon.log.*), or rerun with --profile package.',
+          hint: 'Manual step: query the fields the pipeline does set (process.executable, process.args, container.id, orchestrator.namespace, cilium_tetragon.log.*), or rerun with --profile package.',
           docs: DOCS.package,
           evidence,
         })
@@ -75,7 +76,7 @@ export const esFields: Check<ElasticCheckContext> = {
         const because = errors > 0 ? `; ${errors} documents carry pipeline errors, which stop the pipeline before these fields are set (see es.pipeline-errors)` : ''
         const all = missingCore.some((k) => (sampled(k) ? (sample.parsedWith[k] ?? 0) === 0 : has(k) === 0))
         return (all ? fail : warn)(`Parsed documents ${scope} lack pipeline fields: ${detail}${because}.`, {
-          hint: errors > 0 ? 'Fix the pipeline errors reported by es.pipeline-errors.' : 'Compare the installed pipeline with the package: GET _ingest/pipeline/logs-cilium_tetragon.log-*',
+          hint: errors > 0 ? 'Manual step: fix the pipeline errors es.pipeline-errors reports (its hint says how).' : `${esCurl('GET', '_ingest/pipeline/logs-cilium_tetragon.log-*')}  # compare the installed pipeline with the package`,
           docs: DOCS.pipelines,
           evidence,
         })
@@ -83,7 +84,7 @@ export const esFields: Check<ElasticCheckContext> = {
       const action = has('event.action')
       if (action < execExit) {
         return warn(`event.action is set on ${action} of ${execExit} exec/exit documents ${scope}.`, {
-          hint: 'Compare the installed pipeline with the package: GET _ingest/pipeline/logs-cilium_tetragon.log-*',
+          hint: `${esCurl('GET', '_ingest/pipeline/logs-cilium_tetragon.log-*')}  # compare the installed pipeline with the package`,
           docs: DOCS.pipelines,
           evidence,
         })

@@ -1,6 +1,6 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
-import {chooseDataset, datasetStats, DOCS, fmtAge, guarded, skipNoEs} from './facts.js'
+import {chooseDataset, datasetStats, DOCS, SHIPPER_LOGS, fmtAge, guarded, skipNoEs} from './facts.js'
 
 export const esFreshness: Check<ElasticCheckContext> = {
   id: 'es.freshness',
@@ -14,7 +14,7 @@ export const esFreshness: Check<ElasticCheckContext> = {
       const {dataset} = await chooseDataset(ctx, es, signal)
       const stats = await datasetStats(ctx, es, dataset, signal)
       const ts = stats.newest?.['@timestamp']
-      if (!ts) return fail(`No document in logs-${dataset}-* has an @timestamp.`, {hint: 'Make the shipper send @timestamp (Filebeat always does); data streams reject documents without it.', docs: DOCS.dataStreams, evidence: {dataset, total: stats.total}})
+      if (!ts) return fail(`No document in logs-${dataset}-* has an @timestamp.`, {hint: 'Manual step: make the shipper send @timestamp (Filebeat always does); data streams reject documents without it.', docs: DOCS.dataStreams, evidence: {dataset, total: stats.total}})
       const age = Date.now() - Date.parse(ts)
       const evidence = {
         dataset,
@@ -28,13 +28,13 @@ export const esFreshness: Check<ElasticCheckContext> = {
       }
       if (age < -5 * 60_000) {
         return warn(`The newest document's @timestamp ${ts} is ${fmtAge(-age)} in the future: clock skew on the shipper's node.`, {
-          hint: 'Check time synchronisation (chrony / NTP) on the nodes running the shipper.',
+          hint: 'Manual step: check time synchronisation (chrony / NTP) on the nodes running the shipper.',
           evidence,
         })
       }
       if (age > ctx.opts.maxAgeMs) {
         return fail(`The newest document in logs-${dataset}-* is ${fmtAge(age)} old (${ts}); --max-age is ${fmtAge(ctx.opts.maxAgeMs)}.`, {
-          hint: 'Events stopped arriving: check the shipper with kubectl logs -n kube-system ds/tetragon -c export-stdout --tail=50 and that Tetragon still writes /var/run/cilium/tetragon/tetragon.log',
+          hint: `${SHIPPER_LOGS}  # events stopped arriving: is the shipper running?\n# and check that Tetragon still writes /var/run/cilium/tetragon/tetragon.log`,
           docs: DOCS.package,
           evidence,
         })

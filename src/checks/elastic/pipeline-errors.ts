@@ -6,13 +6,13 @@ import {chooseDataset, datasetStats, DOCS, fmtAge, guarded, skipNoEs} from './fa
 function hintFor(samples: string[]): string {
   const text = samples.join('\n')
   if (/field \[container\.[\w.]+\] already exists/.test(text)) {
-    return 'The shipper adds container.* metadata (container logs with add_kubernetes_metadata) that the pipeline wants to write: read /var/run/cilium/tetragon/*.log with a filestream input as the package README does, or drop container.* in the shipper before output.'
+    return 'Manual step: the shipper adds container.* metadata (container logs with add_kubernetes_metadata) that the pipeline wants to write: read /var/run/cilium/tetragon/*.log with a filestream input as the package README does, or drop container.* in the shipper before output.'
   }
-  if (/already exists/.test(text)) return 'The shipper sends a field the pipeline renames into; drop it in the shipper (drop_fields) before output.'
+  if (/already exists/.test(text)) return 'Manual step: the shipper sends a field the pipeline renames into; drop it in the shipper (drop_fields) before output.'
   if (/Processor json|Unrecognized token|Unexpected character|strict_json_parsing/.test(text)) {
-    return 'Lines that are not Tetragon JSON reach the pipeline (CRI-wrapped container logs, truncated or multi-line): read the export file /var/run/cilium/tetragon/*.log, or add the container parser.'
+    return 'Manual step: lines that are not Tetragon JSON reach the pipeline (CRI-wrapped container logs, truncated or multi-line): read the export file /var/run/cilium/tetragon/*.log, or add the container parser.'
   }
-  return `Run a failing line through the pipeline to see the processor: POST _ingest/pipeline/<id>/_simulate with {"docs":[{"_source":{"message":"<line>"}}]}`
+  return 'Manual step: to see which processor fails, run one failing raw line (LINE: a failing document\'s event.original) through the data stream\'s index.default_pipeline (PIPELINE) in Kibana Dev Tools: POST _ingest/pipeline/PIPELINE/_simulate with {"docs":[{"_source":{"message":LINE}}]}'
 }
 
 export const esPipelineErrors: Check<ElasticCheckContext> = {

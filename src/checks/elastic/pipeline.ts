@@ -2,9 +2,10 @@ import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
 import {DOCS, guarded, packagePipelines, PACKAGE_DATASET, pipelineIdsByVersion, skipNoEs, type PipelineInfo} from './facts.js'
 
+/** Installs the integration's Elasticsearch assets through Fleet; the Kibana way is the comment. */
 export const INSTALL_HINT =
-  'Install the integration\'s Elasticsearch assets: curl -X POST "$KIBANA_URL/api/fleet/epm/packages/cilium_tetragon" -H "kbn-xsrf: true" -H "Authorization: ApiKey $KIBANA_API_KEY" ' +
-  '(Kibana: Integrations → Cilium Tetragon, enable "Display beta integrations", then "Add integration only").'
+  'curl -sS -X POST "$KIBANA_URL/api/fleet/epm/packages/cilium_tetragon" -H "kbn-xsrf: true" -H "Authorization: ApiKey $KIBANA_API_KEY"\n' +
+  '# or in Kibana: Integrations → Cilium Tetragon, enable "Display beta integrations", then "Add integration only"'
 
 /** The package pipeline's signature processors (elastic.md §2.5). */
 export function looksLikePackagePipeline(p: PipelineInfo): string[] {
@@ -41,7 +42,7 @@ export const esPipeline: Check<ElasticCheckContext> = {
       const missing = looksLikePackagePipeline(p)
       if (missing.length > 0) {
         return warn(`Pipeline ${id} differs from the package's: missing ${missing.join(', ')}.`, {
-          hint: 'Reinstall the package assets: curl -X POST "$KIBANA_URL/api/fleet/epm/packages/cilium_tetragon" -H "kbn-xsrf: true" -d \'{"force":true}\' -H "Content-Type: application/json"',
+          hint: 'curl -sS -X POST "$KIBANA_URL/api/fleet/epm/packages/cilium_tetragon" -H "kbn-xsrf: true" -H "Authorization: ApiKey $KIBANA_API_KEY" -H "Content-Type: application/json" -d \'{"force":true}\'  # reinstall the package assets',
           docs: DOCS.pipelines,
           evidence,
         })

@@ -3,7 +3,7 @@ import {fileURLToPath} from 'node:url'
 
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
-import {dataStreams, DOCS, guarded, indexSettings, PACKAGE_DATASET, packagePipelines, pipelineIdsByVersion, simulate, skipNoEs} from './facts.js'
+import {dataStreams, DOCS, esCurl, guarded, indexSettings, PACKAGE_DATASET, packagePipelines, pipelineIdsByVersion, simulate, skipNoEs} from './facts.js'
 
 interface Sample {
   line: string
@@ -53,14 +53,14 @@ export const esSimulate: Check<ElasticCheckContext> = {
         const write = settings.find((s) => s.index === ds.indices[ds.indices.length - 1]?.index_name)
         if (write?.defaultPipeline && pipelines[write.defaultPipeline]) id = write.defaultPipeline
       }
-      if (!id) return fail('No cilium_tetragon pipeline to simulate.', {hint: 'GET _ingest/pipeline/logs-cilium_tetragon.log-*', docs: DOCS.package})
+      if (!id) return fail('No cilium_tetragon pipeline to simulate.', {hint: esCurl('GET', '_ingest/pipeline/logs-cilium_tetragon.log-*'), docs: DOCS.package})
       const {line, expected} = simulateSample()
       const result = await simulate(ctx, es, id, line, signal)
       const evidence: Record<string, unknown> = {pipeline: id, sample: 'process_exec of /usr/local/bin/node in default/tiefighter (package pipeline test, line 3)'}
       if (!result || result.error || !result.doc) {
         evidence.error = result?.error
         return fail(`Pipeline ${id} rejected a real Tetragon exec event: ${result?.error?.type ?? 'error'}: ${result?.error?.reason ?? 'no document returned'}.`, {
-          hint: `Reproduce: POST _ingest/pipeline/${id}/_simulate with {"docs":[{"_source":{"message":"<tetragon json line>"}}]}; reinstall the package if the pipeline was modified.`,
+          hint: `Manual step: reproduce in Kibana Dev Tools with LINE, one Tetragon JSON export line: POST _ingest/pipeline/${id}/_simulate with {"docs":[{"_source":{"message":LINE}}]}; reinstall the package if the pipeline was modified.`,
           docs: DOCS.simulate,
           evidence,
         })
@@ -69,7 +69,7 @@ export const esSimulate: Check<ElasticCheckContext> = {
       if (got.error?.message || got.event?.kind === 'pipeline_error') {
         evidence.errorMessage = got.error?.message
         return fail(`Pipeline ${id} fails on a real Tetragon exec event: ${[].concat(got.error?.message ?? []).join('; ')}`, {
-          hint: 'Reinstall the package pipeline: curl -X POST "$KIBANA_URL/api/fleet/epm/packages/cilium_tetragon" -H "kbn-xsrf: true" -H "Content-Type: application/json" -d \'{"force":true}\'',
+          hint: 'curl -sS -X POST "$KIBANA_URL/api/fleet/epm/packages/cilium_tetragon" -H "kbn-xsrf: true" -H "Authorization: ApiKey $KIBANA_API_KEY" -H "Content-Type: application/json" -d \'{"force":true}\'  # reinstall the package assets',
           docs: DOCS.simulate,
           evidence,
         })
@@ -85,7 +85,7 @@ export const esSimulate: Check<ElasticCheckContext> = {
       evidence.differences = diffs.slice(0, 20)
       if (diffs.length > 0) {
         return warn(`Pipeline ${id} parses the sample, but ${diffs.length} fields differ from the package's expected document: ${diffs.slice(0, 8).join(', ')}${diffs.length > 8 ? ', …' : ''}.`, {
-          hint: `Compare GET _ingest/pipeline/${id} with the package version Kibana reports (a newer package version or a custom pipeline changes fields).`,
+          hint: `${esCurl('GET', `_ingest/pipeline/${id}`)}  # compare with the package version Kibana reports (a newer package or a custom pipeline changes fields)`,
           docs: DOCS.simulate,
           evidence,
         })

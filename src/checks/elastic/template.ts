@@ -1,6 +1,6 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
-import {dataStreams, DATA_STREAM, DOCS, DOCUMENTED_DATASET, guarded, indexSettings, PACKAGE_DATASET, PACKAGE_NAME, packagePipelines, packageTemplate, skipNoEs, TEMPLATE_NAME} from './facts.js'
+import {dataStreams, DATA_STREAM, DOCS, esCurl, DOCUMENTED_DATASET, guarded, indexSettings, PACKAGE_DATASET, PACKAGE_NAME, packagePipelines, packageTemplate, skipNoEs, TEMPLATE_NAME} from './facts.js'
 import {INSTALL_HINT} from './pipeline.js'
 
 const PACKAGE_PIPELINE = /^logs-cilium_tetragon\.log-\d+\.\d+\.\d+/
@@ -25,7 +25,7 @@ export const esTemplate: Check<ElasticCheckContext> = {
       if (!template) {
         const created = pkgStreams.length ? ` Data stream ${pkgStreams.map((s) => `${s.name} uses template ${s.template ?? 'none'}`).join(', ')}: no default_pipeline, documents stay unparsed.` : ''
         return fail(`Index template ${TEMPLATE_NAME} is missing, so logs-${PACKAGE_DATASET}-* data streams get the built-in logs template without the package pipeline.${created}`, {
-          hint: `${INSTALL_HINT} Then roll over existing data streams: POST ${DATA_STREAM}/_rollover`,
+          hint: `${INSTALL_HINT}\n${esCurl('POST', `${DATA_STREAM}/_rollover`)}  # then roll existing data streams over`,
           docs: DOCS.package,
           evidence,
         })
@@ -46,7 +46,7 @@ export const esTemplate: Check<ElasticCheckContext> = {
       for (const ds of pkgStreams) {
         if (ds.template !== TEMPLATE_NAME) {
           return fail(`Data stream ${ds.name} matches template ${ds.template ?? 'none'}, not ${TEMPLATE_NAME}: its documents skip the package pipeline.`, {
-            hint: `Remove or lower the priority of the template ${ds.template} for logs-${PACKAGE_DATASET}-*, then POST ${ds.name}/_rollover`,
+            hint: `Manual step: remove or lower the priority of the template ${ds.template} for logs-${PACKAGE_DATASET}-*, then roll over: ${esCurl('POST', `${ds.name}/_rollover`)}`,
             docs: DOCS.dataStreams,
             evidence,
           })
@@ -59,12 +59,12 @@ export const esTemplate: Check<ElasticCheckContext> = {
         if (!write?.defaultPipeline || !PACKAGE_PIPELINE.test(write.defaultPipeline)) {
           return fail(
             `Write index ${write?.index ?? writeName} of ${ds.name} has index.default_pipeline ${write?.defaultPipeline ?? 'unset'}: it was created before the integration was installed (or from another template), so its documents are stored unparsed until the next rollover.`,
-            {hint: `POST ${ds.name}/_rollover`, docs: DOCS.rollover, evidence},
+            {hint: esCurl('POST', `${ds.name}/_rollover`), docs: DOCS.rollover, evidence},
           )
         }
         if (Object.keys(pipelines).length > 0 && !pipelines[write.defaultPipeline]) {
           return fail(`Write index ${write.index} of ${ds.name} names default_pipeline ${write.defaultPipeline}, which does not exist: Elasticsearch rejects every document.`, {
-            hint: `${INSTALL_HINT} Then POST ${ds.name}/_rollover`,
+            hint: `${INSTALL_HINT}\n${esCurl('POST', `${ds.name}/_rollover`)}  # then roll the data stream over`,
             docs: DOCS.pipelines,
             evidence,
           })

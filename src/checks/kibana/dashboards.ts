@@ -22,7 +22,7 @@ export const kibanaDashboards: Check<ElasticCheckContext> = {
       const evidence = {total: r.body.total ?? titles.length, titles}
       if (titles.length > 0) return pass(`${titles.length} dashboard${titles.length === 1 ? "" : "s"} mention${titles.length === 1 ? "s" : ""} Tetragon: ${titles.join(', ')} (made in this Kibana; the package ships none).`, evidence)
       return warn('No Tetragon dashboards in Kibana, and none will come with the integration: the cilium_tetragon package ships no dashboards (no kibana/ assets in any version, elastic/integrations#11610).', {
-        hint: 'Explore the events in Discover on the index pattern logs-cilium_tetragon.log-*, or build a dashboard on process.executable, orchestrator.namespace and cilium_tetragon.log.process_kprobe.function_name.',
+        hint: 'Manual step: explore the events in Discover on the index pattern logs-cilium_tetragon.log-*, or build a dashboard on process.executable, orchestrator.namespace and cilium_tetragon.log.process_kprobe.function_name.',
         docs: DOCS.integrationPr,
         evidence,
       })

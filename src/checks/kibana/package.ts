@@ -70,7 +70,7 @@ export const kibanaPackage: Check<ElasticCheckContext> = {
         evidence.missingInElasticsearch = missing
         if (missing.length > 0) {
           return fail(`Kibana records ${PACKAGE_NAME} ${inst?.version} as installed, but Elasticsearch lacks ${missing.join(', ')}.`, {
-            hint: 'Reinstall the assets: curl -X POST "$KIBANA_URL/api/fleet/epm/packages/cilium_tetragon" -H "kbn-xsrf: true" -H "Content-Type: application/json" -d \'{"force":true}\'',
+            hint: 'curl -sS -X POST "$KIBANA_URL/api/fleet/epm/packages/cilium_tetragon" -H "kbn-xsrf: true" -H "Authorization: ApiKey $KIBANA_API_KEY" -H "Content-Type: application/json" -d \'{"force":true}\'  # reinstall the package assets',
             docs: DOCS.fleetApi,
             evidence,
           })

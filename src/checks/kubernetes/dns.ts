@@ -67,7 +67,7 @@ export const collectorResolvesService: Check<CheckContext> = {
     const [{namespace, service}, coredns] = await Promise.all([grpcService(ctx, signal), corednsPods(ctx, signal)])
     const clusterIP = service?.spec?.clusterIP
     const fqdn = `${ctx.opts.serviceName}.${namespace}.svc.cluster.local`
-    const fixHint = `point the collector at ${fqdn}:${target.port ?? 54321} (e.g. TETRACTL_COLLECTOR_ADDRESS / the collector's gRPC address setting)`
+    const fixHint = `Manual step: set the collector's gRPC address to ${fqdn}:${target.port ?? 54321} (for tetractl's own view: --collector-address or TETRACTL_COLLECTOR_ADDRESS)`
     const evidence: Record<string, unknown> = {collectorAddress: ctx.opts.collectorAddress, service: `${namespace}/${ctx.opts.serviceName}`, clusterIP, corednsReady: coredns.filter((p) => p.ready).length}
     if (coredns.length > 0 && !coredns.some((p) => p.ready)) {
       return fail(`CoreDNS has no ready pod (0 of ${coredns.length}): no Service name resolves in the cluster`, {

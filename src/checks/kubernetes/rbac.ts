@@ -68,7 +68,7 @@ export const accessReviewForChecks: Check<CheckContext> = {
     const verbs = [...new Set(denied.map((d) => d.verb))].join(',')
     const resources = [...new Set(denied.map((d) => `${d.resource}${d.subresource ? `/${d.subresource}` : ''}${d.group ? `.${d.group}` : ''}`))].join(',')
     const outcome = fail(`not allowed to ${denied.map(name).join('; ')}: ${affected.join(', ')} cannot be evaluated`, {
-      hint: `kubectl create clusterrole tetractl-doctor --verb=${verbs} --resource=${resources}\nkubectl create clusterrolebinding tetractl-doctor --clusterrole=tetractl-doctor --user=<your user>`,
+      hint: `# as a cluster admin; TETRACTL_USER = the user tetractl runs as (what kubectl auth whoami prints with tetractl's kubeconfig and context)\nkubectl create clusterrole tetractl-doctor --verb=${verbs} --resource=${resources}\nkubectl create clusterrolebinding tetractl-doctor --clusterrole=tetractl-doctor --user="$TETRACTL_USER"`,
       docs: DOCS.rbac,
       evidence,
     })

@@ -2,26 +2,18 @@ import {fail, pass, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
 import {DEFAULT_GRPC_PORT, DOCS, grpcService} from './facts.js'
 
+/**
+ * One line to paste: the Service as JSON (valid YAML) piped to kubectl. A heredoc broke when a terminal or the
+ * report indented its closing EOF (bash then waits at a `>` prompt); names and labels are DNS-1123, no quoting needed.
+ */
 export function serviceManifest(name: string, namespace: string, selector: Record<string, string>, port = DEFAULT_GRPC_PORT): string {
-  const sel = Object.entries(selector)
-    .map(([k, v]) => `    ${k}: ${v}`)
-    .join('\n')
-  return [
-    `kubectl apply -f - <<'EOF'`,
-    'apiVersion: v1',
-    'kind: Service',
-    'metadata:',
-    `  name: ${name}`,
-    `  namespace: ${namespace}`,
-    'spec:',
-    '  selector:',
-    sel,
-    '  ports:',
-    `  - name: grpc`,
-    `    port: ${port}`,
-    `    targetPort: ${port}`,
-    'EOF',
-  ].join('\n')
+  const service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {name, namespace},
+    spec: {selector, ports: [{name: 'grpc', port, targetPort: port}]},
+  }
+  return `echo '${JSON.stringify(service)}' | kubectl apply -f -`
 }
 
 export const grpcServiceExists: Check<CheckContext> = {
@@ -34,7 +26,7 @@ export const grpcServiceExists: Check<CheckContext> = {
     const name = ctx.opts.serviceName
     if (!service) {
       return fail(`Service ${namespace}/${name} not found; the Helm chart creates none for gRPC (its \`tetragon\` Service is metrics only)`, {
-        hint: `${serviceManifest(name, namespace, {'app.kubernetes.io/name': 'tetragon'})}\n(or: tetractl doctor --fix --only service.exists)`,
+        hint: `${serviceManifest(name, namespace, {'app.kubernetes.io/name': 'tetragon'})}\n# or: tetractl doctor --fix --only service.exists`,
         docs: DOCS.service,
         evidence: {namespace, name},
       })

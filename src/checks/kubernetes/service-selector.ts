@@ -32,7 +32,7 @@ export const serviceSelectsAgentPods: Check<CheckContext> = {
       })
     }
     const wanted = recommendedSelector(agents[0]?.labels ?? {})
-    const patchHint = `kubectl -n ${namespace} patch service ${ctx.opts.serviceName} --type=merge -p '${selectorPatch(selector, wanted)}'\n(or: tetractl doctor --fix --only service.selector)`
+    const patchHint = `kubectl -n ${namespace} patch service ${ctx.opts.serviceName} --type=merge -p '${selectorPatch(selector, wanted)}'\n# or: tetractl doctor --fix --only service.selector`
     // A Service only selects pods in its own namespace.
     const sameNamespace = namespace === install.namespace
     const matched = sameNamespace ? agents.filter((p) => selects(selector, p.labels)) : []

@@ -13,7 +13,7 @@ export const tetragonDaemonSetReady: Check<CheckContext> = {
     if (!ds) {
       const where = ctx.opts.namespace ? `namespace ${ctx.opts.namespace}` : 'any namespace'
       return fail(`no DaemonSet labelled ${AGENT_SELECTOR} in ${where}`, {
-        hint: `helm repo add cilium https://helm.cilium.io && helm install tetragon cilium/tetragon -n kube-system --set tetragon.grpc.address=0.0.0.0:54321\n(or: tetractl setup)`,
+        hint: `helm repo add cilium https://helm.cilium.io && helm install tetragon cilium/tetragon -n kube-system --set tetragon.grpc.address=0.0.0.0:54321\n# or: tetractl setup`,
         docs: DOCS.install,
       })
     }

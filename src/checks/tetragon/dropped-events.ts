@@ -136,7 +136,7 @@ export const tetragonDroppedEvents: Check<CheckContext> = {
     }
     const hint = [
       `helm upgrade ${install.daemonSet?.metadata?.name ?? 'tetragon'} cilium/tetragon -n ${ns} --reuse-values --set tetragon.extraArgs.rb-size-total=64M --set tetragon.extraArgs.rb-queue-size=131072 --set tetragon.extraArgs.event-queue-size=20000`,
-      'and narrow the TracingPolicies (selectors: matchArgs / matchBinaries / matchNamespaces) so fewer events are generated',
+      '# and narrow the TracingPolicies (selectors: matchArgs / matchBinaries / matchNamespaces) so fewer events are generated',
     ].join('\n')
     const docs = TETRAGON_DOCS.metrics
     const growing = worst.filter((n) => n.increase > 0)

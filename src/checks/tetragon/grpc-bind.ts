@@ -16,7 +16,7 @@ export const grpcListensOnPodNetwork: Check<CheckContext> = {
     const [install, addr] = await Promise.all([tetragonInstall(ctx, signal), serverAddress(ctx, signal)])
     const release = install.daemonSet?.metadata?.labels?.['app.kubernetes.io/instance'] ?? install.daemonSet?.metadata?.name ?? 'tetragon'
     const chart = install.daemonSet?.metadata?.labels?.['helm.sh/chart']
-    const hint = `helm upgrade ${release} cilium/tetragon -n ${install.namespace} --reuse-values --set tetragon.grpc.enabled=true --set tetragon.grpc.address=0.0.0.0:54321\n(or: tetractl doctor --fix --only tetragon.grpc-bind)`
+    const hint = `helm upgrade ${release} cilium/tetragon -n ${install.namespace} --reuse-values --set tetragon.grpc.enabled=true --set tetragon.grpc.address=0.0.0.0:54321\n# or: tetractl doctor --fix --only tetragon.grpc-bind`
     const evidence = {serverAddress: addr.raw, source: addr.source, kind: addr.kind, chart}
     switch (addr.kind) {
       case 'disabled':

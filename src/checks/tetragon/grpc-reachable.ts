@@ -35,7 +35,7 @@ export const grpcReachable: Check<CheckContext> = {
       // Standalone, the agent is the whole target: not reaching it means nothing could be evaluated (exit 3).
       const code = (api.error as {exitCode?: number}).exitCode
       return {...fail(`Tetragon gRPC at ${ctx.opts.tetragonAddress}: ${api.problem}`, {
-        hint: 'check the agent\'s server-address (/etc/tetragon/tetragon.conf.d/server-address; the package default is unix:///var/run/tetragon/tetragon.sock, root only)',
+        hint: 'Manual step: check the agent\'s server-address (/etc/tetragon/tetragon.conf.d/server-address; the package default is unix:///var/run/tetragon/tetragon.sock, root only)',
         docs: TETRAGON_DOCS.grpc,
         evidence: {address: ctx.opts.tetragonAddress},
       }), unreachable: code === 3}

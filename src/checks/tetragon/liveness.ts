@@ -35,7 +35,7 @@ export const tetragonLiveness: Check<CheckContext> = {
             ? `the health server of ${access.target} at ${address} did not answer (${msg})`
             : `the health server of ${access.target} did not answer (${msg}); the kubelet's liveness probe fails the same way and restarts the agent`,
           {
-            hint: standalone ? `${logs}\n(the agent's --health-server-address, default :6789; or pass --tetragon-health-address host:port)` : `${logs}\n(--health-server-address, default :6789; Helm tetragon.healthGrpc.enabled / port)`,
+            hint: standalone ? `${logs}\n# the agent's --health-server-address (default :6789); tell tetractl where it is with --tetragon-health-address` : `${logs}\n# the agent's --health-server-address (default :6789; Helm tetragon.healthGrpc.enabled / port)`,
             docs: TETRAGON_DOCS.health,
             evidence,
           },

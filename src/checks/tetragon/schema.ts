@@ -80,14 +80,14 @@ export const tetragonSchema: Check<CheckContext> = {
       if (legacy) {
         // v0.8.0's single tetragon.proto: other EventType numbers, process_dns (#14), Pod.labels (#3) (tetragon.md §1.8).
         return warn(`Tetragon ${h.version} speaks the v0.8.0 API (legacy EventType numbering, process_dns, Pod.labels): ${list.length ? `${list.length} decoding problem${list.length === 1 ? '' : 's'} in ${n} events, e.g. ${list[0]!.what}` : `${n} events read; filters by event type and newer fields do not work`}`, {
-          hint: 'upgrade the agent to a release ≥ v1.0.0: helm upgrade tetragon cilium/tetragon -n kube-system --reuse-values --version 1.7.0',
+          hint: 'helm upgrade tetragon cilium/tetragon -n kube-system --reuse-values --version 1.7.0  # a release >= v1.0.0 speaks the API tetractl reads',
           docs: TETRAGON_DOCS.versions,
           evidence,
         })
       }
       if (list.length > 0) {
         return warn(`${list.length} kind${list.length === 1 ? '' : 's'} of field our proto does not know in ${n} events (${list.slice(0, 3).map((f) => f.what).join('; ')}${list.length > 3 ? '; …' : ''}): the agent (${h.version}) is newer than tetractl's proto (v1.7.0) — the "protobuf decoding failure" of collectors built with an older proto`, {
-          hint: 'align versions: run the agent release the collector and the cilium_tetragon package support (v1.7.x), or upgrade the collector; unknown fields are dropped, not mapped',
+          hint: 'Manual step: align versions: run the agent release the collector and the cilium_tetragon package support (v1.7.x), or upgrade the collector; unknown fields are dropped, not mapped',
           docs: TETRAGON_DOCS.events,
           evidence,
         })

@@ -51,7 +51,7 @@ export const tetragonVersion: Check<CheckContext> = {
           unreleased ? `an unreleased build (${v.suffix})` : '',
         ].filter(Boolean)
         return warn(`Tetragon ${raw} is ${why.join(' and ')}; tetractl and the cilium_tetragon Elastic package were checked with ${TESTED_FROM} … ${TESTED_THROUGH}.x`, {
-          hint: above || unreleased ? 'run a released agent (helm upgrade … --version 1.7.0), or expect fields the pipeline does not map (see tetragon.schema)' : upgrade,
+          hint: above || unreleased ? `${upgrade}\n# or keep this build and expect fields the pipeline does not map (see tetragon.schema)` : upgrade,
           docs: TETRAGON_DOCS.versions,
           evidence,
         })

@@ -55,7 +55,7 @@ export function validateAccess(target: {namespace: string; create: boolean}): Ch
       const verbs = [...new Set(denied.map((d) => d.verb))].join(',')
       const resources = [...new Set(denied.map((d) => `${d.resource}${d.subresource ? `/${d.subresource}` : ''}`))].join(',')
       const outcome = fail(`not allowed to ${denied.map((d) => `${name(d)} (${d.why})`).join('; ')}`, {
-        hint: `kubectl create clusterrole tetractl-validate --verb=${verbs} --resource=${resources}\nkubectl create clusterrolebinding tetractl-validate --clusterrole=tetractl-validate --user=<your user>`,
+        hint: `# as a cluster admin; TETRACTL_USER = the user tetractl runs as (what kubectl auth whoami prints with tetractl's kubeconfig and context)\nkubectl create clusterrole tetractl-validate --verb=${verbs} --resource=${resources}\nkubectl create clusterrolebinding tetractl-validate --clusterrole=tetractl-validate --user="$TETRACTL_USER"`,
         docs: DOCS.rbac,
         evidence,
       })

@@ -623,7 +623,7 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
       if (verdict.kept === false) {
         return {
           message: `the agent's export filters drop the probe's events (${verdict.because}), so they never reach the export file the shipper reads`,
-          hint: `Let namespace ${at.namespace} through: helm upgrade tetragon cilium/tetragon -n ${tns} --reuse-values --set tetragon.exportAllowList=... / tetragon.exportDenyList=... (or run validate with --pod in an exported namespace)`,
+          hint: exportFilterHint({allow: filters?.allow, because: verdict.because, namespace: at.namespace, tetragonNamespace: tns}),
           evidence: {exportAllowList: filters?.allow, exportDenyList: filters?.deny},
         }
       }
@@ -649,4 +649,17 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
       evidence: {newestDocument: newest ?? null},
     }
   }
+}
+
+/**
+ * The allow list is newline-separated JSON filters, any of which keeps an event (tetragon.md §2.3): appending a filter
+ * on the probe's namespace lets it through. --set-json passes the chart value as one JSON string (Helm >= 3.10).
+ */
+export function exportFilterHint(a: {allow?: string; because?: string; namespace: string; tetragonNamespace: string}): string {
+  if (a.because?.startsWith('export-denylist')) {
+    return `Manual step: remove the export-denylist filter that drops namespace ${a.namespace} (${a.because}): helm upgrade tetragon cilium/tetragon -n ${a.tetragonNamespace} --reuse-values with tetragon.exportDenyList without it; or run validate with --pod in an exported namespace`
+  }
+  const allow = [a.allow?.trim(), JSON.stringify({namespace: [a.namespace]})].filter(Boolean).join('\n')
+  const quoted = JSON.stringify(allow).replace(/'/g, `'\\''`)
+  return `helm upgrade tetragon cilium/tetragon -n ${a.tetragonNamespace} --reuse-values --set-json 'tetragon.exportAllowList=${quoted}'\n# or run validate with --pod in a namespace the export keeps`
 }
