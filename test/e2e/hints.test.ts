@@ -49,6 +49,8 @@ describe('hints are commands you can paste', () => {
         continue
       }
       if (PLACEHOLDER.test(hint)) problems.push(`${at}: placeholder in a command: ${hint}`)
+      // The human report indents a hint's later lines under "fix:": a heredoc's EOF would be indented and never close.
+      if (/<<-?\s*['"]?\w+/.test(hint)) problems.push(`${at}: heredoc (its terminator is indented when the report is pasted): ${hint}`)
       // bash -n accepts much prose ("Check the shipper: kubectl ..." is a valid command name): each line must start with a command or be a comment.
       const prose = hint.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#') && !HINT_COMMANDS.includes(l.trim().split(/\s/)[0]))
       if (prose.length) problems.push(`${at}: prose line(s) not labelled "Manual step:": ${prose.join(' | ')}`)
@@ -74,4 +76,26 @@ describe('validate export-filtered hint', () => {
     const arg = words.find((w) => w.startsWith('tetragon.exportAllowList='))!
     expect(JSON.parse(arg.slice('tetragon.exportAllowList='.length))).toBe(`${allow}\n{"namespace":["tetractl-probe-1"]}`)
   })
+})
+
+describe('a fix pasted into bash fixes the finding', () => {
+  it('service.exists (no-service): the hint, run by bash with kubectl against the lab, makes the check pass', async () => {
+    const lab = await startLab(getScenario('no-service')!)
+    await lab.writeFiles(tempDir())
+    try {
+      const env = {...lab.env}
+      const before = (await runCli(['doctor', '--json', '--only', 'service.exists'], {env})).json()
+      const c = before.checks.find((x: any) => x.id === 'service.exists')
+      expect(c.status).toBe('fail')
+      const out = await new Promise<{code: number; output: string}>((resolve) =>
+        // The lab serves no OpenAPI document, which kubectl's client-side validation downloads first (a real API server does).
+        execFile('bash', ['-c', c.hint.replace('kubectl apply -f -', 'kubectl apply --validate=false -f -')], {env: {...process.env, ...env}, timeout: 60_000}, (err, stdout, stderr) => resolve({code: err ? 1 : 0, output: `${stdout}${stderr}`})),
+      )
+      expect(out.code, out.output).toBe(0)
+      const after = (await runCli(['doctor', '--json', '--only', 'service.exists'], {env})).json()
+      expect(after.checks.find((x: any) => x.id === 'service.exists').status).toBe('pass')
+    } finally {
+      await lab.stop()
+    }
+  }, 180_000)
 })
