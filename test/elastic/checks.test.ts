@@ -228,3 +228,43 @@ describe('Elastic checks against the lab', () => {
     expect(results.find((r) => r.id === 'kibana.package')?.status).toBe('skip')
   })
 })
+
+describe('one run, one count (issue #14 item 7)', () => {
+  it('es.dataset and es.fields quote the same document count although documents arrive between the searches', async () => {
+    const lab = await startElasticLab({scenario: 'healthy'})
+    try {
+      // A window that holds every document: es.fields then counts them all, as es.dataset does.
+      const ctx = createElasticCheckContext({opts: {...OPTS, windowMs: 10 * 365 * 86_400_000}, env: lab.env(dir)})
+      const open = ctx.es.bind(ctx)
+      let arrived = false
+      ctx.es = async () => {
+        const es = await open()
+        if (es && !(es as any).wrapped) {
+          const request = es.request.bind(es)
+          ;(es as any).wrapped = true
+          es.request = (async (params: any, signal?: AbortSignal) => {
+            const r = await request(params, signal)
+            // Right after the overview search over logs-*, three more events are shipped and searchable.
+            if (!arrived && params.path === '/logs-*/_search') {
+              arrived = true
+              for (let i = 0; i < 3; i++) lab.ingest(`{"process_exec":{"process":{"binary":"/usr/bin/late${i}","arguments":"-a","pod":{"namespace":"default","name":"xwing"}}},"node_name":"n1","time":"${new Date().toISOString()}"}`)
+              await lab.flush()
+            }
+            return r
+          }) as typeof es.request
+        }
+        return es
+      }
+      const {results} = await runChecks(elasticChecks, ctx, {only: ['es.dataset', 'es.fields'], concurrency: 1})
+      await ctx.close()
+      expect(arrived).toBe(true)
+      const dataset = results.find((r) => r.id === 'es.dataset')!
+      const fields = results.find((r) => r.id === 'es.fields')!
+      const quoted = Number(/^(\d+) documents/.exec(dataset.message)?.[1])
+      expect(fields.evidence?.scope).toBe('window')
+      expect(quoted, `${dataset.message} / ${fields.message}`).toBe(fields.evidence?.documents)
+    } finally {
+      await lab.stop()
+    }
+  })
+})

@@ -1,6 +1,6 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
-import {chooseDataset, DATA_STREAM, DOCS, SHIPPER_LOGS, DOCUMENTED_DATASET, guarded, overview, PACKAGE_DATASET, skipNoEs} from './facts.js'
+import {chooseDataset, DATA_STREAM, datasetStats, DOCS, SHIPPER_LOGS, DOCUMENTED_DATASET, guarded, overview, PACKAGE_DATASET, skipNoEs} from './facts.js'
 
 const WHY =
   `The Elastic package cilium_tetragon writes dataset ${PACKAGE_DATASET} (data stream ${DATA_STREAM}) and only its pipeline and template apply to logs-${PACKAGE_DATASET}-*; ` +
@@ -24,14 +24,18 @@ export const esDataset: Check<ElasticCheckContext> = {
         eventDataset: ov.byEventDataset[ds] ?? 0,
         dataStreamDataset: ov.byDataStreamDataset[ds] ?? 0,
       }
-      const mine = ov.streams.filter((s) => s.dataset === ds)
+      // Documents keep arriving between two searches: the counts this check quotes come from the dataset search es.fields
+      // and es.freshness read (memoised), so one run never shows two numbers for the same documents.
+      const stats = via.indexPattern > 0 ? await datasetStats(ctx, es, ds, signal) : undefined
+      if (stats) via.indexPattern = stats.total
+      const mine = (stats?.streams ?? ov.streams).filter((s) => s.dataset === ds)
       const streams = mine.map((s) => ({name: s.name, documents: s.count}))
       // Who wrote them: a Fleet-managed Elastic Agent sends data_stream.* and event.dataset, Filebeat does not (elastic.md §1, §5).
       const byAgent = mine.reduce((n, s) => n + s.elasticAgent, 0)
       const inStreams = mine.reduce((n, s) => n + s.count, 0)
       const shipper = inStreams === 0 ? undefined : byAgent === inStreams ? 'elastic-agent' : byAgent === 0 ? 'other' : 'mixed'
       const evidence = {dataset: ds, profile: choice.profile, explicit: choice.explicit, [ds]: via, counts: choice.counts, streams, ...(shipper ? {shipper} : {})}
-      const found = Math.max(via.indexPattern, via.eventDataset, via.dataStreamDataset)
+      const found = stats ? stats.total : Math.max(via.indexPattern, via.eventDataset, via.dataStreamDataset)
       if (found === 0) {
         const elsewhere = choice.counts[other] ?? 0
         if (elsewhere > 0) {

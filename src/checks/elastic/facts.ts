@@ -159,6 +159,21 @@ export function parseIndexName(index: string): {name: string; dataset?: string; 
   return m ? {name, dataset: m[1], namespace: m[2]} : {name}
 }
 
+/** Backing-index buckets (terms on _index) summed per data stream, largest first. */
+function streamCounts(buckets: any[]): DataStreamCount[] {
+  const streams = new Map<string, DataStreamCount>()
+  for (const b of buckets) {
+    const p = parseIndexName(String(b.key))
+    const s = streams.get(p.name) ?? {name: p.name, dataset: p.dataset, namespace: p.namespace, count: 0, elasticAgent: 0}
+    s.count += Number(b.doc_count)
+    s.elasticAgent += Number(b.elastic_agent?.doc_count ?? 0)
+    const newest = b.newest?.value ?? undefined
+    if (typeof newest === 'number') s.newest = Math.max(s.newest ?? 0, newest)
+    streams.set(p.name, s)
+  }
+  return [...streams.values()].sort((a, b) => b.count - a.count)
+}
+
 /** One search over logs-*: document counts and newest @timestamp per index, and the dataset fields. */
 export function overview(ctx: ElasticCheckContext, es: EsHandle, signal?: AbortSignal): Promise<Overview> {
   return ctx.memo.get('es:overview', async () => {
@@ -181,22 +196,13 @@ export function overview(ctx: ElasticCheckContext, es: EsHandle, signal?: AbortS
       signal,
     )
     const aggs = r.body.aggregations ?? {}
-    const streams = new Map<string, DataStreamCount>()
-    for (const b of aggs.indices?.buckets ?? []) {
-      const p = parseIndexName(String(b.key))
-      const s = streams.get(p.name) ?? {name: p.name, dataset: p.dataset, namespace: p.namespace, count: 0, elasticAgent: 0}
-      s.count += Number(b.doc_count)
-      s.elasticAgent += Number(b.elastic_agent?.doc_count ?? 0)
-      const newest = b.newest?.value ?? undefined
-      if (typeof newest === 'number') s.newest = Math.max(s.newest ?? 0, newest)
-      streams.set(p.name, s)
-    }
+    const streams = streamCounts(aggs.indices?.buckets ?? [])
     const byIndexName: Record<string, number> = {}
-    for (const s of streams.values()) if (s.dataset) byIndexName[s.dataset] = (byIndexName[s.dataset] ?? 0) + s.count
+    for (const s of streams) if (s.dataset) byIndexName[s.dataset] = (byIndexName[s.dataset] ?? 0) + s.count
     const buckets = (a: any) => Object.fromEntries((a?.buckets ?? []).map((b: any) => [String(b.key), Number(b.doc_count)]))
     return {
       total: Number(r.body.hits?.total?.value ?? 0),
-      streams: [...streams.values()].sort((a, b) => b.count - a.count),
+      streams,
       byIndexName,
       byEventDataset: buckets(aggs.event_dataset),
       byDataStreamDataset: buckets(aggs.data_stream_dataset),
@@ -372,6 +378,8 @@ export interface DatasetStats {
   }
   allFields: Record<string, number>
   allSample: SourceSample
+  /** Per data stream of this dataset, from the same search (es.dataset quotes these, so its counts agree with es.fields). */
+  streams: DataStreamCount[]
 }
 
 const PARSED_MARKERS = ['cilium_tetragon.log.node_name', 'cilium_tetragon.log.time']
@@ -431,6 +439,7 @@ export function datasetStats(ctx: ElasticCheckContext, es: EsHandle, dataset: st
           aggs: {
             newest: {top_hits: {size: 1, sort: [{'@timestamp': {order: 'desc'}}], _source: ['@timestamp', 'event.ingested', 'cilium_tetragon.log.time', 'cilium_tetragon.log.node_name']}},
             errors_all: {filter: ERROR_QUERY},
+            indices: {terms: {field: '_index', size: 500}, aggs: {elastic_agent: {filter: {exists: {field: 'elastic_agent.id'}}}}},
             all_fields: {filters: {filters: fieldFilters}},
             ...(sourceFields.length ? {all_sample: sample.sample} : {}),
             recent: {
@@ -468,6 +477,7 @@ export function datasetStats(ctx: ElasticCheckContext, es: EsHandle, dataset: st
       },
       allFields: counts(a.all_fields),
       allSample: sampleOf(a.all_sample, sourceFields),
+      streams: streamCounts(a.indices?.buckets ?? []),
     }
   })
 }
