@@ -107,7 +107,7 @@ export const tetragonExportFilters: Check<CheckContext> = {
       byDeny
         ? `helm upgrade ${release} cilium/tetragon -n ${ns} --reuse-values --set-string 'tetragon.exportDenyList={"health_check":true}'  # keeps only the health-check filter of the chart's deny list`
         : `helm upgrade ${release} cilium/tetragon -n ${ns} --reuse-values --set-string 'tetragon.exportAllowList={"event_set":["PROCESS_EXEC"\\,"PROCESS_EXIT"\\,"PROCESS_KPROBE"\\,"PROCESS_UPROBE"\\,"PROCESS_TRACEPOINT"\\,"PROCESS_LSM"]}'  # the chart default: every namespace`,
-      `(or edit tetragon.exportAllowList / tetragon.exportDenyList in your values file, one JSON filter per line, so that ${dropped.length ? list(dropped.map((j) => j.namespace), 3) : 'these namespaces'} pass)`,
+      `# or edit tetragon.exportAllowList / tetragon.exportDenyList in your values file, one JSON filter per line, so that ${dropped.length ? list(dropped.map((j) => j.namespace), 3) : 'these namespaces'} pass`,
     ].join('\n')
     const what = (j: (typeof judged)[number]) => j.dropped.map((d) => d.type).join(', ')
     if (dropped.length > 0) {
