@@ -15,15 +15,8 @@ import {fileURLToPath} from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const {startTetragonAgent} = await import(join(root, 'dist/lab/tetragon/agent.js'))
 
-// Real event: fixtures process_exec.jsonl line 1 (curl in default/xwing), from ../shared when present.
-let event = {
-  process_exec: {
-    process: {exec_id: 'YmVuY2g6MTox', pid: 52699, uid: 0, cwd: '/', binary: '/usr/bin/curl', arguments: 'https://ebpf.io/applications/#tetragon', flags: 'execve rootcwd', start_time: '2023-10-06T22:03:57.700327580Z', auid: 4294967295, pod: {namespace: 'default', name: 'xwing'}},
-  },
-}
-try {
-  event = JSON.parse(readFileSync(join(root, '..', 'shared', 'fixtures', 'tetragon-events', 'process_exec.jsonl'), 'utf8').split('\n')[0])
-} catch {}
+// Real event: process_exec.jsonl line 1 (curl in default/xwing), copied into test/fixtures with its SOURCES.
+const event = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'tetragon-events', 'process_exec.jsonl'), 'utf8').split('\n')[0])
 
 const agent = await startTetragonAgent({
   version: 'v1.7.0',
