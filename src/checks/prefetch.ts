@@ -5,7 +5,7 @@
 import {shipperDaemonSets} from './elastic/agent-shipper.js'
 import type {CheckContext} from './context.js'
 import {collectorPods, collectorResolution, corednsPods} from './kubernetes/dns.js'
-import {grpcEndpointSlices, grpcService, nodeCount, tetragonConfigMap, tetragonInstall, tetragonPods} from './kubernetes/facts.js'
+import {grpcEndpointSlices, grpcService, nodeCount, tetragonConfigMap, tetragonInstall, tetragonPods} from '../cluster/facts.js'
 import {handshake} from './tetragon/api.js'
 import {collectorPathProbe} from './tetragon/grpc-reachable.js'
 import {policyResources} from './tetragon/policies.js'

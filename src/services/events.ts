@@ -3,7 +3,6 @@
 // `tetra getevents -o compact` form (cilium/tetragon v1.7.0 pkg/encoder/encoder.go, color.go).
 import type {Writable} from 'node:stream'
 
-import type {CheckContext} from '../checks/context.js'
 import type {TetragonClient} from '../clients/tetragon.js'
 import {ExitCode} from '../engine/exit-codes.js'
 import {UnreachableError, UserError} from '../engine/errors.js'
@@ -258,16 +257,12 @@ async function connect(flags: EventsFlags, timeoutMs: number): Promise<Connectio
   const {KubeClient} = await import('../clients/kube.js')
   const requestTimeoutMs = flags['request-timeout']
   const kube = KubeClient.load({kubeconfig: flags.kubeconfig, context: flags.context, requestTimeoutMs})
-  // The doctor's facts (DaemonSet by label, agent pods, server-address precedence) on a minimal context.
-  const closers: Array<() => unknown> = []
-  const ctx = {
-    opts: {namespace: flags.namespace, serviceName: 'tetragon-grpc', collectorAddress: '', grpcTimeoutMs: timeoutMs},
-    memo: new Memo(),
-    kube: async () => kube,
-    onClose: (fn: () => unknown) => closers.push(fn),
-  } as unknown as CheckContext
-  const {tetragonInstall, tetragonPods} = await import('../checks/kubernetes/facts.js')
-  const {serverAddress} = await import('../checks/tetragon/server-address.js')
+  // The doctor's facts (DaemonSet by label, agent pods, server-address precedence) and its way to an agent.
+  const {clusterContext} = await import('../cluster/context.js')
+  const ctx = clusterContext(kube, new Memo(), {namespace: flags.namespace, serviceName: 'tetragon-grpc', grpcTimeoutMs: timeoutMs})
+  const {tetragonInstall, tetragonPods} = await import('../cluster/facts.js')
+  const {serverAddress} = await import('../cluster/server-address.js')
+  const {pickReadyAgent, podAccess} = await import('../cluster/agents.js')
   const [install, pods, addr] = await Promise.all([tetragonInstall(ctx), tetragonPods(ctx), serverAddress(ctx)])
   if (!install.daemonSet) {
     throw new UnreachableError(`No Tetragon DaemonSet labelled app.kubernetes.io/name=tetragon in ${flags.namespace ? `namespace ${flags.namespace}` : 'the cluster'}.`, 'Install Tetragon, pass -n NAMESPACE, or use --tetragon-address for a standalone agent.')
@@ -284,20 +279,14 @@ async function connect(flags: EventsFlags, timeoutMs: number): Promise<Connectio
       throw new UserError(`No Tetragon agent pod on node "${flags.node}".`, `Nodes with an agent: ${nodes.slice(0, 5).join(', ')}${nodes.length > 5 ? ', …' : ''} (--node).`)
     }
   }
-  const pod = candidates.find((p) => p.ready && p.containers.some((c) => c.name === 'tetragon' && c.ready)) ?? candidates.find((p) => p.ready)
+  const pod = pickReadyAgent(candidates)
   if (!pod) throw new UnreachableError(`No ready Tetragon agent pod${flags.node ? ` on node ${flags.node}` : ''} in ${install.namespace}.`, `kubectl -n ${install.namespace} get pods -l app.kubernetes.io/name=tetragon -o wide`)
-  const port = addr.port ?? 54321
-  const forward = await kube.portForward(install.namespace, pod.name, port)
-  const client = connectTetragon({address: `${forward.host}:${forward.port}`}, {timeoutMs})
-  return {
-    client,
-    target: `${install.namespace}/${pod.name}${pod.node ? ` on ${pod.node}` : ''}`,
-    forwardErrors: () => forward.errors,
-    async close() {
-      client.close()
-      await forward.close()
-      for (const fn of closers) await fn()
-    },
+  try {
+    const access = await podAccess(ctx, pod)
+    return {client: access.client, target: `${install.namespace}/${pod.name}${pod.node ? ` on ${pod.node}` : ''}`, forwardErrors: access.forwardErrors, close: ctx.close}
+  } catch (error) {
+    await ctx.close()
+    throw error
   }
 }
 

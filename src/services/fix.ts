@@ -5,7 +5,7 @@ import {createInterface} from 'node:readline/promises'
 
 import {checks as registry} from '../checks/index.js'
 import type {CheckContext} from '../checks/context.js'
-import {grpcService, labelString, serviceNamespace, tetragonInstall, tetragonPods} from '../checks/kubernetes/facts.js'
+import {grpcService, labelString, serviceNamespace, tetragonInstall, tetragonPods} from '../cluster/facts.js'
 import {recommendedSelector} from '../checks/kubernetes/service-selector.js'
 import {Helm} from '../clients/helm.js'
 import {KubeWriter} from '../clients/kube-apply.js'

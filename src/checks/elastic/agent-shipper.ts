@@ -2,7 +2,7 @@ import type {V1DaemonSet} from '@kubernetes/client-node'
 
 import {fail, notEvaluated, pass, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {summarizePod, tetragonConfigMap, tetragonInstall, tetragonPods} from '../kubernetes/facts.js'
+import {summarizePod, tetragonConfigMap, tetragonInstall, tetragonPods} from '../../cluster/facts.js'
 
 const DOCS = 'https://www.elastic.co/docs/reference/integrations/cilium_tetragon'
 /** Elastic's reference manifests label their DaemonSets `app: elastic-agent` and `k8s-app: filebeat`. */

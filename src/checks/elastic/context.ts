@@ -26,5 +26,4 @@ export interface ElasticCheckContext {
   es(): Promise<EsHandle | undefined>
   /** undefined = Kibana not configured: the Kibana checks skip. */
   kibana(): Promise<KibanaHandle | undefined>
-  kube?(): Promise<unknown>
 }

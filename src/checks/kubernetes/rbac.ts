@@ -3,7 +3,8 @@ import {setMaxListeners} from 'node:events'
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import {ForbiddenError} from '../../engine/errors.js'
 import type {CheckContext} from '../context.js'
-import {DOCS, serviceNamespace, tetragonInstall} from './facts.js'
+import {DOCS} from './docs.js'
+import {serviceNamespace, tetragonInstall} from '../../cluster/facts.js'
 
 interface Need {
   verb: string

@@ -1,6 +1,7 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {DOCS, grpcService, labelString, selects, summarizePod, tetragonInstall, tetragonPods} from './facts.js'
+import {DOCS} from './docs.js'
+import {grpcService, labelString, selects, summarizePod, tetragonInstall, tetragonPods} from '../../cluster/facts.js'
 
 /** The selector to use: the chart's selector label plus the release instance (tetragon.md §3.2). */
 export function recommendedSelector(podLabels: Record<string, string>): Record<string, string> {

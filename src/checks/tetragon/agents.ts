@@ -4,8 +4,8 @@
 // agent) and names the agents it could not reach, instead of refusing to run because not all are ready.
 import {notEvaluated, type Outcome, type Status} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {tetragonInstall, tetragonPods, type PodSummary, type TetragonInstall} from '../kubernetes/facts.js'
-import {MAX_GRPC_AGENTS, podAccess, type TetragonAccess} from './access.js'
+import {tetragonInstall, tetragonPods, type PodSummary, type TetragonInstall} from '../../cluster/facts.js'
+import {MAX_GRPC_AGENTS, podAccess, type TetragonAccess} from '../../cluster/agents.js'
 import {handshakeProblem, handshakeWith, standaloneMode, type Handshake} from './api.js'
 
 export interface Agents {

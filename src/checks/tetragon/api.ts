@@ -2,7 +2,7 @@
 // (GetVersion through ctx.tetragon()), and the outcome of a check that needs the API when the handshake failed.
 import {notEvaluated, type Outcome} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import type {TetragonAccess} from './access.js'
+import type {TetragonAccess} from '../../cluster/agents.js'
 
 /** A standalone agent (--tetragon-address / TETRACTL_TETRAGON_ADDRESS): the checks talk to it directly and need no cluster. */
 export function standaloneMode(ctx: CheckContext): boolean {

@@ -3,7 +3,8 @@ import type {V1Namespace} from '@kubernetes/client-node'
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import {CHART_DENIED_NAMESPACES, exportKeeps, parseFilterLines, typesNeverExported, type EventType} from '../../tetragon/export-filter.js'
 import type {CheckContext} from '../context.js'
-import {DOCS, tetragonConfigMap, tetragonInstall} from '../kubernetes/facts.js'
+import {DOCS} from '../kubernetes/docs.js'
+import {tetragonConfigMap, tetragonInstall} from '../../cluster/facts.js'
 import {agentsOr, isOutcome} from './agents.js'
 
 export interface ExportFilterConfig {

@@ -1,6 +1,6 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {DOCS} from '../kubernetes/facts.js'
+import {DOCS} from '../kubernetes/docs.js'
 import {agentsOr, isOutcome, notReadyNote} from './agents.js'
 
 export const exportSidecarRunning: Check<CheckContext> = {

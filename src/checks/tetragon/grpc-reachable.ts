@@ -1,10 +1,10 @@
 import {fail, pass, warn, type Check, type Outcome} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {DEFAULT_GRPC_PORT, grpcService, tetragonInstall} from '../kubernetes/facts.js'
-import {podAccess} from './access.js'
+import {DEFAULT_GRPC_PORT, grpcService, tetragonInstall} from '../../cluster/facts.js'
+import {podAccess} from '../../cluster/agents.js'
 import {agentsOr, grpcAgents, isOutcome, notReadyNote, podProblem, type Agents} from './agents.js'
 import {clusterRequires, handshake, handshakeProblem, handshakeWith, standaloneMode, TETRAGON_DOCS} from './api.js'
-import {serverAddress} from './server-address.js'
+import {serverAddress} from '../../cluster/server-address.js'
 
 // Two paths, because they fail differently (toolchain.md §12): the collector's path (a TCP connect from the cluster
 // network to the Service's endpoint, probed through the API server's services proxy) and the API handshake

@@ -1,29 +1,16 @@
-// A CheckContext for the facts setup reads (the same memoised readers the checks use), without the
-// gRPC / Elasticsearch clients a setup never needs. fresh() forgets what was read before a change.
-import type {CheckContext} from '../../checks/context.js'
+// The facts setup reads about the install (the same memoised readers the checks use), on a fresh memo each
+// time: after a change, what was read before is forgotten.
 import type {KubeClient} from '../../clients/kube.js'
+import {clusterContext, type ClusterContext} from '../../cluster/context.js'
 import {Memo} from '../../engine/memo.js'
-import {doctorFlagSet, flagDefaults, type DoctorFlags} from '../../flags.js'
-import {doctorOptionsFromFlags} from '../doctor.js'
 
 export interface FactsOptions {
   namespace?: string
   serviceName: string
   serviceNamespace?: string
-  collectorAddress: string
 }
 
-export function factsContext(kube: KubeClient, o: FactsOptions): CheckContext {
-  const notHere = async (): Promise<never> => {
-    throw new Error('not available while setting up')
-  }
-  return {
-    opts: {...doctorOptionsFromFlags({...(flagDefaults(doctorFlagSet) as DoctorFlags), 'collector-address': o.collectorAddress, 'service-name': o.serviceName}), ...o},
-    memo: new Memo(),
-    kube: async () => kube,
-    tetragon: notHere,
-    es: async () => undefined,
-    kibana: async () => undefined,
-    onClose: () => {},
-  }
+export function factsContext(kube: KubeClient, o: FactsOptions): ClusterContext {
+  // Setup opens no gRPC connection; the timeout is --grpc-timeout's default for completeness.
+  return clusterContext(kube, new Memo(), {...o, grpcTimeoutMs: 5_000})
 }

@@ -2,8 +2,8 @@
 // rollout, the tetragon-grpc Service, endpoints, optional TracingPolicies and Fleet package), planned
 // from reads, shown, applied in order and then checked by doctor's Kubernetes and Tetragon layers.
 import {doctorFlagSet, flagDefaults} from '../../flags.js'
-import type {CheckContext} from '../../checks/context.js'
-import {tetragonInstall} from '../../checks/kubernetes/facts.js'
+import type {ClusterContext} from '../../cluster/context.js'
+import {tetragonInstall} from '../../cluster/facts.js'
 import {Helm} from '../../clients/helm.js'
 import {KubeWriter} from '../../clients/kube-apply.js'
 import type {KubeClient} from '../../clients/kube.js'
@@ -105,8 +105,8 @@ export async function runSetup(args: {flags: SetupFlags; json: boolean; version:
   const helm = new Helm({bin: flags.helm ?? process.env.TETRACTL_HELM, kubeconfig: flags.kubeconfig, kubeContext: kube.contextName, timeoutMs: Math.max(requestTimeoutMs * 3, 30_000)})
   const helmVersion = await helm.version()
 
-  const factsFor = (namespace?: string): CheckContext =>
-    factsContext(kube, {namespace, serviceName: flags['service-name'], serviceNamespace: flags['service-namespace'], collectorAddress: flags['collector-address']})
+  const factsFor = (namespace?: string): ClusterContext =>
+    factsContext(kube, {namespace, serviceName: flags['service-name'], serviceNamespace: flags['service-namespace']})
   const release = await planRelease({helm, ctx: factsFor(flags.namespace), namespace: flags.namespace, release: flags.release, chartVersion: flags['chart-version']})
   const namespace = release.namespace
   const serviceNamespace = flags['service-namespace'] ?? namespace

@@ -4,10 +4,10 @@
 import type {V1Service} from '@kubernetes/client-node'
 import YAML from 'yaml'
 
-import type {CheckContext} from '../../checks/context.js'
-import {AGENT_SELECTOR, DEFAULT_GRPC_PORT, DEFAULT_NAMESPACE, labelString, selects, tetragonInstall, tetragonPods} from '../../checks/kubernetes/facts.js'
+import type {ClusterContext} from '../../cluster/context.js'
+import {AGENT_SELECTOR, DEFAULT_GRPC_PORT, DEFAULT_NAMESPACE, labelString, selects, tetragonInstall, tetragonPods} from '../../cluster/facts.js'
 import {recommendedSelector, selectorPatch} from '../../checks/kubernetes/service-selector.js'
-import {serverAddress} from '../../checks/tetragon/server-address.js'
+import {serverAddress} from '../../cluster/server-address.js'
 import {FIELD_MANAGER, type KubeWriter, type TracingPolicyObject} from '../../clients/kube-apply.js'
 import type {Helm, HelmRelease, HelmRepo} from '../../clients/helm.js'
 import type {KubeClient} from '../../clients/kube.js'
@@ -54,7 +54,7 @@ export interface ReleasePlan extends Planned {
 
 export interface ReleaseInput {
   helm: Helm
-  ctx: CheckContext
+  ctx: ClusterContext
   /** -n as the user gave it (undefined: the release's or the DaemonSet's namespace). */
   namespace?: string
   release?: string
@@ -227,7 +227,7 @@ function serviceMatches(svc: V1Service, selector: Record<string, string>): boole
 }
 
 /** The Service with the selector taken from the agent pods' real labels (service.selector's recommendation). */
-export async function planService(ctx: CheckContext, writer: KubeWriter, opts: {namespace: string; name: string; signal?: AbortSignal}): Promise<ServicePlan> {
+export async function planService(ctx: ClusterContext, writer: KubeWriter, opts: {namespace: string; name: string; signal?: AbortSignal}): Promise<ServicePlan> {
   const pods = await tetragonPods(ctx, opts.signal).catch(() => [])
   const selector = recommendedSelector(pods[0]?.labels ?? {})
   const current = await writer.getService(opts.namespace, opts.name, opts.signal)
@@ -274,7 +274,7 @@ export function planSelectorPatch(svc: V1Service, wanted: Record<string, string>
 }
 
 /** Waits for ready endpoints behind the Service, one per ready agent, on the gRPC port. */
-export async function waitEndpoints(ctx: CheckContext, kube: KubeClient, plan: {namespace: string; name: string; selector: Record<string, string>}, timeoutMs: number, onTick?: (s: string) => void): Promise<string> {
+export async function waitEndpoints(ctx: ClusterContext, kube: KubeClient, plan: {namespace: string; name: string; selector: Record<string, string>}, timeoutMs: number, onTick?: (s: string) => void): Promise<string> {
   const deadline = Date.now() + timeoutMs
   let last = ''
   for (;;) {

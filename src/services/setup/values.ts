@@ -2,7 +2,7 @@
 // values, and a readable diff of the two.
 import YAML from 'yaml'
 
-import {DEFAULT_GRPC_PORT} from '../../checks/kubernetes/facts.js'
+import {DEFAULT_GRPC_PORT} from '../../cluster/facts.js'
 
 export type Values = Record<string, unknown>
 

@@ -1,5 +1,5 @@
-import type {CheckContext} from '../context.js'
-import {DEFAULT_GRPC_PORT, tetragonConfigMap, tetragonInstall} from '../kubernetes/facts.js'
+import type {ClusterContext} from './context.js'
+import {DEFAULT_GRPC_PORT, tetragonConfigMap, tetragonInstall} from './facts.js'
 
 export type BindKind = 'disabled' | 'unix' | 'loopback' | 'all-interfaces' | 'specific'
 
@@ -32,7 +32,7 @@ export function parseServerAddress(raw: string, source: ServerAddress['source'])
 }
 
 /** Precedence: flags > TETRAGON_* environment > config dir (the chart's ConfigMap) > default (tetragon.md §3.6). */
-export function serverAddress(ctx: CheckContext, signal?: AbortSignal): Promise<ServerAddress> {
+export function serverAddress(ctx: ClusterContext, signal?: AbortSignal): Promise<ServerAddress> {
   return ctx.memo.get('tetragon.server-address', async () => {
     const [install, cm] = await Promise.all([tetragonInstall(ctx, signal), tetragonConfigMap(ctx, signal)])
     const container = install.daemonSet?.spec?.template?.spec?.containers?.find((c) => c.name === 'tetragon')

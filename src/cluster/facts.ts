@@ -1,21 +1,13 @@
-// Facts several checks share, fetched once per run through ctx.memo.
+// Facts about the Tetragon install that checks, validate, events and setup share, read once per run through ctx.memo.
 import type {V1ConfigMap, V1DaemonSet, V1Pod} from '@kubernetes/client-node'
 
-import {ForbiddenError} from '../../engine/errors.js'
-import type {CheckContext} from '../context.js'
+import {ForbiddenError} from '../engine/errors.js'
+import type {ClusterContext} from './context.js'
 
 /** Upstream docs select agent pods by this label; the operator shares the others (toolchain.md §12). */
 export const AGENT_SELECTOR = 'app.kubernetes.io/name=tetragon'
 export const DEFAULT_NAMESPACE = 'kube-system'
 export const DEFAULT_GRPC_PORT = 54321
-export const DOCS = {
-  install: 'https://tetragon.io/docs/installation/kubernetes/',
-  grpc: 'https://tetragon.io/docs/reference/helm-chart/',
-  service: 'https://kubernetes.io/docs/concepts/services-networking/service/',
-  dns: 'https://kubernetes.io/docs/tasks/administer-cluster/dns-debugging-resolution/',
-  rbac: 'https://kubernetes.io/docs/reference/access-authn-authz/rbac/',
-  export: 'https://tetragon.io/docs/concepts/events/',
-}
 
 export interface PodSummary {
   name: string
@@ -84,7 +76,7 @@ export interface TetragonInstall {
 }
 
 /** Find the agent DaemonSet by label across namespaces (or in --namespace). */
-export function tetragonInstall(ctx: CheckContext, signal?: AbortSignal): Promise<TetragonInstall> {
+export function tetragonInstall(ctx: ClusterContext, signal?: AbortSignal): Promise<TetragonInstall> {
   return ctx.memo.get('tetragon.install', async () => {
     const kube = await ctx.kube()
     let all: V1DaemonSet[]
@@ -103,14 +95,14 @@ export function tetragonInstall(ctx: CheckContext, signal?: AbortSignal): Promis
   })
 }
 
-export function tetragonPods(ctx: CheckContext, signal?: AbortSignal): Promise<PodSummary[]> {
+export function tetragonPods(ctx: ClusterContext, signal?: AbortSignal): Promise<PodSummary[]> {
   return ctx.memo.get('tetragon.pods', async () => {
     const [kube, install] = await Promise.all([ctx.kube(), tetragonInstall(ctx, signal)])
     return kube.listPods(install.namespace, {labelSelector: AGENT_SELECTOR, signal}, summarizePod)
   })
 }
 
-export function tetragonConfigMap(ctx: CheckContext, signal?: AbortSignal): Promise<V1ConfigMap | undefined> {
+export function tetragonConfigMap(ctx: ClusterContext, signal?: AbortSignal): Promise<V1ConfigMap | undefined> {
   return ctx.memo.get('tetragon.configmap', async () => {
     const [kube, install] = await Promise.all([ctx.kube(), tetragonInstall(ctx, signal)])
     // The chart names it `<name>-config`, the name being the release name from v1.0.0 (tetragon.md §3.1).
@@ -119,22 +111,22 @@ export function tetragonConfigMap(ctx: CheckContext, signal?: AbortSignal): Prom
   })
 }
 
-export function nodeCount(ctx: CheckContext, signal?: AbortSignal): Promise<number> {
+export function nodeCount(ctx: ClusterContext, signal?: AbortSignal): Promise<number> {
   return ctx.memo.get('nodes.count', async () => (await ctx.kube()).countNodes(signal))
 }
 
-export function grpcEndpointSlices(ctx: CheckContext, signal?: AbortSignal) {
+export function grpcEndpointSlices(ctx: ClusterContext, signal?: AbortSignal) {
   return ctx.memo.get('grpc.endpointslices', async () => {
     const [kube, namespace] = await Promise.all([ctx.kube(), serviceNamespace(ctx, signal)])
     return kube.listEndpointSlices(namespace, ctx.opts.serviceName, signal)
   })
 }
 
-export async function serviceNamespace(ctx: CheckContext, signal?: AbortSignal): Promise<string> {
+export async function serviceNamespace(ctx: ClusterContext, signal?: AbortSignal): Promise<string> {
   return ctx.opts.serviceNamespace ?? (await tetragonInstall(ctx, signal)).namespace
 }
 
-export function grpcService(ctx: CheckContext, signal?: AbortSignal) {
+export function grpcService(ctx: ClusterContext, signal?: AbortSignal) {
   return ctx.memo.get('grpc.service', async () => {
     const [kube, namespace] = await Promise.all([ctx.kube(), serviceNamespace(ctx, signal)])
     return {namespace, service: await kube.readService(namespace, ctx.opts.serviceName, signal)}

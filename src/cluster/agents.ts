@@ -1,9 +1,9 @@
 // How checks reach a Tetragon agent's gRPC API: through the API server (port-forward to a ready agent
 // pod, as `kubectl port-forward` would) or directly with --tetragon-address. Memoised per run and per pod.
-import type {TetragonClient} from '../../clients/tetragon.js'
-import {ForbiddenError} from '../../engine/errors.js'
-import type {CheckContext} from '../context.js'
-import {tetragonInstall, tetragonPods, type PodSummary} from '../kubernetes/facts.js'
+import type {TetragonClient} from '../clients/tetragon.js'
+import {ForbiddenError} from '../engine/errors.js'
+import type {ClusterContext} from './context.js'
+import {tetragonInstall, tetragonPods, type PodSummary} from './facts.js'
 import {serverAddress} from './server-address.js'
 
 export const HEALTH_PORT = 6789 // --health-server-address default :6789 (tetragon.md §1.1)
@@ -32,10 +32,10 @@ export interface TetragonAccess {
 /** The port-forward's error stream says the upgrade was refused with 403 (client-node reports only the HTTP code, toolchain.md §11). */
 const refusedWith403 = (errors: string[]) => errors.some((e) => /\b403\b/.test(e))
 
-export function tetragonAccess(ctx: CheckContext, signal?: AbortSignal): Promise<TetragonAccess> {
+export function tetragonAccess(ctx: ClusterContext, signal?: AbortSignal): Promise<TetragonAccess> {
   return ctx.memo.get('tetragon.access', async () => {
     if (ctx.opts.tetragonAddress) {
-      const {connectTetragon} = await import('../../clients/tetragon.js')
+      const {connectTetragon} = await import('../clients/tetragon.js')
       const timeoutMs = ctx.opts.grpcTimeoutMs
       const client = connectTetragon({address: ctx.opts.tetragonAddress}, {timeoutMs, flag: '--tetragon-address'})
       ctx.onClose(() => client.close())
@@ -55,16 +55,21 @@ export function tetragonAccess(ctx: CheckContext, signal?: AbortSignal): Promise
       }
     }
     const [install, pods] = await Promise.all([tetragonInstall(ctx, signal), tetragonPods(ctx, signal)])
-    const pod = pods.find((p) => p.ready && p.containers.some((c) => c.name === 'tetragon' && c.ready)) ?? pods.find((p) => p.ready)
+    const pod = pickReadyAgent(pods)
     if (!pod) throw new Error(`no ready Tetragon agent pod in ${install.namespace} to connect to`)
     return podAccess(ctx, pod, signal)
   })
 }
 
+/** The agent to talk to: a ready pod whose tetragon container is ready, else any ready pod. */
+export function pickReadyAgent(pods: PodSummary[]): PodSummary | undefined {
+  return pods.find((p) => p.ready && p.containers.some((c) => c.name === 'tetragon' && c.ready)) ?? pods.find((p) => p.ready)
+}
+
 /** The access to one agent pod, through port-forwards opened on first use. */
-export function podAccess(ctx: CheckContext, pod: PodSummary, signal?: AbortSignal): Promise<TetragonAccess> {
+export function podAccess(ctx: ClusterContext, pod: PodSummary, signal?: AbortSignal): Promise<TetragonAccess> {
   return ctx.memo.get(`tetragon.access/${pod.namespace}/${pod.name}`, async () => {
-    const {connectTetragon} = await import('../../clients/tetragon.js')
+    const {connectTetragon} = await import('../clients/tetragon.js')
     const [kube, addr] = await Promise.all([ctx.kube(), serverAddress(ctx, signal)])
     // A port-forward dials localhost:<port> in the pod's network namespace: it reaches a loopback-bound
     // server too (toolchain.md §12), so it proves the API works, not that collectors can reach it.
