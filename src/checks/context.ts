@@ -1,3 +1,4 @@
+import type {KubeClient} from '../clients/kube.js'
 import type {ClusterContext, ClusterOptions} from '../cluster/context.js'
 import type {TetragonAccess} from '../cluster/agents.js'
 import type {ElasticCheckContext, ElasticCheckOptions} from './elastic/context.js'
@@ -17,6 +18,7 @@ export interface DoctorOptions extends ElasticCheckOptions, ClusterOptions {
 /** What every check receives: the cluster domain plus the Elastic side. Clients are created lazily, so a run that needs no cluster never loads one. */
 export interface CheckContext extends ElasticCheckContext, ClusterContext {
   opts: DoctorOptions
+  kube(): Promise<KubeClient>
   /** A gRPC connection to one Tetragon agent (port-forward to a ready agent pod, or --tetragon-address). */
   tetragon(signal?: AbortSignal): Promise<TetragonAccess>
   /** The checks this run evaluates; reads only they need are not prefetched otherwise. */

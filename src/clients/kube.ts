@@ -335,7 +335,7 @@ export class KubeClient {
     what: Resource,
     page: (cont: string | undefined, limit: number, o: k8s.ConfigurationOptions) => Promise<{items: TItem[]; metadata?: {_continue?: string}}>,
     map: (item: TItem) => TOut,
-    opts: {pageSize?: number; signal?: AbortSignal} = {},
+    opts: {pageSize?: number; signal?: AbortSignal; onFirstPage?: (items: TOut[]) => void} = {},
   ): Promise<TOut[]> {
     const out: TOut[] = []
     let cont: string | undefined
@@ -345,6 +345,7 @@ export class KubeClient {
       const list = await this.call(what, (o) => page(cont, limit, o), opts.signal)
       if (!Array.isArray(list.items)) throw this.notKubernetes('answered a list without an items array', what)
       for (const item of list.items) out.push(map(item))
+      if (pages === 1) opts.onFirstPage?.(out.slice())
       cont = list.metadata?._continue || undefined
       if (!cont) return out
       // A continue token encodes the position of the next page (apiserver storage); the same one twice is a loop.
@@ -364,7 +365,8 @@ export class KubeClient {
     }
   }
 
-  listPods<T>(namespace: string | undefined, opts: ListOptions & {signal?: AbortSignal}, map: (p: k8s.V1Pod) => T): Promise<T[]> {
+  /** `onFirstPage` sees the first page's items as soon as it arrives, before the rest is read. */
+  listPods<T>(namespace: string | undefined, opts: ListOptions & {signal?: AbortSignal; onFirstPage?: (items: T[]) => void}, map: (p: k8s.V1Pod) => T): Promise<T[]> {
     const what = {verb: 'list', resource: 'pods', namespace}
     return this.listAll(
       what,
@@ -373,7 +375,7 @@ export class KubeClient {
           ? this.core.listNamespacedPod({namespace, labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit, _continue: cont}, o)
           : this.core.listPodForAllNamespaces({labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit, _continue: cont}, o),
       map,
-      {pageSize: opts.pageSize, signal: opts.signal},
+      {pageSize: opts.pageSize, signal: opts.signal, onFirstPage: opts.onFirstPage},
     )
   }
 
@@ -387,8 +389,17 @@ export class KubeClient {
     return all.length
   }
 
-  listDaemonSets(labelSelector: string, signal?: AbortSignal): Promise<k8s.V1DaemonSet[]> {
-    return this.listAll({verb: 'list', resource: 'daemonsets', group: 'apps'}, (cont, limit, o) => this.apps.listDaemonSetForAllNamespaces({labelSelector, limit, _continue: cont}, o), (d) => d, {signal})
+  /** DaemonSets in every namespace, or in one. */
+  listDaemonSets(labelSelector: string | undefined, signal?: AbortSignal, namespace?: string): Promise<k8s.V1DaemonSet[]> {
+    return this.listAll(
+      {verb: 'list', resource: 'daemonsets', group: 'apps', namespace},
+      (cont, limit, o) =>
+        namespace
+          ? this.apps.listNamespacedDaemonSet({namespace, labelSelector, limit, _continue: cont}, o)
+          : this.apps.listDaemonSetForAllNamespaces({labelSelector, limit, _continue: cont}, o),
+      (d) => d,
+      {signal},
+    )
   }
 
   readConfigMap(namespace: string, name: string, signal?: AbortSignal): Promise<k8s.V1ConfigMap | undefined> {
@@ -428,6 +439,18 @@ export class KubeClient {
       signal,
     )
     return {allowed: Boolean(review.status?.allowed), reason: review.status?.reason}
+  }
+
+  /** The rules the credentials have in one namespace (SelfSubjectRulesReview): one request for many permissions. */
+  async rulesReview(namespace: string, signal?: AbortSignal): Promise<{rules: k8s.V1ResourceRule[]; incomplete: boolean}> {
+    const review = await this.call(
+      {verb: 'create', resource: 'selfsubjectrulesreviews', group: 'authorization.k8s.io'},
+      (o) => this.authz.createSelfSubjectRulesReview({body: {apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: {namespace}}}, o),
+      signal,
+    )
+    const rules = review.status?.resourceRules
+    if (!Array.isArray(rules)) throw this.notKubernetes('answered a SelfSubjectRulesReview without status.resourceRules', {verb: 'create', resource: 'selfsubjectrulesreviews'})
+    return {rules, incomplete: Boolean(review.status?.incomplete)}
   }
 
   /** GET through the API server's pod proxy (e.g. a Tetragon pod's :2112/metrics). */

@@ -3,7 +3,7 @@
 import type {TetragonClient} from '../clients/tetragon.js'
 import {ForbiddenError} from '../engine/errors.js'
 import type {ClusterContext} from './context.js'
-import {tetragonInstall, tetragonPods, type PodSummary} from './facts.js'
+import {firstAgentPods, tetragonInstall, tetragonPods, type PodSummary} from './facts.js'
 import {serverAddress} from './server-address.js'
 
 export const HEALTH_PORT = 6789 // --health-server-address default :6789 (tetragon.md §1.1)
@@ -54,8 +54,9 @@ export function tetragonAccess(ctx: ClusterContext, signal?: AbortSignal): Promi
         },
       }
     }
-    const [install, pods] = await Promise.all([tetragonInstall(ctx, signal), tetragonPods(ctx, signal)])
-    const pod = pickReadyAgent(pods)
+    const [install, firstPage] = await Promise.all([tetragonInstall(ctx, signal), firstAgentPods(ctx, signal)])
+    // Any ready agent will do: take one from the first page, and wait for the rest only if none there is ready.
+    const pod = pickReadyAgent(firstPage) ?? pickReadyAgent(await tetragonPods(ctx, signal))
     if (!pod) throw new Error(`no ready Tetragon agent pod in ${install.namespace} to connect to`)
     return podAccess(ctx, pod, signal)
   })

@@ -19,17 +19,23 @@ export interface ClusterOptions {
   grpcTimeoutMs: number
 }
 
+/**
+ * The few Kubernetes calls the domain makes (implemented by src/clients/kube.ts; tests give an in-memory one).
+ * Checks get the whole KubeClient; the facts and agent access need only these.
+ */
+export type ClusterKube = Pick<KubeClient, 'listDaemonSets' | 'listPods' | 'readConfigMap' | 'readService' | 'listEndpointSlices' | 'countNodes' | 'portForward' | 'streamVerb'>
+
 export interface ClusterContext {
   opts: ClusterOptions
   /** Facts are read once per run (or per `fresh` context after a change). */
   memo: Memo
-  kube(): Promise<KubeClient>
+  kube(): Promise<ClusterKube>
   /** Registers cleanup (port-forwards, gRPC clients) run when the command ends. */
   onClose(fn: () => unknown): void
 }
 
 /** A context for a command that is not a doctor run: the facts and agent access, nothing else. */
-export function clusterContext(kube: KubeClient, memo: Memo, opts: ClusterOptions): ClusterContext & {close(): Promise<void>} {
+export function clusterContext<K extends ClusterKube>(kube: K, memo: Memo, opts: ClusterOptions): ClusterContext & {kube(): Promise<K>; close(): Promise<void>} {
   const closers: Array<() => unknown> = []
   return {
     opts,

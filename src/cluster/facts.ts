@@ -68,6 +68,22 @@ export function summarizePod(p: V1Pod): PodSummary {
   }
 }
 
+/**
+ * Every DaemonSet in the cluster, listed once: the agent's and the shippers' are picked from it by label, one
+ * request where a list per label took three (a cluster runs tens of DaemonSets, not thousands).
+ */
+export function daemonSets(ctx: ClusterContext, signal?: AbortSignal): Promise<V1DaemonSet[]> {
+  return ctx.memo.get('daemonsets', async () => (await ctx.kube()).listDaemonSets(undefined, signal))
+}
+
+/** An equality-based label selector (`k=v,k2=v2`) against an object's labels, as the API server matches it. */
+export function matchesSelector(selector: string, labels: Record<string, string> | undefined): boolean {
+  return selector.split(',').every((term) => {
+    const [k, v] = term.split('=')
+    return labels?.[k!.trim()] === v?.trim()
+  })
+}
+
 export interface TetragonInstall {
   namespace: string
   daemonSet?: V1DaemonSet
@@ -81,13 +97,12 @@ export function tetragonInstall(ctx: ClusterContext, signal?: AbortSignal): Prom
     const kube = await ctx.kube()
     let all: V1DaemonSet[]
     try {
-      all = await kube.listDaemonSets(AGENT_SELECTOR, signal)
+      all = (await daemonSets(ctx, signal)).filter((d) => matchesSelector(AGENT_SELECTOR, d.metadata?.labels))
     } catch (error) {
       // Without cluster-wide list, look where the user said, or where the docs install it.
       if (!(error instanceof ForbiddenError)) throw error
       const namespace = ctx.opts.namespace ?? DEFAULT_NAMESPACE
-      const list = await kube.call({verb: 'list', resource: 'daemonsets', namespace}, (o) => kube.apps.listNamespacedDaemonSet({namespace, labelSelector: AGENT_SELECTOR}, o), signal)
-      all = list.items
+      all = await kube.listDaemonSets(AGENT_SELECTOR, signal, namespace)
     }
     if (ctx.opts.namespace) all = all.filter((d) => d.metadata?.namespace === ctx.opts.namespace)
     const daemonSet = all.find((d) => d.metadata?.namespace === DEFAULT_NAMESPACE) ?? all[0]
@@ -95,11 +110,39 @@ export function tetragonInstall(ctx: ClusterContext, signal?: AbortSignal): Prom
   })
 }
 
-export function tetragonPods(ctx: ClusterContext, signal?: AbortSignal): Promise<PodSummary[]> {
+interface PodListing {
+  all: Promise<PodSummary[]>
+  firstPage: Promise<PodSummary[]>
+}
+
+/** One listing of the agent pods, whose first page is usable before the last one arrives. */
+function agentPodListing(ctx: ClusterContext, signal?: AbortSignal): Promise<PodListing> {
   return ctx.memo.get('tetragon.pods', async () => {
-    const [kube, install] = await Promise.all([ctx.kube(), tetragonInstall(ctx, signal)])
-    return kube.listPods(install.namespace, {labelSelector: AGENT_SELECTOR, signal}, summarizePod)
+    let onFirstPage: (pods: PodSummary[]) => void = () => {}
+    const first = new Promise<PodSummary[]>((resolve) => (onFirstPage = resolve))
+    const all = (async () => {
+      const [kube, install] = await Promise.all([ctx.kube(), tetragonInstall(ctx, signal)])
+      return kube.listPods(install.namespace, {labelSelector: AGENT_SELECTOR, signal, onFirstPage}, summarizePod)
+    })()
+    // The first page, or the error that came before it. Whoever awaits it gets that error; nobody awaiting
+    // it is no unhandled rejection (the error reaches the readers of `all`).
+    const firstPage = Promise.race([first, all])
+    firstPage.catch(() => {})
+    return {all, firstPage}
   })
+}
+
+/** Every agent pod (all pages). */
+export async function tetragonPods(ctx: ClusterContext, signal?: AbortSignal): Promise<PodSummary[]> {
+  return (await agentPodListing(ctx, signal)).all
+}
+
+/**
+ * The first page of agent pods (500 of them, all on most clusters): enough to pick agents to talk to, so
+ * the gRPC checks need not wait for 5,000 nodes' pods to be listed.
+ */
+export async function firstAgentPods(ctx: ClusterContext, signal?: AbortSignal): Promise<PodSummary[]> {
+  return (await agentPodListing(ctx, signal)).firstPage
 }
 
 export function tetragonConfigMap(ctx: ClusterContext, signal?: AbortSignal): Promise<V1ConfigMap | undefined> {

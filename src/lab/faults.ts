@@ -15,7 +15,7 @@ import tls from 'node:tls'
 import selfsigned from 'selfsigned'
 import YAML from 'yaml'
 
-import type {LabPart} from './index.js'
+import type {LabPart} from './part.js'
 
 export type FaultTarget = 'kube' | 'es' | 'kibana' | 'tetragon'
 

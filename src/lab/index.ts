@@ -6,6 +6,9 @@ import {type KubeLab, type KubeLabOptions, startKubeLab} from './kube/index.js'
 import type {LabSpec} from './spec.js'
 import type {TetragonInCluster} from './tetragon/in-cluster.js'
 import {writePrivateFileSync} from './private-file.js'
+import type {LabPart} from './part.js'
+
+export type {LabPart} from './part.js'
 
 // The whole simulated environment of one scenario. Each sub-lab (Kubernetes today; Tetragon gRPC
 // and Elasticsearch later) is started here, contributes environment variables and files, and is
@@ -16,17 +19,6 @@ export interface LabOptions extends KubeLabOptions {
   kube?: KubeLabOptions
   /** Extra Elastic lab options (merged over the scenario's). */
   elastic?: ElasticLabOptions
-}
-
-/** A started sub-lab as `startLab` composes it. */
-export interface LabPart {
-  name: string
-  env?: Record<string, string>
-  /** Environment that needs DIR (e.g. a CA file written there). */
-  envFor?: (dir: string) => Record<string, string>
-  /** Extra files for DIR; paths relative to DIR. */
-  files?: (dir: string) => Record<string, string>
-  stop(): Promise<void>
 }
 
 export interface Lab {

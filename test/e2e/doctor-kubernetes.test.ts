@@ -60,8 +60,8 @@ describe('doctor, Kubernetes side, per scenario', () => {
         expect(idsWithStatus(report, 'warn')).toEqual(warning)
         expect(report.exitCode).toBe(exitCode)
         expect(res.code).toBe(exitCode)
-        // doctor is read-only: access reviews are the only POSTs it may send.
-        const writes = lab.kube.requests().filter((r: any) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(r.verb) && r.resource !== 'selfsubjectaccessreviews')
+        // doctor is read-only: access and rules reviews (which store nothing) are the only POSTs it may send.
+        const writes = lab.kube.requests().filter((r: any) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(r.verb) && !['selfsubjectaccessreviews', 'selfsubjectrulesreviews'].includes(r.resource))
         expect(writes).toEqual([])
       })
     })

@@ -41,7 +41,7 @@ export function leftovers(lab: Lab): string[] {
 export function writes(lab: Lab): string[] {
   return lab.kube
     .requests()
-    .filter((r) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(r.verb) && r.resource !== 'selfsubjectaccessreviews')
+    .filter((r) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(r.verb) && !['selfsubjectaccessreviews', 'selfsubjectrulesreviews'].includes(r.resource))
     // Namespaces are cluster-scoped: the request names them once (a create names none: the name is in the body).
     .map((r) => `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''} ${r.resource === 'namespaces' ? r.name : `${r.namespace ? `${r.namespace}/` : ''}${r.name}`}`.trim())
 }

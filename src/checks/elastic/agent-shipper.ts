@@ -2,7 +2,7 @@ import type {V1DaemonSet} from '@kubernetes/client-node'
 
 import {fail, notEvaluated, pass, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {summarizePod, tetragonConfigMap, tetragonInstall, tetragonPods} from '../../cluster/facts.js'
+import {daemonSets, matchesSelector, summarizePod, type PodSummary, tetragonConfigMap, tetragonInstall, tetragonPods} from '../../cluster/facts.js'
 
 const DOCS = 'https://www.elastic.co/docs/reference/integrations/cilium_tetragon'
 /** Elastic's reference manifests label their DaemonSets `app: elastic-agent` and `k8s-app: filebeat`. */
@@ -14,9 +14,17 @@ const covers = (dirs: string[], path: string) => dirs.some((d) => path === d || 
 /** Elastic Agent / Filebeat DaemonSets (memoised so they can be read early). */
 export function shipperDaemonSets(ctx: CheckContext, signal?: AbortSignal): Promise<V1DaemonSet[]> {
   return ctx.memo.get('shipper.daemonsets', async () => {
-    const kube = await ctx.kube()
-    return (await Promise.all(SHIPPER_SELECTORS.map((s) => kube.listDaemonSets(s, signal)))).flat()
+    const all = await daemonSets(ctx, signal)
+    return SHIPPER_SELECTORS.flatMap((s) => all.filter((d) => matchesSelector(s, d.metadata?.labels)))
   })
+}
+
+/** The pods of a shipper DaemonSet (undefined when it has no matchLabels to list them by), memoised so they can be read early. */
+export function shipperPodsOf(ctx: CheckContext, ds: V1DaemonSet, signal?: AbortSignal): Promise<PodSummary[] | undefined> {
+  const selector = Object.entries(ds.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',')
+  return ctx.memo.get(`shipper.pods/${ds.metadata?.namespace}/${selector}`, async () =>
+    selector ? (await ctx.kube()).listPods(ds.metadata?.namespace, {labelSelector: selector, signal}, summarizePod) : undefined,
+  )
 }
 
 export const shipperOnEveryTetragonNode: Check<CheckContext> = {
@@ -67,11 +75,7 @@ export const shipperOnEveryTetragonNode: Check<CheckContext> = {
     const readsFile = covers(paths, exportFile)
     const readsContainerLogs = Boolean(sidecar) && covers(paths, '/var/log/containers')
     // Per node: a Tetragon agent whose node has no ready shipper pod has its events left unshipped.
-    const selector = Object.entries(ds.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',')
-    const [agents, shipperPods] = await Promise.all([
-      tetragonPods(ctx, signal),
-      selector ? kube.listPods(ds.metadata?.namespace, {labelSelector: selector, signal}, summarizePod) : Promise.resolve(undefined),
-    ])
+    const [agents, shipperPods] = await Promise.all([tetragonPods(ctx, signal), shipperPodsOf(ctx, ds, signal)])
     const shippedNodes = new Set((shipperPods ?? []).filter((p) => p.ready).map((p) => p.node))
     const unshipped = shipperPods ? agents.filter((a) => a.node && !shippedNodes.has(a.node)) : []
     const notReadyAgents = agents.filter((a) => !a.ready).length

@@ -1,5 +1,8 @@
 import {setMaxListeners} from 'node:events'
 
+import type {V1ResourceRule} from '@kubernetes/client-node'
+
+import type {KubeClient} from '../../clients/kube.js'
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import {ForbiddenError} from '../../engine/errors.js'
 import type {CheckContext} from '../context.js'
@@ -48,22 +51,16 @@ export const accessReviewForChecks: Check<CheckContext> = {
       {verb: 'list', resource: 'tracingpoliciesnamespaced', group: 'cilium.io', for: ['tetragon.policies']},
     ]
     let reviews: Array<{need: Need; allowed: boolean}>
-    // One abort listener per concurrent review on the check's signal: bounded by this list, not a leak.
-    setMaxListeners(needs.length + 10, signal)
+    let counts = {rulesReviews: 0, accessReviews: 0}
     try {
-      reviews = await Promise.all(
-        needs.map(async (need) => ({
-          need,
-          allowed: (await kube.canI(need.verb, need.resource, {group: need.group, namespace: need.namespace, subresource: need.subresource}, signal)).allowed,
-        })),
-      )
+      ;({reviews, counts} = await review(kube, needs, signal))
     } catch (error) {
       if (error instanceof ForbiddenError) return warn('cannot review access (SelfSubjectAccessReview is forbidden); checks will report what they cannot read', {docs: DOCS.rbac})
       throw error
     }
     const denied = reviews.filter((r) => !r.allowed).map((r) => r.need)
     const name = (n: Need) => `${n.verb} ${n.resource}${n.subresource ? `/${n.subresource}` : ''}${n.group ? `.${n.group}` : ''}${n.namespace ? ` in ${n.namespace}` : ' (cluster-wide)'}`
-    const evidence = {context: kube.contextName, denied: denied.map(name), reviewed: needs.length}
+    const evidence = {context: kube.contextName, denied: denied.map(name), reviewed: needs.length, ...counts}
     if (denied.length === 0) return pass(`context ${kube.contextName} may do all ${needs.length} things the checks need`, evidence)
     const affected = [...new Set(denied.flatMap((d) => d.for))]
     const verbs = [...new Set(denied.map((d) => d.verb))].join(',')
@@ -77,4 +74,53 @@ export const accessReviewForChecks: Check<CheckContext> = {
     if (denied.length === needs.length) return {...outcome, unreachable: true, message: `the credentials of context ${kube.contextName} may do none of the ${needs.length} things the checks need (${denied.map(name).join('; ')})`}
     return outcome
   },
+}
+
+/**
+ * Whether RBAC rules grant a request without a resource name, matched as the API server's RBAC authorizer
+ * does (kubernetes pkg/apis/rbac/v1/evaluation_helpers.go: VerbMatches, APIGroupMatches, ResourceMatches):
+ * `*` matches any verb, group or resource; `*\/sub` matches that subresource of any resource; a rule
+ * limited to resourceNames does not grant a list or an unnamed get.
+ */
+export function rulesAllow(rules: V1ResourceRule[], need: {verb: string; resource: string; group?: string; subresource?: string}): boolean {
+  const combined = need.subresource ? `${need.resource}/${need.subresource}` : need.resource
+  return rules.some(
+    (r) =>
+      (r.verbs ?? []).some((v) => v === '*' || v === need.verb) &&
+      (r.apiGroups ?? []).some((g) => g === '*' || g === (need.group ?? '')) &&
+      (r.resources ?? []).some((x) => x === '*' || x === combined || (need.subresource !== undefined && x === `*/${need.subresource}`)) &&
+      (r.resourceNames ?? []).length === 0,
+  )
+}
+
+/**
+ * One SelfSubjectRulesReview per namespace answers the namespaced permissions at once; a
+ * SelfSubjectAccessReview settles the rest. Rules reviews only prove an allow: RBAC has no deny, but the
+ * rules of a namespace also hold RoleBindings, which grant nothing cluster-wide, so cluster-wide needs, needs
+ * the rules do not grant, and namespaces whose review is incomplete (another authorizer) or forbidden are
+ * asked one by one.
+ */
+async function review(kube: KubeClient, needs: Need[], signal?: AbortSignal): Promise<{reviews: Array<{need: Need; allowed: boolean}>; counts: {rulesReviews: number; accessReviews: number}}> {
+  const namespaces = [...new Set(needs.map((n) => n.namespace).filter((n): n is string => Boolean(n)))]
+  const rules = new Map<string, V1ResourceRule[]>()
+  await Promise.all(
+    namespaces.map(async (ns) => {
+      const r = await kube.rulesReview(ns, signal).catch((error: unknown) => {
+        if (error instanceof ForbiddenError) return undefined
+        throw error
+      })
+      if (r && !r.incomplete) rules.set(ns, r.rules)
+    }),
+  )
+  const settled = (n: Need) => n.namespace !== undefined && rulesAllow(rules.get(n.namespace) ?? [], n)
+  const rest = needs.filter((n) => !settled(n))
+  // One abort listener per concurrent review on the check's signal: bounded by the list of needs, not a leak.
+  if (signal) setMaxListeners(rest.length + namespaces.length + 10, signal)
+  const asked = new Map(
+    await Promise.all(rest.map(async (n) => [n, (await kube.canI(n.verb, n.resource, {group: n.group, namespace: n.namespace, subresource: n.subresource}, signal)).allowed] as const)),
+  )
+  return {
+    reviews: needs.map((need) => ({need, allowed: asked.get(need) ?? true})),
+    counts: {rulesReviews: namespaces.length, accessReviews: rest.length},
+  }
 }

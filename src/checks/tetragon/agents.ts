@@ -4,7 +4,7 @@
 // agent) and names the agents it could not reach, instead of refusing to run because not all are ready.
 import {notEvaluated, type Outcome, type Status} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {tetragonInstall, tetragonPods, type PodSummary, type TetragonInstall} from '../../cluster/facts.js'
+import {firstAgentPods, tetragonInstall, tetragonPods, type PodSummary, type TetragonInstall} from '../../cluster/facts.js'
 import {MAX_GRPC_AGENTS, podAccess, type TetragonAccess} from '../../cluster/agents.js'
 import {handshakeProblem, handshakeWith, standaloneMode, type Handshake} from './api.js'
 
@@ -73,12 +73,30 @@ const agentName = (r: PerAgent) => r.access.pod?.node ?? r.access.target
  */
 export async function perAgent(ctx: CheckContext, signal: AbortSignal, evaluate: (access: TetragonAccess) => Promise<Outcome>): Promise<Outcome> {
   if (standaloneMode(ctx)) return evaluate(await ctx.tetragon(signal))
+  const evaluateAll = (chosen: PodSummary[]): Promise<PerAgent[]> =>
+    Promise.all(chosen.map(async (p) => {
+      const access = await podAccess(ctx, p, signal)
+      return {access, outcome: await evaluate(access)}
+    }))
+  // Start on the first page's agents while the rest of the list arrives; the counts need the whole list.
+  const early = await sampleEarly(ctx, signal, (pods) => grpcAgents(pods.filter((p) => p.ready)))
+  const running = early ? evaluateAll(early) : undefined
+  running?.catch(() => {})
   const a = await agentsOr(ctx, signal, true)
   if (isOutcome(a)) return a
-  const chosen = grpcAgents(a.ready)
-  const accesses = await Promise.all(chosen.map((p) => podAccess(ctx, p, signal)))
-  const results: PerAgent[] = await Promise.all(accesses.map(async (access) => ({access, outcome: await evaluate(access)})))
-  return combine(results, a)
+  return combine(await (running ?? evaluateAll(grpcAgents(a.ready))), a)
+}
+
+/**
+ * The agents to talk to, chosen from the first page of the agent pod list (all of it on clusters under 500
+ * nodes) when it has a ready one: on 5,000 nodes the gRPC and metrics work then starts before the last page
+ * arrives. Undefined when there is no DaemonSet or no ready pod on that page: the caller waits for the list.
+ */
+export async function sampleEarly(ctx: CheckContext, signal: AbortSignal | undefined, choose: (pods: PodSummary[]) => PodSummary[]): Promise<PodSummary[] | undefined> {
+  const install = await tetragonInstall(ctx, signal).catch(() => undefined)
+  if (!install?.daemonSet) return undefined
+  const first = await firstAgentPods(ctx, signal).catch(() => undefined)
+  return first?.some((p) => p.ready) ? choose(first) : undefined
 }
 
 export function combine(results: PerAgent[], a: Agents): Outcome {

@@ -1,8 +1,8 @@
 import {fail, pass, skip, warn, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
 import {ForbiddenError} from '../../engine/errors.js'
-import {type PodSummary} from '../../cluster/facts.js'
-import {agentsOr, isOutcome, notReadyNote, podProblem} from './agents.js'
+import {tetragonInstall, type PodSummary} from '../../cluster/facts.js'
+import {agentsOr, isOutcome, notReadyNote, podProblem, sampleEarly} from './agents.js'
 import {METRICS_PORT} from '../../cluster/agents.js'
 import {standaloneMode, TETRAGON_DOCS} from './api.js'
 import {parsePrometheus, total, type Sample} from './prometheus.js'
@@ -75,12 +75,13 @@ export const tetragonDroppedEvents: Check<CheckContext> = {
     if (standaloneMode(ctx) && !(await ctx.kube().then(() => true, () => false))) {
       return skip('metrics are read through the Kubernetes API; for a standalone agent: curl -s localhost:2112/metrics | grep -E "lost|missed|overflow"')
     }
-    const agents = await agentsOr(ctx, signal, true)
-    if (isOutcome(agents)) return agents
+    // The first page's agents are scraped while the rest of the list arrives (sampleEarly).
+    const early = await sampleEarly(ctx, signal, choosePods)
+    const whole = early ? undefined : await agentsOr(ctx, signal, true)
+    if (whole && isOutcome(whole)) return whole
     const kube = await ctx.kube()
-    const {install, pods} = agents
-    const ns = install.namespace
-    const chosen = choosePods(pods)
+    const ns = (await tetragonInstall(ctx, signal)).namespace
+    const chosen = early ?? choosePods(whole!.pods)
     const windowMs = ctx.opts.metricsWindowMs ?? WINDOW_MS
     const scrape = () =>
       Promise.all(chosen.map((p) => kube.proxyGet(ns, p.name, METRICS_PORT, 'metrics', signal).then((text) => counts(parsePrometheus(String(text)).samples), (e: Error) => e)))
@@ -89,6 +90,9 @@ export const tetragonDroppedEvents: Check<CheckContext> = {
     await sleep(windowMs, signal)
     const second = await scrape()
     const seconds = Math.max(0.001, (Date.now() - t0) / 1000)
+    const agents = whole ?? (await agentsOr(ctx, signal, true))
+    if (isOutcome(agents)) return agents
+    const {install, pods} = agents
 
     const perNode: Array<{pod: string; node?: string; lost: number; received: number; ratio: number; increase: number; perSecond: number; rateLimited: number}> = []
     const failedScrapes: string[] = []
