@@ -3,13 +3,17 @@ import {execFile} from 'node:child_process'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 
 import {releaseSecret} from '../../src/lab/kube/helm-release.js'
 import {getScenario} from '../../src/lab/scenarios.js'
 import {FAKE_HELM_DIR, problems, withLab} from '../fixtures/helm/harness.js'
 
 const LAYERS = ['--only', 'kubernetes,tetragon']
+
+// Each case runs the CLI three to five times (setup, doctor, setup again) and the fake helm several times more: on a
+// loaded 2-core machine that alone took over a minute. A bound, not a measurement.
+vi.setConfig({testTimeout: 240_000})
 
 describe('setup brings a broken installation to a passing doctor, once', () => {
   for (const scenario of ['grpc-localhost', 'grpc-unix-socket', 'grpc-disabled', 'selector-mismatch', 'no-service']) {
