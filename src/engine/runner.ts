@@ -175,7 +175,10 @@ export async function runChecks<Ctx>(checks: Check<Ctx>[], ctx: Ctx, opts: RunOp
           else stop.signal.addEventListener('abort', onAbort, {once: true})
         })
         const outcome = await Promise.race([check.run(ctx, abort.signal).catch(outcomeFromError), timeout, aborted])
-        if (!done.has(check.id)) record(check, outcome, performance.now() - started)
+        if (!done.has(check.id)) {
+          record(check, outcome, performance.now() - started)
+          if (outcome.status === 'pass' || outcome.status === 'warn') check.prefetchOnPass?.(ctx)
+        }
       } finally {
         clearTimeout(timer)
         stop.signal.removeEventListener('abort', onStop)

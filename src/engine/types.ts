@@ -48,6 +48,11 @@ export interface Check<Ctx = unknown> {
   /** Overrides the runner's per-check timeout. */
   timeoutMs?: number
   run(ctx: Ctx, signal: AbortSignal): Promise<Outcome>
+  /**
+   * Reads the runner starts once this check passes or warns, for the checks that follow (e.g. the cluster
+   * facts once the API answers): fire-and-forget, their errors reach the checks that await the same reads.
+   */
+  prefetchOnPass?(ctx: Ctx): void
 }
 
 export interface Summary {

@@ -19,6 +19,15 @@ function check(id: string, requires: string[], run: (signal: AbortSignal) => Pro
 }
 
 describe('runChecks', () => {
+  it('starts a check\'s prefetch when it passes, before its dependants run, and never when it fails', async () => {
+    const events: string[] = []
+    const ok = {...check('a', [], () => pass('ok')), prefetchOnPass: (ctx: unknown) => void events.push(`prefetch a with ${String(ctx)}`)}
+    const broken = {...check('x', [], () => fail('no')), prefetchOnPass: () => void events.push('prefetch x')}
+    const registry = [ok, check('b', ['a'], () => (events.push('b'), pass('ok'))), broken]
+    await runChecks(registry, 'ctx', {})
+    expect(events).toEqual(['prefetch a with ctx', 'b'])
+  })
+
   it('runs in dependency order and marks dependants of a failure not-evaluated with the reason', async () => {
     const order: string[] = []
     const registry = [

@@ -7,11 +7,11 @@ export const kubernetesApiReachable: Check<CheckContext> = {
   layer: 'kubernetes',
   title: 'Kubernetes API reachable',
   requires: [],
+  // Once the API answers, every independent read the selected checks need starts (the runner calls it).
+  prefetchOnPass: prefetch,
   async run(ctx, signal) {
     const kube = await ctx.kube()
     const version = await kube.version(signal)
-    // The run's signal, not this check's: prefetched reads outlive k8s.connect.
-    prefetch(ctx)
     return pass(`Kubernetes ${version.gitVersion} at ${kube.server} (context ${kube.contextName})`, {
       server: kube.server,
       context: kube.contextName,
