@@ -23,10 +23,8 @@ export const grpcReachable: Check<CheckContext> = {
   id: 'tetragon.grpc-reachable',
   layer: 'tetragon',
   title: 'Tetragon gRPC API answers on the collector\'s path (Service) and to GetVersion',
-  get requires() {
-    // An agent to talk to, not all agents ready (a partial rollout is reported by tetragon.daemonset).
-    return clusterRequires(['service.exists', 'k8s.connect'])
-  },
+  // An agent to talk to, not all agents ready (a partial rollout is reported by tetragon.daemonset).
+  requires: clusterRequires(['service.exists', 'k8s.connect']),
   async run(ctx, signal): Promise<Outcome> {
     const api = standaloneMode(ctx) ? await standaloneHandshake(ctx, signal) : await clusterHandshakes(ctx, signal)
     if (isOutcome(api)) return api

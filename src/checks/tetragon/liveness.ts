@@ -9,10 +9,8 @@ export const tetragonLiveness: Check<CheckContext> = {
   id: 'tetragon.liveness',
   layer: 'tetragon',
   title: 'Tetragon health service reports "liveness" SERVING',
-  get requires() {
-    // Each ready agent's health server; agents that are not ready are tetragon.daemonset's finding.
-    return clusterRequires(['k8s.connect'])
-  },
+  // Each ready agent's health server; agents that are not ready are tetragon.daemonset's finding.
+  requires: clusterRequires(['k8s.connect']),
   run(ctx, signal) {
     // A standalone agent has no kubelet probing it: name the address probed, not the cluster's machinery.
     const standalone = standaloneMode(ctx)

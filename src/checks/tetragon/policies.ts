@@ -68,10 +68,8 @@ export const tetragonPolicies: Check<CheckContext> = {
   id: 'tetragon.policies',
   layer: 'tetragon',
   title: 'TracingPolicies loaded without errors, including a network and a file-access policy',
-  get requires() {
-    // An agent to talk to, not all agents ready (a partial rollout is reported by tetragon.daemonset).
-    return clusterRequires(['k8s.connect'])
-  },
+  // An agent to talk to, not all agents ready (a partial rollout is reported by tetragon.daemonset).
+  requires: clusterRequires(['k8s.connect']),
   run(ctx, signal) {
     return perAgent(ctx, signal, async (access) => {
       const h = await apiOr(ctx, access)

@@ -20,10 +20,8 @@ export const tetragonSchema: Check<CheckContext> = {
   id: 'tetragon.schema',
   layer: 'tetragon',
   title: 'Events from GetEvents decode with tetractl\'s proto (no unknown fields or event types)',
-  get requires() {
-    // An agent to talk to, not all agents ready (a partial rollout is reported by tetragon.daemonset).
-    return clusterRequires(['k8s.connect'])
-  },
+  // An agent to talk to, not all agents ready (a partial rollout is reported by tetragon.daemonset).
+  requires: clusterRequires(['k8s.connect']),
   run(ctx, signal) {
     return perAgent(ctx, signal, async (access) => {
       const h = await apiOr(ctx, access)

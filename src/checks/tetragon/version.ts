@@ -17,10 +17,8 @@ export const tetragonVersion: Check<CheckContext> = {
   id: 'tetragon.version',
   layer: 'tetragon',
   title: 'Tetragon agent version is wire-compatible and in the tested range',
-  get requires() {
-    // An agent to talk to, not all agents ready (a partial rollout is reported by tetragon.daemonset).
-    return clusterRequires(['k8s.connect'])
-  },
+  // An agent to talk to, not all agents ready (a partial rollout is reported by tetragon.daemonset).
+  requires: clusterRequires(['k8s.connect']),
   run(ctx, signal) {
     return perAgent(ctx, signal, async (access) => {
       const h = await apiOr(ctx, access)
