@@ -8,9 +8,10 @@ import {startElasticLab, type ElasticLab} from '../../src/lab/elastic/index.js'
 
 let lab: ElasticLab
 
-function call(method: string, path: string, body?: unknown) {
+function call(method: string, path: string, body?: unknown, asAdmin = false) {
   return new Promise<{status: number; headers: Record<string, unknown>; text: string; body: any}>((resolve, reject) => {
-    const headers: Record<string, string> = {authorization: `ApiKey ${lab.credentials.apiKey}`}
+    const admin = `Basic ${Buffer.from(`${lab.admin.username}:${lab.admin.password}`).toString('base64')}`
+    const headers: Record<string, string> = {authorization: asAdmin ? admin : `ApiKey ${lab.credentials.apiKey}`}
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
     if (payload !== undefined) {
       headers['content-type'] = 'application/json'
@@ -137,5 +138,33 @@ describe('Elasticsearch lab: search bodies', () => {
     })
     expect(r.status).toBe(200)
     expect(r.body.hits.total.value).toBeGreaterThan(0)
+  })
+})
+
+describe('Elasticsearch lab: pipeline definitions and index settings', () => {
+  it('refuses a processor without a required property before running anything (ConfigurationUtils)', async () => {
+    const r = await call('POST', '/_ingest/pipeline/_simulate', {
+      pipeline: {processors: [{set: {tag: 'fails', value: 'x'}}]},
+      docs: [{_source: {foo: 'bar'}}],
+    })
+    expect(r.status).toBe(400)
+    expect(r.body.error.root_cause[0]).toEqual({type: 'parse_exception', reason: '[field] required property is missing', processor_type: 'set', processor_tag: 'fails', property_name: 'field'})
+    const noValue = await call('POST', '/_ingest/pipeline/_simulate', {pipeline: {processors: [{set: {field: 'a'}}]}, docs: [{_source: {}}]})
+    expect(noValue.status).toBe(400)
+    expect(noValue.body.error.reason).toBe('[value] required property is missing')
+    expect(noValue.body.error.property_name).toBe('value')
+  })
+
+  it('names the missing pipeline of a simulate body as [pipeline] required property is missing', async () => {
+    const r = await call('POST', '/_ingest/pipeline/_simulate', {docs: [{_source: {foo: 'bar'}}]})
+    expect(r.status).toBe(400)
+    expect(r.body.error).toMatchObject({type: 'parse_exception', reason: '[pipeline] required property is missing', property_name: 'pipeline'})
+  })
+
+  it('keeps the number_of_replicas an index was created with', async () => {
+    const created = await call('PUT', '/replicas-test', {settings: {number_of_replicas: '0'}}, true)
+    expect(created.status).toBe(200)
+    const r = await call('GET', '/replicas-test/_settings', undefined, true)
+    expect(r.body['replicas-test'].settings.index.number_of_replicas).toBe('0')
   })
 })

@@ -9,7 +9,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
 
-import {IngestDocument, ingest, ingestErrorBody, type JsonMap, type PipelineDefinition, validatePipeline} from './ingest.js'
+import {IngestDocument, ingest, ingestErrorBody, type JsonMap, type PipelineDefinition, PipelineConfigError, requiredProperty, validatePipeline} from './ingest.js'
 import {fieldCaps, getFieldMappings, getMappings} from './mappings.js'
 import {EsHttpError, hitOf, matches, parseSort, runAggregations, sortDocs} from './query.js'
 import {
@@ -295,6 +295,13 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
         throw new EsHttpError(400, 'illegal_argument_exception', `unknown setting [${k}] please check that any required plugins are installed, or check the breaking changes documentation for removed settings`)
       }
     }
+    // IndexMetadata.SETTING_NUMBER_OF_REPLICAS is an int setting, min 0, kept (and returned by _settings) as a string.
+    const replicas = flat['index.number_of_replicas']
+    if (replicas !== undefined && !/^\d+$/.test(String(replicas))) {
+      // Setting.parseInt: a negative number is "must be >= 0"; the wording for a non-number is unverified.
+      const negative = /^-\d+$/.test(String(replicas))
+      throw new EsHttpError(400, 'illegal_argument_exception', `Failed to parse value [${String(replicas)}] for setting [index.number_of_replicas]${negative ? ' must be >= 0' : ''}`)
+    }
     const existing = store.indices.get(name) ?? store.dataStreams.get(name)
     if (existing) {
       const uuid = 'uuid' in existing ? existing.uuid : '_na_'
@@ -304,7 +311,7 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
     if (store.findTemplate(name)?.body.data_stream) {
       throw new EsHttpError(400, 'illegal_argument_exception', `cannot create index with name [${name}], because it matches with template [${store.findTemplate(name)!.name}] that creates data streams only, use create data stream api instead`)
     }
-    store.createIndex(name)
+    store.createIndex(name, replicas === undefined ? undefined : String(Number(replicas)))
     return [200, {acknowledged: true, shards_acknowledged: true, index: name}]
   }
 
@@ -530,20 +537,24 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
     return [Object.keys(res).length === 0 ? 404 : 200, res]
   }
 
-  function simulate(id: string | undefined, b: JsonMap | undefined): [number, unknown] {
-    if (!b || !Array.isArray(b.docs)) throw new EsHttpError(400, 'parse_exception', '[docs] required property is missing', {property_name: 'docs'})
+  /** SimulatePipelineRequest.parse / parseWithPipelineId: the pipeline is built before the docs are read. */
+  function simulate(id: string | undefined, raw: JsonMap | undefined): [number, unknown] {
+    const b = raw ?? {}
     let def: PipelineDefinition | undefined
     let pid = id ?? '_simulate_pipeline'
+    const refuse = (e: PipelineConfigError) => new EsHttpError(400, 'parse_exception', e.reason, e.metadata)
     if (id) {
       def = store.pipelines.get(id)
       // Status and wording for a missing pipeline id are not covered by the spec (unverified).
       if (!def) throw new EsHttpError(404, 'resource_not_found_exception', `pipeline [${id}] is missing`)
     } else {
-      const problem = validatePipeline(b.pipeline)
-      if (problem) throw new EsHttpError(400, 'parse_exception', problem)
+      const problem = requiredProperty(b, 'pipeline', 'map') ?? validatePipeline(b.pipeline, '_simulate_pipeline')
+      if (problem) throw refuse(problem)
       def = b.pipeline as unknown as PipelineDefinition
       pid = '_simulate_pipeline'
     }
+    const docsProblem = requiredProperty(b, 'docs', 'list')
+    if (docsProblem) throw refuse(docsProblem)
     const docs = (b.docs as JsonMap[]).map((d) => {
       const source = structuredClone((d._source ?? {}) as JsonMap)
       const doc = new IngestDocument(source, {_index: d._index as string | undefined, _id: d._id as string | undefined}, new Date(store.now()))
@@ -604,7 +615,7 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
             ...(i.dataStream ? {hidden: 'true'} : {}),
             codec: 'best_compression',
             number_of_shards: '1',
-            number_of_replicas: '1',
+            number_of_replicas: i.numberOfReplicas ?? '1',
             provided_name: i.name,
             creation_date: String(i.createdAt),
             uuid: i.uuid,

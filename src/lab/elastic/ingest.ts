@@ -650,14 +650,84 @@ export function ingestErrorBody(e: IngestError): Record<string, unknown> {
   return {root_cause: [one], ...one}
 }
 
-/** Validates a pipeline definition the way PUT/simulate would before running it. */
-export function validatePipeline(def: unknown): string | undefined {
-  if (!isMap(def as Json)) return 'pipeline must be an object'
-  const d = def as unknown as PipelineDefinition
-  if (!Array.isArray(d.processors)) return '[processors] required property is missing'
-  for (const p of [...d.processors, ...(d.on_failure ?? [])]) {
-    const type = Object.keys(p ?? {})[0]
-    if (!type || !(SUPPORTED_PROCESSORS as readonly string[]).includes(type)) return `No processor type exists with name [${type}]`
+/**
+ * A pipeline definition Elasticsearch refuses while building it (ConfigurationUtils.newConfigurationException):
+ * an ElasticsearchParseException whose reason names the property, with processor_type / processor_tag /
+ * property_name as metadata, which the REST layer renders next to `type` and `reason`.
+ */
+export class PipelineConfigError {
+  constructor(
+    readonly reason: string,
+    readonly metadata: {processor_type?: string; processor_tag?: string; property_name?: string} = {},
+  ) {}
+}
+
+/** Properties each processor's Factory reads with readStringProperty / readObject (no default: required). */
+const REQUIRED_PROPERTIES: Record<string, string[]> = {
+  set: ['field'],
+  rename: ['field', 'target_field'],
+  json: ['field'],
+  split: ['field', 'separator'],
+  convert: ['field', 'type'],
+  remove: ['field'],
+  append: ['field', 'value'],
+  lowercase: ['field'],
+  uppercase: ['field'],
+  pipeline: ['name'],
+}
+
+/** ConfigurationUtils.readMap / readList: a missing property, or one of the wrong shape. */
+export function requiredProperty(config: JsonMap, name: string, kind: 'map' | 'list'): PipelineConfigError | undefined {
+  const v = config[name]
+  if (v === undefined || v === null) return new PipelineConfigError(`[${name}] required property is missing`, {property_name: name})
+  const ok = kind === 'map' ? isMap(v) : Array.isArray(v)
+  if (!ok) return new PipelineConfigError(`[${name}] property isn't a ${kind}, but of type [${javaType(v)}]`, {property_name: name})
+  return undefined
+}
+
+/** ConfigurationUtils.readProcessorConfigs / readProcessor: a processor's on_failure list first, then its own properties. */
+function validateProcessors(list: unknown[]): PipelineConfigError | undefined {
+  for (const entry of list) {
+    if (!isMap(entry as Json)) continue
+    for (const [type, raw] of Object.entries(entry as JsonMap)) {
+      if (raw === null) return new PipelineConfigError('processor config cannot be [null]', {processor_type: type})
+      if (!isMap(raw)) return new PipelineConfigError(`property isn't a map, but of type [${javaType(raw)}]`, {processor_type: type})
+      const c = raw
+      const tag = typeof c.tag === 'string' ? c.tag : undefined
+      const meta = (property?: string) => ({processor_type: type, ...(tag !== undefined ? {processor_tag: tag} : {}), ...(property ? {property_name: property} : {})})
+      if (!(SUPPORTED_PROCESSORS as readonly string[]).includes(type)) return new PipelineConfigError(`No processor type exists with name [${type}]`, meta())
+      if (c.on_failure !== undefined && c.on_failure !== null) {
+        if (!Array.isArray(c.on_failure)) return new PipelineConfigError(`[on_failure] property isn't a list, but of type [${javaType(c.on_failure)}]`, meta('on_failure'))
+        const inner = validateProcessors(c.on_failure)
+        if (inner) return inner
+        if (c.on_failure.length === 0) return new PipelineConfigError('[on_failure] processors list cannot be empty', meta('on_failure'))
+      }
+      for (const p of REQUIRED_PROPERTIES[type] ?? []) {
+        if (c[p] === undefined || c[p] === null) return new PipelineConfigError(`[${p}] required property is missing`, meta(p))
+      }
+      // SetProcessor.Factory: `value` is required unless `copy_from` is given, and not both.
+      if (type === 'set') {
+        if (c.copy_from !== undefined && c.value !== undefined) return new PipelineConfigError('[copy_from] cannot set both `copy_from` and `value` in the same processor', meta('copy_from'))
+        if (c.copy_from === undefined && (c.value === undefined || c.value === null)) return new PipelineConfigError('[value] required property is missing', meta('value'))
+      }
+    }
+  }
+  return undefined
+}
+
+/** Pipeline.create: `processors` (required), then the pipeline-level `on_failure`, as PUT and simulate build it. */
+export function validatePipeline(def: unknown, id: string): PipelineConfigError | undefined {
+  if (!isMap(def as Json)) return new PipelineConfigError(`[pipeline] property isn't a map, but of type [${javaType(def)}]`, {property_name: 'pipeline'})
+  const d = def as JsonMap
+  const missing = requiredProperty(d, 'processors', 'list')
+  if (missing) return missing
+  const err = validateProcessors(d.processors as Json[])
+  if (err) return err
+  if (d.on_failure !== undefined && d.on_failure !== null) {
+    if (!Array.isArray(d.on_failure)) return new PipelineConfigError(`[on_failure] property isn't a list, but of type [${javaType(d.on_failure)}]`, {property_name: 'on_failure'})
+    const inner = validateProcessors(d.on_failure)
+    if (inner) return inner
+    if (d.on_failure.length === 0) return new PipelineConfigError(`pipeline [${id}] cannot have an empty on-failure option defined`)
   }
   return undefined
 }

@@ -56,6 +56,8 @@ export interface BackingIndex {
   constants: Record<string, string | null>
   /** Template mappings plus the fields writes mapped dynamically. */
   mapping: IndexMapping
+  /** index.number_of_replicas as created (a string, as settings are kept); undefined = the default 1. */
+  numberOfReplicas?: string
 }
 
 export interface DataStream {
@@ -262,7 +264,7 @@ export class EsStore {
   }
 
   /** A plain (non data stream) index with the settings of the template matching its name. */
-  createIndex(name: string): BackingIndex {
+  createIndex(name: string, numberOfReplicas?: string): BackingIndex {
     const t = this.findTemplate(name)
     const index: BackingIndex = {
       name,
@@ -272,6 +274,7 @@ export class EsStore {
       template: t?.name,
       constants: {...(t?.constants ?? {})},
       mapping: new IndexMapping(t?.mappings ?? {properties: {}, dynamicTemplates: []}),
+      ...(numberOfReplicas !== undefined ? {numberOfReplicas} : {}),
     }
     delete index.settings.mode
     this.indices.set(name, index)
