@@ -161,6 +161,19 @@ describe('Elasticsearch lab: pipeline definitions and index settings', () => {
     expect(r.body.error).toMatchObject({type: 'parse_exception', reason: '[pipeline] required property is missing', property_name: 'pipeline'})
   })
 
+  it('answers a simulate of a missing pipeline id, an empty docs list and a doc without _source as SimulatePipelineRequest does', async () => {
+    const missing = await call('POST', '/_ingest/pipeline/no-such-pipeline/_simulate', {docs: [{_source: {}}]})
+    expect(missing.status).toBe(400)
+    expect(missing.body.error).toMatchObject({type: 'illegal_argument_exception', reason: 'pipeline [no-such-pipeline] does not exist'})
+    const pipeline = {processors: [{set: {field: 'a', value: 1}}]}
+    const empty = await call('POST', '/_ingest/pipeline/_simulate', {pipeline, docs: []})
+    expect(empty.status).toBe(400)
+    expect(empty.body.error.reason).toBe('must specify at least one document in [docs]')
+    const noSource = await call('POST', '/_ingest/pipeline/_simulate', {pipeline, docs: [{_id: '1'}]})
+    expect(noSource.status).toBe(400)
+    expect(noSource.body.error).toMatchObject({type: 'parse_exception', reason: '[_source] required property is missing', property_name: '_source'})
+  })
+
   it('keeps the number_of_replicas an index was created with', async () => {
     const created = await call('PUT', '/replicas-test', {settings: {number_of_replicas: '0'}}, true)
     expect(created.status).toBe(200)

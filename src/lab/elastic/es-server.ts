@@ -545,18 +545,26 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
     const refuse = (e: PipelineConfigError) => new EsHttpError(400, 'parse_exception', e.reason, e.metadata)
     if (id) {
       def = store.pipelines.get(id)
-      // Status and wording for a missing pipeline id are not covered by the spec (unverified).
-      if (!def) throw new EsHttpError(404, 'resource_not_found_exception', `pipeline [${id}] is missing`)
+      // SimulatePipelineRequest.parseWithPipelineId: an IllegalArgumentException, so 400.
+      if (!def) throw new EsHttpError(400, 'illegal_argument_exception', `pipeline [${id}] does not exist`)
     } else {
       const problem = requiredProperty(b, 'pipeline', 'map') ?? validatePipeline(b.pipeline, '_simulate_pipeline')
       if (problem) throw refuse(problem)
       def = b.pipeline as unknown as PipelineDefinition
       pid = '_simulate_pipeline'
     }
+    // SimulatePipelineRequest.parseDocs: docs is a non-empty list of objects, each with a `_source` object.
     const docsProblem = requiredProperty(b, 'docs', 'list')
     if (docsProblem) throw refuse(docsProblem)
+    const list = b.docs as unknown[]
+    if (list.length === 0) throw new EsHttpError(400, 'illegal_argument_exception', 'must specify at least one document in [docs]')
+    for (const d of list) {
+      if (!d || typeof d !== 'object' || Array.isArray(d)) throw new EsHttpError(400, 'illegal_argument_exception', 'malformed [docs] section, should include an inner object')
+      const sourceProblem = requiredProperty(d as JsonMap, '_source', 'map')
+      if (sourceProblem) throw refuse(sourceProblem)
+    }
     const docs = (b.docs as JsonMap[]).map((d) => {
-      const source = structuredClone((d._source ?? {}) as JsonMap)
+      const source = structuredClone(d._source as JsonMap)
       const doc = new IngestDocument(source, {_index: d._index as string | undefined, _id: d._id as string | undefined}, new Date(store.now()))
       const r = ingest(pid, def!, doc, {pipelines: store.pipelines, scripts: scriptsFor()})
       if (r.status === 'failed') return {error: ingestErrorBody(r.error)}
