@@ -174,6 +174,25 @@ describe('Elasticsearch lab: pipeline definitions and index settings', () => {
     expect(noSource.body.error).toMatchObject({type: 'parse_exception', reason: '[_source] required property is missing', property_name: '_source'})
   })
 
+  it('refuses a processor parameter it does not know instead of ignoring it (ConfigurationUtils.readProcessor)', async () => {
+    const r = await call('POST', '/_ingest/pipeline/_simulate', {
+      pipeline: {processors: [{set: {tag: 't1', field: 'a', value: 1, feild: 'typo'}}]},
+      docs: [{_source: {}}],
+    })
+    expect(r.status).toBe(400)
+    expect(r.body.error).toMatchObject({
+      type: 'parse_exception',
+      reason: 'processor [set] doesn\'t support one or more provided configuration parameters [feild]',
+      processor_type: 'set',
+      processor_tag: 't1',
+    })
+    const common = await call('POST', '/_ingest/pipeline/_simulate', {
+      pipeline: {processors: [{set: {tag: 't', description: 'd', if: 'true', ignore_failure: true, field: 'a', value: 1, override: true}}]},
+      docs: [{_source: {}}],
+    })
+    expect(common.status).toBe(200)
+  })
+
   it('keeps the number_of_replicas an index was created with', async () => {
     const created = await call('PUT', '/replicas-test', {settings: {number_of_replicas: '0'}}, true)
     expect(created.status).toBe(200)

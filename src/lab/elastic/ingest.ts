@@ -676,6 +676,28 @@ const REQUIRED_PROPERTIES: Record<string, string[]> = {
   pipeline: ['name'],
 }
 
+/** Keys ConfigurationUtils.readProcessor consumes for every processor before its Factory reads the rest. */
+const COMMON_PROCESSOR_KEYS = ['tag', 'description', 'if', 'ignore_failure', 'on_failure']
+
+/**
+ * Per processor, the parameters the lab's runProcessor implements. A Factory consumes the keys it knows and
+ * readProcessor refuses whatever is left; the lab refuses the same way what it does not implement.
+ */
+const PROCESSOR_PARAMS: Record<string, string[]> = {
+  set: ['field', 'value', 'copy_from', 'override', 'ignore_empty_value'],
+  rename: ['field', 'target_field', 'ignore_missing', 'override'],
+  json: ['field', 'target_field', 'add_to_root', 'allow_duplicate_keys', 'strict_json_parsing'],
+  split: ['field', 'separator', 'target_field', 'ignore_missing', 'preserve_trailing'],
+  convert: ['field', 'type', 'target_field', 'ignore_missing'],
+  remove: ['field', 'ignore_missing'],
+  append: ['field', 'value', 'allow_duplicates'],
+  lowercase: ['field', 'target_field', 'ignore_missing'],
+  uppercase: ['field', 'target_field', 'ignore_missing'],
+  pipeline: ['name', 'ignore_missing_pipeline'],
+  script: ['lang', 'source'],
+  drop: [],
+}
+
 /** ConfigurationUtils.readMap / readList: a missing property, or one of the wrong shape. */
 export function requiredProperty(config: JsonMap, name: string, kind: 'map' | 'list'): PipelineConfigError | undefined {
   const v = config[name]
@@ -691,6 +713,8 @@ function validateProcessors(list: unknown[]): PipelineConfigError | undefined {
     if (!isMap(entry as Json)) continue
     for (const [type, raw] of Object.entries(entry as JsonMap)) {
       if (raw === null) return new PipelineConfigError('processor config cannot be [null]', {processor_type: type})
+      // readProcessor: a bare string is the inline source of a script processor.
+      if (type === 'script' && typeof raw === 'string') continue
       if (!isMap(raw)) return new PipelineConfigError(`property isn't a map, but of type [${javaType(raw)}]`, {processor_type: type})
       const c = raw
       const tag = typeof c.tag === 'string' ? c.tag : undefined
@@ -710,6 +734,9 @@ function validateProcessors(list: unknown[]): PipelineConfigError | undefined {
         if (c.copy_from !== undefined && c.value !== undefined) return new PipelineConfigError('[copy_from] cannot set both `copy_from` and `value` in the same processor', meta('copy_from'))
         if (c.copy_from === undefined && (c.value === undefined || c.value === null)) return new PipelineConfigError('[value] required property is missing', meta('value'))
       }
+      // Then ConfigurationUtils.readProcessor, after the Factory: "processor [type] doesn't support one or more provided configuration parameters [...]".
+      const unknown = Object.keys(c).filter((k) => !COMMON_PROCESSOR_KEYS.includes(k) && !(PROCESSOR_PARAMS[type] ?? []).includes(k))
+      if (unknown.length > 0) return new PipelineConfigError(`processor [${type}] doesn't support one or more provided configuration parameters [${unknown.join(', ')}]`, meta())
     }
   }
   return undefined
