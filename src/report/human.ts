@@ -48,11 +48,27 @@ export function renderSections(sections: Array<{title: string; results: HumanRes
     for (const r of section.results) lines.push(...renderResult(r, width, symbol, c, opts.verbose))
     lines.push('')
   }
-  const s = report.summary
-  const parts = [`${s.pass} passed`, `${s.warn} warnings`, `${s.fail} failed`, `${s.skip} skipped`, `${s.notEvaluated} not evaluated`]
-  if (report.interrupted) parts.push(report.interrupted === 'timeout' ? 'stopped at --timeout' : `interrupted by ${report.interrupted}`)
-  lines.push(`${c.bold('Summary:')} ${parts.join(', ')} (${(report.durationMs / 1000).toFixed(1)} s, exit ${report.exitCode})`)
+  lines.push(summaryLine(report).replace(/^Summary:/, c.bold('Summary:')))
   return lines.join('\n')
+}
+
+/** "Summary: 25 passed, 1 warning, 2 failed, … (5.9 s, exit 1)"; with omitZero, counts of 0 (but passed) are left out. */
+export function summaryLine(report: HumanSummary, opts: {omitZero?: boolean} = {}): string {
+  const s = report.summary
+  const count = (n: number, one: string, many = one) => `${n} ${n === 1 ? one : many}`
+  const parts = (
+    [
+      [s.pass, count(s.pass, 'passed')],
+      [s.warn, count(s.warn, 'warning', 'warnings')],
+      [s.fail, count(s.fail, 'failed')],
+      [s.skip, count(s.skip, 'skipped')],
+      [s.notEvaluated, count(s.notEvaluated, 'not evaluated')],
+    ] as Array<[number, string]>
+  )
+    .filter(([n], i) => !opts.omitZero || i === 0 || n !== 0)
+    .map(([, text]) => text)
+  if (report.interrupted) parts.push(report.interrupted === 'timeout' ? 'stopped at --timeout' : `interrupted by ${report.interrupted}`)
+  return `Summary: ${parts.join(', ')} (${(report.durationMs / 1000).toFixed(1)} s, exit ${report.exitCode})`
 }
 
 export function renderHuman(report: Report, opts: {color: boolean; verbose?: boolean}): string {
@@ -70,6 +86,7 @@ function renderResult(r: HumanResult, width: number, symbol: Record<Status, stri
   // A fix under every result that is not a pass and has one (a skipped step's hint says how to enable it).
   if (r.hint && r.status !== 'pass') out.push(...safeText(r.hint).split('\n').map((h, i) => `${indent}${i === 0 ? c.cyan('fix: ') : '     '}${h}`))
   if (r.docs && (r.status === 'fail' || r.status === 'warn')) out.push(`${indent}${c.dim(`docs: ${safeText(r.docs)}`)}`)
-  if (verbose && r.evidence) out.push(`${indent}${c.dim(safeText(JSON.stringify(r.evidence)))}`)
+  // Evidence pretty-printed, each line under the result (issue #14 item 2), never one raw line.
+  if (verbose && r.evidence) out.push(...safeText(JSON.stringify(r.evidence, null, 2)).split('\n').map((l) => `${indent}${c.dim(l)}`))
   return out
 }

@@ -84,8 +84,18 @@ describe('human', () => {
     expect(out).toMatch(/fix: kubectl patch \.\.\.\n +second line/)
     expect(out).toMatch(/– service\.endpoints +not evaluated: requires service\.selector/)
     expect(out).toMatch(/‼ tetragon\.export/)
-    expect(out).toMatch(/Summary: 1 passed, 1 warnings, 1 failed, 0 skipped, 1 not evaluated/)
+    expect(out).toMatch(/Summary: 1 passed, 1 warning, 1 failed, 0 skipped, 1 not evaluated/)
     expect(out).not.toMatch(/\u001b\[/)
+  })
+
+  it('counts read right: "2 warnings", and -v evidence is pretty-printed JSON under the result, not one raw line', () => {
+    const two = renderHuman({...report, summary: {...report.summary, warn: 2}}, {color: false})
+    expect(two).toMatch(/Summary: 1 passed, 2 warnings, 1 failed/)
+    const withEvidence = {...report, checks: [{...report.checks[3], evidence: {restarts: 3, containers: ['export-stdout']}}]}
+    const out = renderHuman(withEvidence, {color: false, verbose: true}).split('\n')
+    expect(out.some((l) => /^ +"restarts": 3,$/.test(l))).toBe(true)
+    expect(out.some((l) => /^ +"export-stdout"$/.test(l))).toBe(true)
+    expect(renderHuman(withEvidence, {color: false}).includes('restarts": 3')).toBe(false)
   })
 })
 
