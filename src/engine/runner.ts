@@ -18,7 +18,8 @@ export interface RunOptions {
   globalTimeoutMs?: number
   /** Aborted by the command on SIGINT/SIGTERM/SIGHUP (reason: the signal's name). */
   signal?: AbortSignal
-  /** Progress, for spinners. */
+  /** Progress, for spinners and the streamed terminal report: the checks this run will report, with their requirements. */
+  onPlan?(plan: Array<{id: string; requires: string[]}>): void
   onStart?(check: Check<any>): void
   onResult?(result: CheckResult): void
 }
@@ -116,6 +117,7 @@ export async function runChecks<Ctx>(checks: Check<Ctx>[], ctx: Ctx, opts: RunOp
   const done = new Map<string, CheckResult>()
   const running = new Map<string, {check: Check<Ctx>; started: number; abort: AbortController; promise: Promise<void>}>()
   const selectedIds = new Set(selected.map((c) => c.id))
+  opts.onPlan?.(selected.map((c) => ({id: c.id, requires: requires(c).filter((r) => selectedIds.has(r))})))
   let interrupted: RunResult['interrupted']
 
   const stop = new AbortController()

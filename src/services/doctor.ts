@@ -16,7 +16,8 @@ import type {DoctorFlags} from '../flags.js'
 import {renderGithubAnnotations} from '../report/github.js'
 import {colorLevel, renderHuman} from '../report/human.js'
 import {renderJunit, writeFileAtomic} from '../report/junit.js'
-import {withProgress} from '../report/progress.js'
+import {startProgress} from '../report/progress.js'
+import {wrapProse} from '../report/wrap.js'
 
 export type {DoctorFlags} from '../flags.js'
 
@@ -105,13 +106,31 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
   ctx.selected = new Set(plannedIds(registry, ctx, {only, skip}))
   // SIGINT/SIGTERM/SIGHUP stop the run: unfinished checks are reported interrupted, exit 130.
   const endsAt = Math.max(Date.now() + 1000, args.startedAt.getTime() + globalTimeoutMs)
-  const run = await withProgress(!args.json, (progress) =>
+  // On a terminal (not --json, not --fix, whose plan follows the diagnosis) results stream as they finish, grouped and
+  // fitted to the width; pipes and CI get the complete plain report at the end (issue #14 items 1–2).
+  const color = colorLevel(process.stdout) === 1
+  const stream = !args.json && !flags.fix && process.stdout.isTTY === true
+  const progress = await startProgress({
+    spinner: !args.json,
+    stream: stream ? {width: process.stdout.columns || 80, color, verbose: flags.verbose} : undefined,
+    print: args.log,
+  })
+  let run: Awaited<ReturnType<typeof runChecks>>
+  try {
     // --timeout bounds the whole command: what loading the clients and the kubeconfig took comes off the run.
-    underTimeout(
-      () => runChecks(registry, ctx, {only, skip, concurrency: flags.concurrency, checkTimeoutMs, globalTimeoutMs: Math.max(1000, endsAt - Date.now()), signal: interruption.signal, ...progress}),
+    run = await underTimeout(
+      () => runChecks(registry, ctx, {only, skip, concurrency: flags.concurrency, checkTimeoutMs, globalTimeoutMs: Math.max(1000, endsAt - Date.now()), signal: interruption.signal, ...progress.hooks}),
       endsAt,
-    ),
-  )
+    )
+  } finally {
+    progress.stop()
+  }
+  // The closing error line: one line for logs and CI; fitted to the width under a streamed report on the same terminal.
+  const wrapErrors = stream && process.stderr.isTTY === true
+  const errorLine = (text: string) => {
+    const lines = wrapErrors ? wrapProse(text, process.stdout.columns || 80, '', '       ') : [text]
+    process.stderr.write(`${lines.join('\n')}\n`)
+  }
   const closeAll = () => Promise.allSettled(closers.splice(0).reverse().map(async (fn) => fn()))
 
   const k = kube as KubeClient | undefined
@@ -147,13 +166,16 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
     const out = renderGithubAnnotations(report).join('\n')
     if (out) (args.json ? process.stderr : process.stdout).write(`${out}\n`)
   }
-  if (!args.json) args.log(renderHuman(report, {color: colorLevel(process.stdout) === 1, verbose: flags.verbose}))
+  if (stream) args.log(progress.finish(report).join('\n'))
+  else if (!args.json) args.log(renderHuman(report, {color, verbose: flags.verbose}))
   if (report.exitCode === ExitCode.UNREACHABLE) {
     const first = report.checks.find((c) => c.unreachable)
-    process.stderr.write(`Error: ${safeText(`${first?.message}${first?.hint ? ` ${first.hint.split('\n')[0]}` : ''}`).replace(/\n/g, ' ')}\n`)
+    // Under a streamed report the fix is printed whole above; a wrapped copy of a command would not paste.
+    const withHint = first?.hint && !wrapErrors
+    errorLine(`Error: ${safeText(`${first?.message}${withHint ? ` ${first.hint!.split('\n')[0]}` : ''}`).replace(/\n/g, ' ')}`)
   }
   const noVerdict = report.interrupted ? undefined : nothingEvaluated(report.checks)
-  if (noVerdict) process.stderr.write(`Error: ${noVerdict}. Nothing was proven (exit 1): select checks that can run with --only/--skip, or configure their target.\n`)
+  if (noVerdict) errorLine(`Error: ${noVerdict}. Nothing was proven (exit 1): select checks that can run with --only/--skip, or configure their target.`)
   process.exitCode = report.exitCode
   return report
 }
