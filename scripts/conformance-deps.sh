@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs the third-party clients of the conformance suite: Debian's Python clients (system packages, CI runs
-# as root) and Debian's kubectl, unpacked into .cache/kubectl (apt-get download + dpkg -x, never installed).
+# Installs the third-party clients of the conformance suite: Debian's Python clients and tmux (system packages, CI
+# runs as root) and Debian's kubectl, unpacked into .cache/kubectl (apt-get download + dpkg -x, never installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(python3-kubernetes python3-elasticsearch python3-grpcio python3-grpc-tools)
+packages=(python3-kubernetes python3-elasticsearch python3-grpcio python3-grpc-tools tmux)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ] || [ ! -x .cache/kubectl/usr/bin/kubectl ]; then
