@@ -18,7 +18,7 @@ export interface Progress {
  * spinner is cleared around them so they never interleave).
  */
 export async function startProgress(opts: {spinner: boolean; stream?: StreamOptions; print(text: string): void}): Promise<Progress> {
-  const spinner = opts.spinner && process.stderr.isTTY ? (await import('ora')).default({stream: process.stderr, text: 'starting checks', isEnabled: true}).start() : undefined
+  const spinner = opts.spinner && process.stderr.isTTY ? (await import('ora')).default({stream: process.stderr, text: 'starting checks', isEnabled: true, discardStdin: false}).start() : undefined
   const running = new Set<string>()
   let finished = 0
   let renderer: StreamRenderer | undefined

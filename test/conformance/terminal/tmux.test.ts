@@ -168,6 +168,35 @@ describe('tmux', () => {
     )
   })
 
+  it('Ctrl-C typed in the terminal while tetragon.schema samples: what finished stays, the verdict says interrupted, exit 130', async () => {
+    const lab = await startLab(getScenario('healthy')!)
+    await lab.writeFiles(tempDir())
+    const tmux = new Tmux('interrupt', {PATH: process.env.PATH ?? '', HOME: tempDir('tetractl-home-'), TERM: 'xterm-256color', TETRACTL_SCHEMA_SAMPLE: '15s', ...lab.env})
+    try {
+      await tmux.cmd(['start-server'])
+      await tmux.cmd(['new-session', '-d', '-s', 'int', '-x', '100', '-y', '40', process.execPath, BIN, 'doctor'])
+      // Wait on content: the Kubernetes access results are on screen, the schema sample has 15 s to go.
+      const deadline = Date.now() + 60_000
+      while (!(await capture(tmux, 'int')).lines.includes('  ✔ Kubernetes API reachable')) {
+        if (Date.now() > deadline) throw new Error('no result on screen within 60 s')
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      // The key, as the terminal sends it (the line discipline turns it into SIGINT unless the tty is in raw mode).
+      await tmux.cmd(['send-keys', '-t', 'int', 'C-c'])
+      let c = await capture(tmux, 'int')
+      while (!c.dead || !c.lines.some((l) => l.startsWith('Summary:'))) {
+        if (Date.now() > deadline + 30_000) throw new Error(`Ctrl-C did not end doctor:\n${c.lines.join('\n')}`)
+        await new Promise((r) => setTimeout(r, 100))
+        c = await capture(tmux, 'int')
+      }
+      expect(c.lines).toContain('  ✔ Kubernetes API reachable')
+      expect(c.lines.find((l) => l.startsWith('Summary:'))).toMatch(/interrupted by SIGINT \(\d+\.\d s, exit 130\)$/)
+    } finally {
+      await tmux.cmd(['kill-server']).catch(() => {})
+      await lab.stop()
+    }
+  })
+
   it('doctor when the Kubernetes API cannot be verified: ONE line for the 16 checks that need it, exit 3', async () => {
     await scenario('kube-wrong-cert', (r, size) => {
       expect(r.final.signal, r.final.state).toBeUndefined()
