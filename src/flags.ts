@@ -4,7 +4,7 @@ import {dirname, resolve} from 'node:path'
 
 import {Flags, type Interfaces} from '@oclif/core'
 
-import {DOCUMENTED_COLLECTOR_ADDRESS} from './defaults.js'
+import {DEFAULT_PROBE_IMAGE, DOCUMENTED_COLLECTOR_ADDRESS} from './defaults.js'
 import {durationMs} from './duration.js'
 import {UserError} from './engine/errors.js'
 import {datasetName, dns1123Label, dns1123Subdomain, helmReleaseName, podRef} from './names.js'
@@ -140,6 +140,25 @@ export const doctorFlagSet = {...kubeFlags, ...tetragonFlags, ...tetragonApiFlag
 /** Parsed values of a flag set, as `this.parse()` returns them. */
 export type FlagValues<T extends Interfaces.FlagInput> = Interfaces.InferredFlags<T>
 export type DoctorFlags = FlagValues<typeof doctorFlagSet>
+
+/** Every flag of `tetractl validate` (here, not in the command, so the validate service can type them without a cycle). */
+export const validateFlagSet = {
+  ...kubeFlags,
+  ...tetragonApiFlags,
+  ...elasticFlags,
+  ...outputFlags,
+  pod: podRefFlag({description: 'exec into this existing pod (NAMESPACE/NAME) instead of creating a probe pod', helpGroup: 'PROBE'}),
+  container: containerNameFlag({description: 'with --pod: the container to exec into (default: the default container)', helpGroup: 'PROBE', dependsOn: ['pod']}),
+  image: Flags.string({description: 'image of the probe pod (sh, whoami, cat, curl)', default: DEFAULT_PROBE_IMAGE, helpGroup: 'PROBE'}),
+  url: Flags.string({description: 'URL the probe curls (http:// or https://)', default: 'http://google.com', helpGroup: 'PROBE'}),
+  keep: Flags.boolean({description: 'leave the probe namespace and pod for debugging (prints how to delete them)', helpGroup: 'PROBE'}),
+  'require-policies': Flags.boolean({description: 'fail (instead of skip) the tcp_connect and file steps when their policy is not loaded', helpGroup: 'PROBE'}),
+  timeout: durationFlag({description: 'stop the whole run after this long (then clean up)', default: '3m'}),
+  'pod-timeout': durationFlag({description: 'how long the probe pod may take to start (image pull)', default: '2m'}),
+  'event-timeout': durationFlag({description: 'how long to wait for the events on the gRPC stream after the commands', default: '15s'}),
+  'es-timeout': durationFlag({description: 'how long to wait for the documents to be searchable', default: '60s', helpGroup: 'ELASTIC'}),
+}
+export type ValidateFlags = FlagValues<typeof validateFlagSet>
 
 /**
  * The values a flag set takes when no flag is given — its environment variable, else its default — for

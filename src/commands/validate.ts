@@ -1,11 +1,7 @@
-import {Flags} from '@oclif/core'
-
 import {BaseCommand} from '../base-command.js'
+import {DEFAULT_PROBE_IMAGE as DEFAULT_IMAGE} from '../defaults.js'
 import {EXIT_CODE_HELP} from '../engine/exit-codes.js'
-import {containerNameFlag, durationFlag, elasticFlags, kubeFlags, outputFlags, podRefFlag, tetragonApiFlags} from '../flags.js'
-
-// Kept here (not imported from the service) so `--help` loads no client code.
-const DEFAULT_IMAGE = 'docker.io/curlimages/curl:8.11.1'
+import {validateFlagSet} from '../flags.js'
 
 export default class Validate extends BaseCommand {
   static summary = 'Prove the whole path end to end: exec whoami, curl and cat in a probe pod, see the events on the gRPC stream and in Elasticsearch'
@@ -28,22 +24,7 @@ ${EXIT_CODE_HELP}`
 
   static enableJsonFlag = true
 
-  static flags = {
-    ...kubeFlags,
-    ...tetragonApiFlags,
-    ...elasticFlags,
-    ...outputFlags,
-    pod: podRefFlag({description: 'exec into this existing pod (NAMESPACE/NAME) instead of creating a probe pod', helpGroup: 'PROBE'}),
-    container: containerNameFlag({description: 'with --pod: the container to exec into (default: the default container)', helpGroup: 'PROBE', dependsOn: ['pod']}),
-    image: Flags.string({description: 'image of the probe pod (sh, whoami, cat, curl)', default: DEFAULT_IMAGE, helpGroup: 'PROBE'}),
-    url: Flags.string({description: 'URL the probe curls (http:// or https://)', default: 'http://google.com', helpGroup: 'PROBE'}),
-    keep: Flags.boolean({description: 'leave the probe namespace and pod for debugging (prints how to delete them)', helpGroup: 'PROBE'}),
-    'require-policies': Flags.boolean({description: 'fail (instead of skip) the tcp_connect and file steps when their policy is not loaded', helpGroup: 'PROBE'}),
-    timeout: durationFlag({description: 'stop the whole run after this long (then clean up)', default: '3m'}),
-    'pod-timeout': durationFlag({description: 'how long the probe pod may take to start (image pull)', default: '2m'}),
-    'event-timeout': durationFlag({description: 'how long to wait for the events on the gRPC stream after the commands', default: '15s'}),
-    'es-timeout': durationFlag({description: 'how long to wait for the documents to be searchable', default: '60s', helpGroup: 'ELASTIC'}),
-  }
+  static flags = validateFlagSet
 
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Validate)

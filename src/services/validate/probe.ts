@@ -3,16 +3,16 @@
 import type {V1Pod} from '@kubernetes/client-node'
 
 import type {KubeClient} from '../../clients/kube.js'
+import {DEFAULT_PROBE_IMAGE as DEFAULT_IMAGE} from '../../defaults.js'
 import {ExitCode} from '../../engine/exit-codes.js'
 import {UserError} from '../../engine/errors.js'
 import type {CommandName} from './types.js'
 
 /**
- * Default probe image: curl's official image, pinned (Alpine + BusyBox: sh, whoami, cat; curl in /usr/bin).
- * It runs as a non-root user by default, so the pod sets runAsUser 0: `cat /etc/shadow` must be allowed to read
- * for security_file_permission to fire (the read happens after open, tetragon.md §6.4).
+ * The default probe image (src/defaults.ts) runs as a non-root user, so the pod sets runAsUser 0: `cat /etc/shadow`
+ * must be allowed to read for security_file_permission to fire (the read happens after open, tetragon.md §6.4).
  */
-export const DEFAULT_IMAGE = 'docker.io/curlimages/curl:8.11.1'
+export {DEFAULT_IMAGE}
 export const MANAGED_BY = {'app.kubernetes.io/managed-by': 'tetractl'}
 export const PROBE_CONTAINER = 'probe'
 export const PROBE_POD = 'tetractl-probe'

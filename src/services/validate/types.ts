@@ -1,7 +1,8 @@
-import type Validate from '../../commands/validate.js'
-import type {FlagValues} from '../../flags.js'
-// The result model of `tetractl validate`: the doctor's CheckResult plus the stage each step belongs to.
+// The result model of `tetractl validate`: the doctor's CheckResult plus the stage each step belongs to, so one
+// finish sequence (src/report/finish.ts) serves both commands.
 import type {CheckResult, Layer, Outcome, Report} from '../../engine/types.js'
+
+export type {ValidateFlags} from '../../flags.js'
 
 export type Stage = 'preflight' | 'trigger' | 'tetragon' | 'elasticsearch' | 'cleanup'
 
@@ -12,6 +13,15 @@ export const STAGE_TITLE: Record<Stage, string> = {
   trigger: 'Trigger (exec in the probe pod)',
   tetragon: 'Tetragon (gRPC event stream of the probe node\'s agent)',
   elasticsearch: 'Elasticsearch (documents of the events)',
+  cleanup: 'Cleanup',
+}
+
+/** Short stage names for the live view's spinner line. */
+export const STAGE_SHORT: Record<Stage, string> = {
+  preflight: 'Preflight',
+  trigger: 'Trigger',
+  tetragon: 'gRPC',
+  elasticsearch: 'Elasticsearch',
   cleanup: 'Cleanup',
 }
 
@@ -77,10 +87,8 @@ export interface ValidateRun {
   agent?: string
 }
 
-export interface ValidateReport extends Omit<Report, 'checks'> {
+/** Doctor's report with validate's steps (check results with a stage) and where the probe ran. */
+export interface ValidateReport extends Report {
   run: ValidateRun
   checks: StepResult[]
 }
-
-/** Parsed flags of `tetractl validate` (derived from the command's flag definitions). */
-export type ValidateFlags = FlagValues<typeof Validate.flags>
