@@ -15,9 +15,12 @@ const escapeXml = (s: string) =>
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
 
-/** One testsuite per layer, one testcase per check (the shape CI systems' JUnit readers expect). */
-export function renderJunit(report: Report): string {
-  const layers = [...new Set(report.checks.map((c) => c.layer))]
+/**
+ * One testsuite per group, one testcase per check (the shape CI systems' JUnit readers expect). Doctor groups by
+ * layer; validate by stage.
+ */
+export function renderJunit<R extends Report>(report: R, groupOf: (c: R['checks'][number]) => string = (c) => c.layer): string {
+  const groups = [...new Set(report.checks.map(groupOf))]
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>']
   // A check the run stopped before it reached a verdict is an error, never a skip: CI must not show the run green.
   const isError = (c: Report['checks'][number]) => c.status === 'not-evaluated' && c.interrupted === true
@@ -33,13 +36,13 @@ export function renderJunit(report: Report): string {
   lines.push(
     `<testsuites name="tetractl ${escapeXml(report.command)}" tests="${tests}" failures="${all.failures}" errors="${all.errors + (noVerdict ? 1 : 0)}" skipped="${all.skipped}" time="${(report.durationMs / 1000).toFixed(3)}" timestamp="${report.startedAt}">`,
   )
-  for (const layer of layers) {
-    const checks = report.checks.filter((c) => c.layer === layer)
+  for (const group of groups) {
+    const checks = report.checks.filter((c) => groupOf(c) === group)
     const {failures, errors, skipped} = count(checks)
     const time = checks.reduce((t, c) => t + c.durationMs, 0) / 1000
-    lines.push(`  <testsuite name="${layer}" tests="${checks.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time.toFixed(3)}">`)
+    lines.push(`  <testsuite name="${group}" tests="${checks.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time.toFixed(3)}">`)
     for (const c of checks) {
-      const open = `    <testcase classname="tetractl.${layer}" name="${escapeXml(c.id)}" time="${(c.durationMs / 1000).toFixed(3)}"`
+      const open = `    <testcase classname="tetractl.${group}" name="${escapeXml(c.id)}" time="${(c.durationMs / 1000).toFixed(3)}"`
       const detail = [c.message, c.hint && `hint: ${c.hint}`, c.docs && `docs: ${c.docs}`].filter(Boolean).join('\n')
       if (c.status === 'pass') {
         lines.push(`${open}/>`)
