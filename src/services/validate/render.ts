@@ -1,18 +1,44 @@
-// Human and JUnit renderings of a validate report, grouped by stage (the shared reporters group by layer).
-import type {Layer, Report} from '../../engine/types.js'
-import {renderSections} from '../../report/human.js'
-import {renderJunit} from '../../report/junit.js'
-import {STAGES, STAGE_TITLE, type ValidateReport} from './types.js'
+// Human rendering of a validate report, one section per stage (the shared renderer draws each section), so the live
+// view can print a stage's section when it finishes and the rest at the end: the text is the same either way.
+import {Chalk} from 'chalk'
 
-export function renderValidateHuman(report: ValidateReport, opts: {color: boolean; verbose?: boolean}): string {
-  const r = report.run
-  const preface = r.pod ? [`probe ${r.namespace}/${r.pod} on ${r.node ?? '?'}${r.created ? ` (image ${r.image})` : ''}, url ${r.url}${r.profile ? `, profile ${r.profile}, dataset ${r.dataset}` : ''}`] : []
-  const sections = STAGES.map((stage) => ({title: STAGE_TITLE[stage], results: report.checks.filter((s) => s.stage === stage)}))
-  return renderSections(sections, report, {...opts, preface})
+import {safeText} from '../../engine/redact.js'
+import {renderSections, type HumanSummary} from '../../report/human.js'
+import {STAGES, STAGE_TITLE, type Stage, type StepResult, type ValidateReport, type ValidateRun} from './types.js'
+
+export interface RenderOptions {
+  color: boolean
+  verbose?: boolean
 }
 
-/** One testsuite per stage (the shared renderer makes one per group key). */
-export function renderValidateJunit(report: ValidateReport): string {
-  const byStage = {...report, checks: report.checks.map((s) => ({...s, layer: s.stage as unknown as Layer}))} as unknown as Report
-  return renderJunit(byStage)
+const NO_SUMMARY: HumanSummary = {summary: {pass: 0, warn: 0, fail: 0, skip: 0, notEvaluated: 0}, durationMs: 0, exitCode: 0}
+
+/** The lines of one stage's section (title, then a line per step with its fix); none when the stage has no step. */
+export function renderStage(stage: Stage, steps: StepResult[], opts: RenderOptions): string[] {
+  const results = steps.filter((s) => s.stage === stage)
+  if (results.length === 0) return []
+  // The shared renderer ends with its summary line: what comes before it is the section.
+  const full = renderSections([{title: STAGE_TITLE[stage], results}], NO_SUMMARY, opts)
+  const summary = renderSections([], NO_SUMMARY, opts)
+  return full.slice(0, full.length - summary.length).replace(/\n+$/, '').split('\n')
+}
+
+/** Where the probe ran and what was searched: one line before the summary. */
+export function runLine(r: ValidateRun): string | undefined {
+  return r.pod ? `probe ${r.namespace}/${r.pod} on ${r.node ?? '?'}${r.created ? ` (image ${r.image})` : ''}, url ${r.url}${r.profile ? `, profile ${r.profile}, dataset ${r.dataset}` : ''}` : undefined
+}
+
+/** The whole report, minus the sections a live view printed already. */
+export function renderValidateHuman(report: ValidateReport, opts: RenderOptions, printed: ReadonlySet<Stage> = new Set()): string {
+  const lines: string[] = []
+  for (const stage of STAGES) {
+    if (printed.has(stage)) continue
+    const section = renderStage(stage, report.checks, opts)
+    if (section.length > 0) lines.push(...section, '')
+  }
+  const run = runLine(report.run)
+  if (run) lines.push(new Chalk({level: opts.color ? 1 : 0}).dim(safeText(run)))
+  // With no section, the shared renderer draws only the summary line.
+  lines.push(renderSections([], report, opts))
+  return lines.join('\n')
 }

@@ -61,9 +61,14 @@ function parseEvent(source: JsonObject): TetragonEventJson | undefined {
 }
 
 
+/** The part of a _search answer validate reads. */
+interface SearchHits {
+  hits?: {hits?: Array<{_id?: string; _index?: string; _source?: JsonObject}>}
+}
+
 /** One search for the documents of the probe pod since `sinceMs`. */
 async function searchPod(es: EsHandle, dataset: string, namespace: string, pod: string, sinceMs: number, signal?: AbortSignal): Promise<Array<{id: string; index: string; source: JsonObject}>> {
-  const r = await es.request<any>(
+  const r = await es.request<SearchHits>(
     {
       method: 'POST',
       path: `/logs-${encodeURIComponent(dataset)}-*/_search`,
@@ -83,13 +88,13 @@ async function searchPod(es: EsHandle, dataset: string, namespace: string, pod: 
     },
     signal,
   )
-  return (r.body?.hits?.hits ?? []).map((h: any) => ({id: String(h._id), index: String(h._index), source: (h._source ?? {}) as JsonObject}))
+  return (r.body?.hits?.hits ?? []).map((h) => ({id: String(h._id), index: String(h._index), source: h._source ?? {}}))
 }
 
 /** Which of `ids` match `event.dataset: dataset` (a constant_keyword: in queries, not in _source). */
 export async function idsWithDataset(es: EsHandle, dataset: string, ids: string[], signal?: AbortSignal): Promise<Set<string>> {
   if (ids.length === 0) return new Set()
-  const r = await es.request<any>(
+  const r = await es.request<SearchHits>(
     {
       method: 'POST',
       path: `/logs-${encodeURIComponent(dataset)}-*/_search`,
@@ -98,12 +103,22 @@ export async function idsWithDataset(es: EsHandle, dataset: string, ids: string[
     },
     signal,
   )
-  return new Set((r.body?.hits?.hits ?? []).map((h: any) => String(h._id)))
+  return new Set((r.body?.hits?.hits ?? []).map((h) => String(h._id)))
+}
+
+/** `@timestamp` of the newest document of the dataset (undefined when there is none). */
+export async function newestTimestamp(es: EsHandle, dataset: string, signal?: AbortSignal): Promise<string | undefined> {
+  const r = await es.request<SearchHits>(
+    {method: 'POST', path: `/logs-${encodeURIComponent(dataset)}-*/_search`, querystring: {ignore_unavailable: true, allow_no_indices: true}, body: {size: 1, _source: ['@timestamp'], sort: [{'@timestamp': {order: 'desc'}}]}},
+    signal,
+  )
+  const ts = r.body?.hits?.hits?.[0]?._source?.['@timestamp']
+  return typeof ts === 'string' ? ts : undefined
 }
 
 /**
  * Polls until every want has a document or `timeoutMs` passes (backoff 250 ms → 4 s). Returns what was found.
- * `onPoll` reports each search (for evidence).
+ * `onPoll` hears how many wants have their document after each search (for the live view).
  */
 export async function waitForDocuments(args: {
   es: EsHandle
@@ -114,6 +129,7 @@ export async function waitForDocuments(args: {
   wants: DocWant[]
   timeoutMs: number
   signal?: AbortSignal
+  onPoll?(found: number): void
 }): Promise<{found: Map<string, FoundDoc>; polls: number; seen: number}> {
   const found = new Map<string, FoundDoc>()
   const deadline = Date.now() + args.timeoutMs
@@ -130,6 +146,7 @@ export async function waitForDocuments(args: {
       const doc: FoundDoc = {...h, event: parseEvent(h.source), foundAt: now}
       for (const w of args.wants) if (!found.has(w.step) && w.match(doc)) found.set(w.step, doc)
     }
+    args.onPoll?.(found.size)
     if (args.wants.every((w) => found.has(w.step))) break
     const left = deadline - Date.now()
     if (left <= 0) break
