@@ -19,11 +19,16 @@ export interface FinishOptions<R extends Report> {
   human(report: R): string
   /** Said after "Nothing was proven (exit 1)" when no check reached a verdict: what the user can change. */
   nothingProvenAdvice?: string
+  /** Prints one closing error line (default: as is on stderr; a terminal view may fit it to the width). */
+  errorLine?(text: string): void
+  /** The unreachable error repeats the first line of its fix (default); a view that printed the fix whole says no. */
+  fixInError?: boolean
 }
 
 /** JUnit, GitHub annotations, human output, the one-line errors on stderr, then the exit code; returns the report. */
 export async function finish<R extends Report>(report: R, o: FinishOptions<R>): Promise<R> {
   const {stderr, stdout} = process
+  const errorLine = o.errorLine ?? ((text: string) => stderr.write(`${text}\n`))
   if (o.junit) await writeFileAtomic(o.junit, renderJunit(report, o.junitGroup))
   if (process.env.GITHUB_ACTIONS === 'true') {
     // The runner reads workflow commands from both streams; keep stdout pure JSON with --json.
@@ -36,10 +41,11 @@ export async function finish<R extends Report>(report: R, o: FinishOptions<R>): 
   }
   if (report.exitCode === ExitCode.UNREACHABLE) {
     const first = report.checks.find((c) => c.unreachable)
-    stderr.write(`Error: ${safeText(`${first?.message}${first?.hint ? ` ${first.hint.split('\n')[0]}` : ''}`).replace(/\n/g, ' ')}\n`)
+    const fix = first?.hint && o.fixInError !== false ? ` ${first.hint.split('\n')[0]}` : ''
+    errorLine(`Error: ${safeText(`${first?.message}${fix}`).replace(/\n/g, ' ')}`)
   }
   const noVerdict = report.interrupted ? undefined : nothingEvaluated(report.checks)
-  if (noVerdict) stderr.write(`Error: ${noVerdict}. Nothing was proven (exit 1)${o.nothingProvenAdvice ? `: ${o.nothingProvenAdvice}` : ''}.\n`)
+  if (noVerdict) errorLine(`Error: ${noVerdict}. Nothing was proven (exit 1)${o.nothingProvenAdvice ? `: ${o.nothingProvenAdvice}` : ''}.`)
   process.exitCode = report.exitCode
   return report
 }
