@@ -110,17 +110,39 @@ export async function matchEvents(sc: StageContext, at: ProbeTarget, runs: Map<C
   if (abort.aborted) return out
 
   const streamNote = s.error() ? ` (the stream failed: ${s.error()!.message.split('\n')[0]})` : !marker ? ' (the sh marker run before the commands never appeared either: the agent does not report this pod)' : ''
+  const steps = eventSteps({at, runs, matched: out, coverage, agent: stream.agent, received: s.events.length, streamNote, eventTimeoutMs: input.eventTimeoutMs, requirePolicies: sc.flags['require-policies'], port, hostIp})
+  for (const [id, outcome] of steps) sc.record(id, outcome)
+  return out
+}
+
+/** The gRPC steps' outcomes from what the stream delivered for each command (the wait is over). */
+export function eventSteps(a: {
+  at: Pick<ProbeTarget, 'namespace' | 'pod'>
+  runs: Map<CommandName, CommandRun>
+  matched: Map<CommandName, Matched>
+  coverage?: PolicyCoverage
+  agent?: string
+  /** Events of the probe pod the stream delivered. */
+  received: number
+  /** Why nothing came, when the stream or the marker says so (appended to the failures). */
+  streamNote: string
+  eventTimeoutMs: number
+  requirePolicies: boolean
+  port: number
+  hostIp?: string
+}): Array<[string, Outcome]> {
+  const {at, runs, matched, coverage, agent, received, streamNote, eventTimeoutMs, requirePolicies, port, hostIp} = a
   const lat = (r: CommandRun, e: StreamEvent) => ({latencyMs: e.at - r.startedAt, afterExitMs: e.at - r.endedAt})
   const execStep = (name: CommandName): Outcome => {
     const r = runs.get(name)!
-    const m = out.get(name)!
+    const m = matched.get(name) ?? {}
     if (r.error) return {status: 'not-evaluated', message: `requires exec.${name}, which failed`}
     if (!m.exec) {
       return {
         status: 'fail',
-        message: `no process_exec of ${name} from ${at.namespace}/${at.pod} on the stream of ${stream.agent} within ${ms(input.eventTimeoutMs)}${streamNote}`,
-        hint: `kubectl -n ${sc.run.agent?.split('/')[0]} logs ${sc.run.agent?.split('/')[1] ?? 'ds/tetragon'} -c tetragon --tail=50`,
-        evidence: {agent: stream.agent, received: s.events.length},
+        message: `no process_exec of ${name} from ${at.namespace}/${at.pod} on the stream of ${agent} within ${ms(eventTimeoutMs)}${streamNote}`,
+        hint: `kubectl -n ${agent?.split('/')[0]} logs ${agent?.split('/')[1] ?? 'ds/tetragon'} -c tetragon --tail=50`,
+        evidence: {agent, received},
       }
     }
     const p = processOf(m.exec.json)!
@@ -128,17 +150,17 @@ export async function matchEvents(sc: StageContext, at: ProbeTarget, runs: Map<C
     return {
       status: 'pass',
       message: `process_exec ${p.binary}${p.arguments ? ` ${p.arguments}` : ''} after ${ms(m.exec.at - r.startedAt)}${m.exit ? `, process_exit after ${ms(m.exit.at - r.startedAt)}` : ''}`,
-      evidence: {agent: stream.agent, node: m.exec.json.node_name, execId: p.exec_id, binary: p.binary, exec: lat(r, m.exec), ...(m.exit ? {exit: lat(r, m.exit), status: (exit ? bodyOf(m.exit.json)?.status : undefined) ?? 0} : {})},
+      evidence: {agent, node: m.exec.json.node_name, execId: p.exec_id, binary: p.binary, exec: lat(r, m.exec), ...(m.exit ? {exit: lat(r, m.exit), status: (exit ? bodyOf(m.exit.json)?.status : undefined) ?? 0} : {})},
     }
   }
   const kprobeStep = (id: 'grpc.connect' | 'grpc.file', name: CommandName, cov: Coverage | undefined, what: string): Outcome => {
     const r = runs.get(name)!
-    const m = out.get(name)!
+    const m = matched.get(name) ?? {}
     const pol = id === 'grpc.connect' ? 'network' : 'file'
     if (r.error) return {status: 'not-evaluated', message: `requires exec.${name}, which failed`}
     if (cov?.state === 'missing') {
       return {
-        status: sc.flags['require-policies'] ? 'fail' : 'skip',
+        status: requirePolicies ? 'fail' : 'skip',
         message: `no ${pol} policy loaded (${cov.reason}): Tetragon emits only exec/exit for ${name} without one`,
         hint: SETUP_HINT[pol],
         evidence: {coverage: cov},
@@ -148,9 +170,9 @@ export async function matchEvents(sc: StageContext, at: ProbeTarget, runs: Map<C
     if (!m.kprobe) {
       return {
         status: 'fail',
-        message: `no ${what} from ${at.namespace}/${at.pod} on the stream within ${ms(input.eventTimeoutMs)}${cov ? ` (policy: ${cov.reason})` : ''}${streamNote}`,
+        message: `no ${what} from ${at.namespace}/${at.pod} on the stream within ${ms(eventTimeoutMs)}${cov ? ` (policy: ${cov.reason})` : ''}${streamNote}`,
         hint: SETUP_HINT[pol],
-        evidence: {coverage: cov, received: s.events.length},
+        evidence: {coverage: cov, received},
       }
     }
     const b = bodyOf(m.kprobe.json)!
@@ -161,10 +183,11 @@ export async function matchEvents(sc: StageContext, at: ProbeTarget, runs: Map<C
       evidence: {function: b.function_name, policy: b.policy_name, ...(sa ? {daddr: sa.daddr, dport: sa.dport} : {path: filePath(m.kprobe.json)}), ...lat(r, m.kprobe)},
     }
   }
-  sc.record('grpc.whoami', execStep('whoami'))
-  sc.record('grpc.curl', execStep('curl'))
-  sc.record('grpc.connect', kprobeStep('grpc.connect', 'curl', coverage?.network, `tcp_connect kprobe to port ${port}${hostIp ? ` of ${hostIp}` : ''}`))
-  sc.record('grpc.cat', execStep('cat'))
-  sc.record('grpc.file', kprobeStep('grpc.file', 'cat', coverage?.file, 'file kprobe on /etc/shadow'))
-  return out
+  return [
+    ['grpc.whoami', execStep('whoami')],
+    ['grpc.curl', execStep('curl')],
+    ['grpc.connect', kprobeStep('grpc.connect', 'curl', coverage?.network, `tcp_connect kprobe to port ${port}${hostIp ? ` of ${hostIp}` : ''}`)],
+    ['grpc.cat', execStep('cat')],
+    ['grpc.file', kprobeStep('grpc.file', 'cat', coverage?.file, 'file kprobe on /etc/shadow')],
+  ]
 }
