@@ -2,10 +2,9 @@
 import {checks} from '../checks/index.js'
 import type {CheckContext, DoctorOptions} from '../checks/context.js'
 import type {KubeClient} from '../clients/kube.js'
-import {ExitCode, nothingEvaluated, type FailOn} from '../engine/exit-codes.js'
+import type {FailOn} from '../engine/exit-codes.js'
 import {UserError, SkipError} from '../engine/errors.js'
 import {interruption} from '../engine/interrupt.js'
-import {safeText} from '../engine/redact.js'
 import {Memo} from '../engine/memo.js'
 import {createElasticCheckContext} from '../checks/elastic/make-context.js'
 import {tetragonAccess} from '../cluster/agents.js'
@@ -13,9 +12,8 @@ import {buildReport} from '../engine/report.js'
 import {plannedIds, runChecks, validateSelectors} from '../engine/runner.js'
 import type {Check, Report} from '../engine/types.js'
 import type {DoctorFlags} from '../flags.js'
-import {renderGithubAnnotations} from '../report/github.js'
+import {finish} from '../report/finish.js'
 import {colorLevel, renderHuman} from '../report/human.js'
-import {renderJunit, writeFileAtomic} from '../report/junit.js'
 import {startProgress} from '../report/progress.js'
 import {wrapProse} from '../report/wrap.js'
 
@@ -160,24 +158,16 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
     })
   }
   await closeAll()
-  if (flags.junit) await writeFileAtomic(flags.junit, renderJunit(report))
-  if (process.env.GITHUB_ACTIONS === 'true') {
-    // The runner reads workflow commands from both streams; keep stdout pure JSON with --json.
-    const out = renderGithubAnnotations(report).join('\n')
-    if (out) (args.json ? process.stderr : process.stdout).write(`${out}\n`)
-  }
-  if (stream) args.log(progress.finish(report).join('\n'))
-  else if (!args.json) args.log(renderHuman(report, {color, verbose: flags.verbose}))
-  if (report.exitCode === ExitCode.UNREACHABLE) {
-    const first = report.checks.find((c) => c.unreachable)
+  return finish(report, {
+    json: args.json,
+    junit: flags.junit,
+    log: args.log,
+    human: (r) => (stream ? progress.finish(r).join('\n') : renderHuman(r, {color, verbose: flags.verbose})),
+    errorLine,
     // Under a streamed report the fix is printed whole above; a wrapped copy of a command would not paste.
-    const withHint = first?.hint && !wrapErrors
-    errorLine(`Error: ${safeText(`${first?.message}${withHint ? ` ${first.hint!.split('\n')[0]}` : ''}`).replace(/\n/g, ' ')}`)
-  }
-  const noVerdict = report.interrupted ? undefined : nothingEvaluated(report.checks)
-  if (noVerdict) errorLine(`Error: ${noVerdict}. Nothing was proven (exit 1): select checks that can run with --only/--skip, or configure their target.`)
-  process.exitCode = report.exitCode
-  return report
+    fixInError: !wrapErrors,
+    nothingProvenAdvice: 'select checks that can run with --only/--skip, or configure their target',
+  })
 }
 
 /** What the checks get from the flags; shared by doctor and validate. */
