@@ -159,34 +159,6 @@ function planOf(type: Type): MessagePlan {
   return plan
 }
 
-// ---- Output buffer ----------------------------------------------------------------------------------
-// The transcoder's state lives in module-level `var`s: every hot function reads and writes them, and a module
-// `let` costs a hole (TDZ) check on each access from inside a function.
-
-// Below glibc's mmap threshold (128 KiB): a fresh buffer per 64 KiB chunk then costs no page faults.
-const INITIAL = 96 * 1024
-var out: Buffer = Buffer.allocUnsafeSlow(INITIAL)
-var pos = 0
-
-var outView = new DataView(out.buffer, out.byteOffset, out.byteLength)
-
-function setOut(b: Buffer) {
-  out = b
-  outView = new DataView(b.buffer, b.byteOffset, b.byteLength)
-}
-
-function grow(need: number) {
-  let size = out.length * 2
-  while (size < pos + need) size *= 2
-  const next = Buffer.allocUnsafeSlow(size)
-  out.copy(next, 0, 0, pos)
-  setOut(next)
-}
-
-function byte(b: number) {
-  if (pos + 1 > out.length) grow(1)
-  out[pos++] = b
-}
 
 /** A constant byte string prepared for word-wise copying. */
 interface Words {
@@ -203,68 +175,7 @@ function words(b: Buffer): Words {
   return {words, tail: Uint8Array.from(b.subarray(n * 4)), length: b.length, text: b.toString('utf8')}
 }
 
-function constant(c: Words) {
-  if (pos + c.length > out.length) grow(c.length)
-  const ov = outView
-  const w = c.words
-  let p = pos
-  for (let i = 0; i < w.length; i++) {
-    ov.setInt32(p, w[i]!, true)
-    p += 4
-  }
-  const t = c.tail
-  const o = out
-  for (let i = 0; i < t.length; i++) o[p++] = t[i]!
-  pos = p
-}
 
-function ascii(s: string) {
-  const n = s.length
-  if (pos + n > out.length) grow(n)
-  const o = out
-  let p = pos
-  for (let i = 0; i < n; i++) o[p++] = s.charCodeAt(i)
-  pos = p
-}
-
-/** A non-negative integer below 2^53 in decimal. */
-function uint(v: number) {
-  if (pos + 16 > out.length) grow(16)
-  const o = out
-  if (v < 10) {
-    o[pos++] = 0x30 + v
-    return
-  }
-  if (v > 0x7fffffff) {
-    ascii(String(v))
-    return
-  }
-  let n = 1
-  for (let x = v; x >= 10; x = (x / 10) | 0) n++
-  let p = pos + n
-  pos = p
-  let x = v | 0
-  do {
-    const q = (x / 10) | 0
-    o[--p] = 0x30 + (x - q * 10)
-    x = q
-  } while (x > 0)
-}
-
-function int(v: number) {
-  if (v < 0) {
-    byte(0x2d)
-    uint(-v)
-  } else uint(v)
-}
-
-function text(s: string) {
-  const n = Buffer.byteLength(s)
-  if (pos + n > out.length) grow(n)
-  pos += out.write(s, pos, 'utf8')
-}
-
-// JSON.stringify's escapes: \b \t \n \f \r \" \\, other controls as \u00xx (lower-case hex).
 const ESC = new Uint8Array(256)
 for (let i = 0; i < 0x20; i++) ESC[i] = 1
 ESC[0x22] = 1
@@ -272,119 +183,6 @@ ESC[0x5c] = 1
 for (let i = 0x80; i < 256; i++) ESC[i] = 2
 const SHORT: Record<number, string> = {0x08: '\\b', 0x09: '\\t', 0x0a: '\\n', 0x0c: '\\f', 0x0d: '\\r', 0x22: '\\"', 0x5c: '\\\\'}
 
-/**
- * A UTF-8 string from src[s, e) as a JSON string literal. Four bytes at a time: a word with no byte below 0x20,
- * at or above 0x80, '"' or '\\' is copied as it is (bit tricks from "Bit Twiddling Hacks": haszero / hasless).
- */
-function jsonString(s: number, e: number) {
-  if (pos + (e - s) + 2 > out.length) grow(e - s + 2)
-  const o = out
-  const b = src
-  const sv = srcView
-  const ov = outView
-  let p = pos
-  o[p++] = 0x22
-  let i = s
-  for (const e4 = e - 3; i < e4; i += 4) {
-    const x = sv.getInt32(srcBase + i, true)
-    const q = x ^ 0x22222222
-    const bs = x ^ 0x5c5c5c5c
-    if (((x | ((x - 0x20202020) & ~x) | ((q - 0x01010101) & ~q) | ((bs - 0x01010101) & ~bs)) & 0x80808080) !== 0) return jsonStringSlow(s, e)
-    ov.setInt32(p, x, true)
-    p += 4
-  }
-  for (; i < e; i++) {
-    const c = b[i]!
-    if (ESC[c] !== 0) return jsonStringSlow(s, e)
-    o[p++] = c
-  }
-  o[p++] = 0x22
-  pos = p
-}
-
-function jsonStringSlow(s: number, e: number) {
-  let ascii7 = true
-  for (let i = s; i < e; i++) if (src[i]! >= 0x80) ascii7 = false
-  if (!ascii7) {
-    // Non-ASCII: decode as the reference does (Buffer#toString('utf8'), U+FFFD for invalid sequences) and let
-    // JSON.stringify escape it.
-    text(JSON.stringify(src.toString('utf8', s, e)))
-    return
-  }
-  byte(0x22)
-  for (let i = s; i < e; i++) {
-    const c = src[i]!
-    if (ESC[c] === 0) byte(c)
-    else ascii(SHORT[c] ?? `\\u00${c.toString(16).padStart(2, '0')}`)
-  }
-  byte(0x22)
-}
-
-// ---- Wire reading -----------------------------------------------------------------------------------
-
-var src: Buffer = Buffer.alloc(0)
-/** A view of src's whole ArrayBuffer (messages often share a pooled one, so it is reused) and src's offset in it. */
-var srcView = new DataView(src.buffer)
-var srcBase = 0
-var rp = 0
-/** High 32 bits of the last varint read (low bits are the return value). */
-var hi = 0
-
-function varint(end: number): number {
-  let lo = 0
-  let b: number
-  // Bytes 1-4: 28 bits.
-  for (let shift = 0; shift < 28; shift += 7) {
-    if (rp >= end) throw NEEDS_REFERENCE
-    b = src[rp++]!
-    lo |= (b & 0x7f) << shift
-    if (b < 0x80) {
-      hi = 0
-      return lo >>> 0
-    }
-  }
-  // Byte 5: 4 low bits, 3 high bits.
-  if (rp >= end) throw NEEDS_REFERENCE
-  b = src[rp++]!
-  lo |= (b & 0x0f) << 28
-  let h = (b & 0x7f) >> 4
-  if (b < 0x80) {
-    hi = h
-    return lo >>> 0
-  }
-  // Bytes 6-10: the rest of the high word (the 10th byte contributes one bit, as in protobufjs).
-  for (let shift = 3; shift < 32; shift += 7) {
-    if (rp >= end) throw NEEDS_REFERENCE
-    b = src[rp++]!
-    h |= (b & 0x7f) << shift
-    if (b < 0x80) {
-      hi = h
-      return lo >>> 0
-    }
-  }
-  throw NEEDS_REFERENCE // longer than 10 bytes
-}
-
-// Occurrence arena: per field occurrence (start, end, wire type, next). Field slots: head, tail per field.
-var occ = new Int32Array(4 * 4096)
-var occTop = 4 // 0 means "none"
-var slots = new Int32Array(4096)
-var slotTop = 0
-
-function pushOcc(s: number, e: number, wt: number): number {
-  if (occTop + 4 > occ.length) {
-    const next = new Int32Array(occ.length * 2)
-    next.set(occ)
-    occ = next
-  }
-  const i = occTop
-  occ[i] = s
-  occ[i + 1] = e
-  occ[i + 2] = wt
-  occ[i + 3] = 0
-  occTop += 4
-  return i
-}
 
 function int64Text(lo: number, high: number, signed: boolean): string {
   if (high === 0) return String(lo >>> 0)
@@ -396,615 +194,14 @@ function int64Text(lo: number, high: number, signed: boolean): string {
   return BigInt.asIntN(64, (BigInt(high >>> 0) << 32n) | BigInt(lo >>> 0)).toString()
 }
 
-function fixed64(at: number): [number, number] {
-  return [src.readUInt32LE(at), src.readUInt32LE(at + 4)]
-}
-
-/** Reads one scalar of `kind` at rp (wire type wt) and writes it. Returns false when it is the zero value. */
-function scalar(kind: K, wt: number, end: number, plan: FieldPlan | undefined): boolean {
-  switch (kind) {
-    case K.String:
-    case K.Bytes: {
-      if (wt !== 2) throw NEEDS_REFERENCE
-      const len = varint(end)
-      const s = rp
-      const e = s + len
-      if (e > end) throw NEEDS_REFERENCE
-      rp = e
-      if (kind === K.String) jsonString(s, e)
-      else ascii(`"${src.toString('base64', s, e)}"`)
-      return len !== 0
-    }
-    case K.Double:
-    case K.Float: {
-      let v: number
-      if (kind === K.Double) {
-        if (wt !== 1 || rp + 8 > end) throw NEEDS_REFERENCE
-        v = src.readDoubleLE(rp)
-        rp += 8
-      } else {
-        if (wt !== 5 || rp + 4 > end) throw NEEDS_REFERENCE
-        v = src.readFloatLE(rp)
-        rp += 4
-      }
-      ascii(Number.isFinite(v) ? JSON.stringify(v) : `"${String(v)}"`)
-      return v !== 0
-    }
-    case K.Fixed32:
-    case K.Sfixed32: {
-      if (wt !== 5 || rp + 4 > end) throw NEEDS_REFERENCE
-      const v = kind === K.Fixed32 ? src.readUInt32LE(rp) : src.readInt32LE(rp)
-      rp += 4
-      int(v)
-      return v !== 0
-    }
-    case K.Fixed64:
-    case K.Sfixed64: {
-      if (wt !== 1 || rp + 8 > end) throw NEEDS_REFERENCE
-      const [lo, h] = fixed64(rp)
-      rp += 8
-      ascii(`"${int64Text(lo, h, kind === K.Sfixed64)}"`)
-      return lo !== 0 || h !== 0
-    }
-    default: {
-      if (wt !== 0) throw NEEDS_REFERENCE
-      const lo = varint(end)
-      const h = hi
-      switch (kind) {
-        case K.Bool:
-          // protobufjs reads bools from the low 32 bits.
-          ascii(lo !== 0 ? 'true' : 'false')
-          return lo !== 0
-        case K.Int32:
-          int(lo | 0)
-          return (lo | 0) !== 0
-        case K.Uint32:
-          uint(lo >>> 0)
-          return lo !== 0
-        case K.Sint32: {
-          const v = (lo >>> 1) ^ -(lo & 1)
-          int(v)
-          return v !== 0
-        }
-        case K.Enum: {
-          const v = lo | 0
-          const name = plan!.enumNames!.get(v)
-          if (name) constant(name)
-          else int(v)
-          return v !== 0
-        }
-        case K.Int64:
-        case K.Uint64:
-          if (h === 0) {
-            byte(0x22)
-            uint(lo)
-            byte(0x22)
-          } else ascii(`"${int64Text(lo, h, kind === K.Int64)}"`)
-          return lo !== 0 || h !== 0
-        case K.Sint64: {
-          // zig-zag: (n >>> 1) ^ -(n & 1) over 64 bits
-          const sign = -(lo & 1)
-          const l = ((lo >>> 1) | (h << 31)) ^ sign
-          const hh = (h >>> 1) ^ sign
-          ascii(`"${int64Text(l >>> 0, hh, true)}"`)
-          return l !== 0 || hh !== 0
-        }
-        default:
-          throw NEEDS_REFERENCE
-      }
-    }
-  }
-}
-
-// Timestamp: seconds (int64, 1), nanos (int32, 2).
 const MAX_SECONDS = 253402300799 // 9999-12-31T23:59:59Z; beyond it Date#toISOString changes form
 
-function timestamp(s: number, e: number) {
-  let secLo = 0
-  let secHi = 0
-  let nanos = 0
-  rp = s
-  while (rp < e) {
-    const tag = varint(e)
-    const wt = tag & 7
-    const no = tag >>> 3
-    if (no === 1 && wt === 0) {
-      secLo = varint(e)
-      secHi = hi
-    } else if (no === 2 && wt === 0) {
-      nanos = varint(e) | 0
-    } else skip(wt, e)
-  }
-  const seconds = secHi * 4294967296 + secLo
-  if (secHi < 0 || secHi > 0xffff || seconds > MAX_SECONDS || nanos < 0 || nanos > 999_999_999) throw NEEDS_REFERENCE
-  // `"YYYY-MM-DDTHH:MM:SS`: events of one process, container or second share these; a small cache by seconds.
-  const slot = seconds & (CIVIL_SLOTS - 1)
-  if (civilKey[slot] !== seconds) {
-    const p = pos
-    civil(seconds)
-    for (let i = 0; i < 5; i++) civilText[slot * 5 + i] = outView.getInt32(p + 4 * i, true)
-    civilKey[slot] = seconds
-  } else {
-    if (pos + 20 > out.length) grow(20)
-    const ov = outView
-    for (let i = 0; i < 5; i++) ov.setInt32(pos + 4 * i, civilText[slot * 5 + i]!, true)
-    pos += 20
-  }
-  if (nanos !== 0) {
-    if (nanos % 1_000_000 === 0) frac(nanos / 1_000_000, 3)
-    else if (nanos % 1000 === 0) frac(nanos / 1000, 6)
-    else frac(nanos, 9)
-  }
-  ascii('Z"')
-}
-
 const CIVIL_SLOTS = 64
-const civilKey = new Float64Array(CIVIL_SLOTS).fill(-1)
-/** 20 bytes (5 words) per slot. */
-const civilText = new Int32Array(CIVIL_SLOTS * 5)
-
-/** v (below 2^31) in exactly n digits, zero-padded. */
-function digits(v: number, n: number) {
-  if (pos + n > out.length) grow(n)
-  const o = out
-  let x = v | 0
-  for (let i = pos + n - 1; i >= pos; i--) {
-    const q = (x / 10) | 0
-    o[i] = 0x30 + (x - q * 10)
-    x = q
-  }
-  pos += n
-}
-
-function frac(v: number, n: number) {
-  byte(0x2e)
-  digits(v, n)
-}
-
-/** `"YYYY-MM-DDTHH:MM:SS` for seconds since the epoch (proleptic Gregorian, days-from-civil inverse). */
-function civil(seconds: number) {
-  const days = Math.floor(seconds / 86400)
-  let rem = seconds - days * 86400
-  const z = days + 719468
-  const era = Math.floor(z / 146097)
-  const doe = z - era * 146097
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365)
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
-  const mp = Math.floor((5 * doy + 2) / 153)
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1
-  const m = mp < 10 ? mp + 3 : mp - 9
-  const y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-  byte(0x22)
-  digits(y, 4)
-  byte(0x2d)
-  digits(m, 2)
-  byte(0x2d)
-  digits(d, 2)
-  byte(0x54)
-  const h = Math.floor(rem / 3600)
-  rem -= h * 3600
-  const mi = Math.floor(rem / 60)
-  digits(h, 2)
-  byte(0x3a)
-  digits(mi, 2)
-  byte(0x3a)
-  digits(rem - mi * 60, 2)
-}
-
-/** A wrapper message's value (field 1), or the wrapped type's zero value. */
-function wrapper(f: FieldPlan, s: number, e: number) {
-  // Nearly always just `value` as a varint (key 0x08).
-  if (e - s >= 2 && src[s] === 0x08) {
-    rp = s + 1
-    const lo = varint(e)
-    if (rp === e) {
-      switch (f.inner) {
-        case K.Uint32:
-          uint(lo)
-          return
-        case K.Int32:
-          int(lo | 0)
-          return
-        case K.Bool:
-          ascii(lo !== 0 ? 'true' : 'false')
-          return
-        case K.Int64:
-        case K.Uint64:
-          if (hi === 0) {
-            byte(0x22)
-            uint(lo)
-            byte(0x22)
-            return
-          }
-      }
-    }
-  }
-  let at = -1
-  let atWt = 0
-  rp = s
-  while (rp < e) {
-    const tag = varint(e)
-    const wt = tag & 7
-    if (tag >>> 3 === 1) {
-      at = rp
-      atWt = wt
-    }
-    skip(wt, e)
-  }
-  if (at < 0) {
-    ascii(f.inner === K.Int64 || f.inner === K.Uint64 ? '"0"' : f.inner === K.Bool ? 'false' : f.inner === K.String || f.inner === K.Bytes ? '""' : '0')
-    return
-  }
-  rp = at
-  scalar(f.inner, atWt, e, f)
-}
-
-function skip(wt: number, end: number) {
-  switch (wt) {
-    case 0:
-      varint(end)
-      break
-    case 1:
-      rp += 8
-      break
-    case 2: {
-      const len = varint(end)
-      rp += len
-      break
-    }
-    case 5:
-      rp += 4
-      break
-    default:
-      throw NEEDS_REFERENCE // groups (3, 4) and invalid wire types
-  }
-  if (rp > end) throw NEEDS_REFERENCE
-}
-
-/** Writes one value of a field (message, Timestamp, wrapper or scalar) from its record src[s, e) of wire type wt. */
-function element(f: FieldPlan, kind: K, s: number, e: number, wt: number) {
-  if (kind === K.Message || kind === K.Timestamp || kind === K.Wrapper) {
-    if (wt !== 2) throw NEEDS_REFERENCE
-    rp = s
-    const len = varint(e)
-    const bs = rp
-    const be = bs + len
-    if (be > e) throw NEEDS_REFERENCE
-    if (kind === K.Message) message(f.message!, bs, be)
-    else if (kind === K.Timestamp) timestamp(bs, be)
-    else wrapper(f, bs, be)
-    return
-  }
-  rp = s
-  scalar(kind, wt, e, f)
-}
-
-/** The top-level message's `event` oneof member (index in its plan), or -1. */
-var eventField = -1
-var lastMark = 0
-var topPlan: MessagePlan | undefined
-
-/**
- * Writes the message in src[start, end) as a JSON object: in one pass when its records come in declaration order
- * (what protobufjs writes, and Go for messages declared in field-number order), else in two.
- */
-function message(plan: MessagePlan, start: number, end: number) {
-  const mark = pos
-  const occMark = occTop
-  if (plan.oneofCount <= 31 && onePass(plan, start, end)) return
-  pos = mark
-  occTop = occMark
-  twoPass(plan, start, end)
-}
-
-/** One pass: emit each record as it comes; false (output to be discarded) when the order does not allow it. */
-function onePass(plan: MessagePlan, start: number, end: number): boolean {
-  byte(0x7b)
-  let eventMember = -1
-  let first = true
-  let last = -1
-  let oneofs = 0
-  rp = start
-  while (rp < end) {
-    // Keys of fields 1-15 are one byte.
-    let tag = src[rp]!
-    if (tag < 0x80) rp++
-    else tag = varint(end)
-    const no = tag >>> 3
-    const wt = tag & 7
-    const idx = no < 4096 ? plan.small[no]! : (plan.large.get(no) ?? -1)
-    if (idx < 0) {
-      skip(wt, end) // unknown field: protobufjs skips it
-      continue
-    }
-    // Out of declaration order, or a singular field twice: the two-pass walk decides.
-    if (idx <= last) return false
-    last = idx
-    const f = plan.fields[idx]!
-    if (f.oneof >= 0) {
-      const bit = 1 << f.oneof
-      if ((oneofs & bit) !== 0) return false
-      oneofs |= bit
-      if (f.oneof === plan.eventOneof) eventMember = idx
-    }
-    const s = rp
-    const k = f.kind
-    if (wt === 2 && !f.repeated && (k === K.String || k === K.Message || k === K.Timestamp || k === K.Wrapper)) {
-      // The common records, written straight from their bytes.
-      if (rp >= end) throw NEEDS_REFERENCE
-      let len = src[rp]!
-      if (len < 0x80) rp++
-      else len = varint(end)
-      const vs = rp
-      const ve = vs + len
-      if (ve > end) throw NEEDS_REFERENCE
-      if (k === K.String && len === 0 && !f.presence) {
-        rp = ve
-        continue
-      }
-      if (!first) byte(0x2c)
-      first = false
-      constant(f.key)
-      if (k === K.String) jsonString(vs, ve)
-      else if (k === K.Message) message(f.message!, vs, ve)
-      else if (k === K.Timestamp) timestamp(vs, ve)
-      else wrapper(f, vs, ve)
-      rp = ve
-      continue
-    }
-    skip(wt, end)
-    const e = rp
-    const mark = pos
-    if (!first) byte(0x2c)
-    constant(f.key)
-    if (f.repeated || f.kind === K.Map) {
-      // This record and the ones right after it with the same number; a later one sends us to the two-pass walk.
-      const head = pushOcc(s, e, wt)
-      let tail = head
-      while (rp < end) {
-        const at = rp
-        const t = varint(end)
-        if (t >>> 3 !== no) {
-          rp = at
-          break
-        }
-        const rs = rp
-        skip(t & 7, end)
-        const o = pushOcc(rs, rp, t & 7)
-        occ[tail + 3] = o
-        tail = o
-      }
-      const after = rp
-      const wrote = f.kind === K.Map ? map(f, head) : repeated(f, head)
-      rp = after
-      if (!wrote) {
-        pos = mark
-        continue
-      }
-    } else if (f.presence) {
-      element(f, f.kind, s, e, wt)
-      rp = e
-    } else {
-      rp = s
-      const nonZero = scalar(f.kind, wt, e, f)
-      rp = e
-      if (!nonZero) {
-        pos = mark
-        continue
-      }
-    }
-    first = false
-  }
-  if (plan === topPlan) eventField = eventMember
-  byte(0x7d)
-  return true
-}
-
-/** Two passes: where each known field's records are, then the fields in declaration order. */
-function twoPass(plan: MessagePlan, start: number, end: number) {
-  const n = plan.fields.length
-  const base = slotTop
-  const need = base + 2 * n + plan.oneofCount
-  if (need > slots.length) {
-    const next = new Int32Array(Math.max(need, slots.length * 2))
-    next.set(slots)
-    slots = next
-  }
-  slots.fill(0, base, need)
-  slotTop = need
-  const oneofs = base + 2 * n
-  // Pass 1: where each known field's records are.
-  rp = start
-  while (rp < end) {
-    const tag = varint(end)
-    const no = tag >>> 3
-    const wt = tag & 7
-    const s = rp
-    skip(wt, end)
-    const idx = no < 4096 ? plan.small[no]! : (plan.large.get(no) ?? -1)
-    if (idx < 0) continue // unknown field: protobufjs skips it
-    const f = plan.fields[idx]!
-    const o = pushOcc(s, rp, wt)
-    const h = base + 2 * idx
-    if (f.repeated || f.kind === K.Map) {
-      if (slots[h] === 0) slots[h] = o
-      else occ[slots[h + 1]! + 3] = o
-      slots[h + 1] = o
-    } else {
-      if (slots[h] !== 0 && (f.kind === K.Message || f.kind === K.Timestamp || f.kind === K.Wrapper)) throw NEEDS_REFERENCE
-      slots[h] = o
-      slots[h + 1] = o
-      if (f.oneof >= 0) {
-        const seen = slots[oneofs + f.oneof]!
-        if (seen !== 0 && seen !== idx + 1) throw NEEDS_REFERENCE
-        slots[oneofs + f.oneof] = idx + 1
-      }
-    }
-  }
-  if (plan === topPlan && plan.eventOneof >= 0) eventField = slots[oneofs + plan.eventOneof]! - 1
-  // Pass 2: declaration order.
-  byte(0x7b)
-  let first = true
-  for (let i = 0; i < n; i++) {
-    const head = slots[base + 2 * i]!
-    if (head === 0) continue
-    const f = plan.fields[i]!
-    const mark = pos
-    if (!first) byte(0x2c)
-    constant(f.key)
-    if (f.kind === K.Map) {
-      if (!map(f, head)) {
-        pos = mark
-        continue
-      }
-    } else if (f.repeated) {
-      if (!repeated(f, head)) {
-        pos = mark
-        continue
-      }
-    } else if (f.presence) {
-      element(f, f.kind, occ[head]!, occ[head + 1]!, occ[head + 2]!)
-    } else {
-      rp = occ[head]!
-      if (!scalar(f.kind, occ[head + 2]!, occ[head + 1]!, f)) {
-        pos = mark
-        continue
-      }
-    }
-    first = false
-  }
-  byte(0x7d)
-  slotTop = base
-}
-
-function repeated(f: FieldPlan, head: number): boolean {
-  byte(0x5b)
-  let count = 0
-  for (let o = head; o !== 0; o = occ[o + 3]!) {
-    const s = occ[o]!
-    const e = occ[o + 1]!
-    const wt = occ[o + 2]!
-    if (f.packable && wt === 2) {
-      rp = s
-      const len = varint(e)
-      const pe = rp + len
-      if (pe > e) throw NEEDS_REFERENCE
-      const elemWt = f.kind === K.Double || f.kind === K.Fixed64 || f.kind === K.Sfixed64 ? 1 : f.kind === K.Float || f.kind === K.Fixed32 || f.kind === K.Sfixed32 ? 5 : 0
-      while (rp < pe) {
-        if (count++ > 0) byte(0x2c)
-        scalar(f.kind, elemWt, pe, f)
-      }
-      continue
-    }
-    if (count++ > 0) byte(0x2c)
-    element(f, f.kind, s, e, wt)
-  }
-  byte(0x5d)
-  return count > 0
-}
-
-// Map entries of the map being written: [key start, key end, value start, record end, value wire type] each.
-var ents = new Int32Array(5 * 64)
-var order = new Int32Array(64)
-
-/** Compares two keys' UTF-8 bytes (Go's string order). */
-function keyCompare(a: number, b: number): number {
-  const as = ents[5 * a]!
-  const ae = ents[5 * a + 1]!
-  const bs = ents[5 * b]!
-  const be = ents[5 * b + 1]!
-  const n = Math.min(ae - as, be - bs)
-  for (let i = 0; i < n; i++) {
-    const d = src[as + i]! - src[bs + i]!
-    if (d !== 0) return d
-  }
-  return ae - as - (be - bs)
-}
-
-function map(f: FieldPlan, head: number): boolean {
-  const v = f.mapValue!
-  let n = 0
-  for (let o = head; o !== 0; o = occ[o + 3]!) {
-    if (occ[o + 2] !== 2) throw NEEDS_REFERENCE
-    rp = occ[o]!
-    const len = varint(occ[o + 1]!)
-    const ee = rp + len
-    if (5 * n + 5 > ents.length) {
-      const next = new Int32Array(ents.length * 2)
-      next.set(ents)
-      ents = next
-      order = new Int32Array(ents.length / 5)
-    }
-    const at = 5 * n
-    ents[at] = 0
-    ents[at + 1] = 0
-    ents[at + 2] = -1
-    ents[at + 3] = ee
-    ents[at + 4] = 0
-    while (rp < ee) {
-      const tag = varint(ee)
-      const no = tag >>> 3
-      const wt = tag & 7
-      if (no === 1) {
-        if (wt !== 2) throw NEEDS_REFERENCE
-        const kl = varint(ee)
-        if (rp + kl > ee) throw NEEDS_REFERENCE
-        ents[at] = rp
-        ents[at + 1] = rp + kl
-        // A plain object's prototype setter in the reference.
-        if (kl === 9 && src.toString('latin1', rp, rp + kl) === '__proto__') throw NEEDS_REFERENCE
-        rp += kl
-      } else {
-        if (no === 2) {
-          ents[at + 2] = rp
-          ents[at + 4] = wt
-        }
-        skip(wt, ee)
-      }
-    }
-    order[n] = n
-    n++
-  }
-  if (n === 0) return false
-  // Keys in byte order of their UTF-8, as Go's protojson sorts them. (The reference's plain object cannot keep
-  // that order for integer-like keys: "10" < "9".) Insertion sort is stable, so of equal keys the last one,
-  // which protobufjs keeps, ends last.
-  if (n > 32) {
-    order.set(Array.from(order.subarray(0, n)).sort(keyCompare)) // Array#sort is stable too
-  } else for (let i = 1; i < n; i++) {
-    const x = order[i]!
-    let j = i - 1
-    while (j >= 0 && keyCompare(order[j]!, x) > 0) {
-      order[j + 1] = order[j]!
-      j--
-    }
-    order[j + 1] = x
-  }
-  byte(0x7b)
-  let first = true
-  for (let i = 0; i < n; i++) {
-    const en = order[i]!
-    if (i + 1 < n && keyCompare(order[i + 1]!, en) === 0) continue
-    if (!first) byte(0x2c)
-    first = false
-    const at = 5 * en
-    jsonString(ents[at]!, ents[at + 1]!)
-    byte(0x3a)
-    const vs = ents[at + 2]!
-    if (vs < 0) {
-      if (v.kind === K.Message || v.kind === K.Timestamp || v.kind === K.Wrapper) throw NEEDS_REFERENCE
-      ascii(v.kind === K.String || v.kind === K.Bytes ? '""' : v.kind === K.Bool ? 'false' : v.kind === K.Int64 || v.kind === K.Uint64 || v.kind === K.Sint64 || v.kind === K.Fixed64 || v.kind === K.Sfixed64 ? '"0"' : v.kind === K.Enum ? zeroEnum(v) : '0')
-    } else {
-      element(v, v.kind, vs, ents[at + 3]!, ents[at + 4]!)
-    }
-  }
-  byte(0x7d)
-  return true
-}
 
 function zeroEnum(v: FieldPlan): string {
   return v.enumNames!.get(0)?.text ?? '0'
 }
+
 
 // ---- API ------------------------------------------------------------------------------------------
 
@@ -1029,10 +226,821 @@ export interface Transcoder {
   recycle(b: Buffer): void
 }
 
-const spare: Buffer[] = []
+// Below glibc's mmap threshold (128 KiB): a fresh buffer per 64 KiB chunk then costs no page faults.
+const INITIAL = 96 * 1024
 
+/**
+ * A transcoder for messages of `type`. Each one owns its output buffers, spare buffers and scratch arrays: they are
+ * the `var`s of this call, shared by the hot functions declared inside it (a closure's `var` is read without the
+ * hole check a module-level `let` costs, and no `this` is threaded through the calls).
+ */
 export function transcoder(type: Type): Transcoder {
   const plan = planOf(type)
+  var spare: Buffer[] = []
+
+  var out: Buffer = Buffer.allocUnsafeSlow(INITIAL)
+  var pos = 0
+
+  var outView = new DataView(out.buffer, out.byteOffset, out.byteLength)
+
+  function setOut(b: Buffer) {
+    out = b
+    outView = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  }
+
+  function grow(need: number) {
+    let size = out.length * 2
+    while (size < pos + need) size *= 2
+    const next = Buffer.allocUnsafeSlow(size)
+    out.copy(next, 0, 0, pos)
+    setOut(next)
+  }
+
+  function byte(b: number) {
+    if (pos + 1 > out.length) grow(1)
+    out[pos++] = b
+  }
+
+  function constant(c: Words) {
+    if (pos + c.length > out.length) grow(c.length)
+    const ov = outView
+    const w = c.words
+    let p = pos
+    for (let i = 0; i < w.length; i++) {
+      ov.setInt32(p, w[i]!, true)
+      p += 4
+    }
+    const t = c.tail
+    const o = out
+    for (let i = 0; i < t.length; i++) o[p++] = t[i]!
+    pos = p
+  }
+
+  function ascii(s: string) {
+    const n = s.length
+    if (pos + n > out.length) grow(n)
+    const o = out
+    let p = pos
+    for (let i = 0; i < n; i++) o[p++] = s.charCodeAt(i)
+    pos = p
+  }
+
+  /** A non-negative integer below 2^53 in decimal. */
+  function uint(v: number) {
+    if (pos + 16 > out.length) grow(16)
+    const o = out
+    if (v < 10) {
+      o[pos++] = 0x30 + v
+      return
+    }
+    if (v > 0x7fffffff) {
+      ascii(String(v))
+      return
+    }
+    let n = 1
+    for (let x = v; x >= 10; x = (x / 10) | 0) n++
+    let p = pos + n
+    pos = p
+    let x = v | 0
+    do {
+      const q = (x / 10) | 0
+      o[--p] = 0x30 + (x - q * 10)
+      x = q
+    } while (x > 0)
+  }
+
+  function int(v: number) {
+    if (v < 0) {
+      byte(0x2d)
+      uint(-v)
+    } else uint(v)
+  }
+
+  function text(s: string) {
+    const n = Buffer.byteLength(s)
+    if (pos + n > out.length) grow(n)
+    pos += out.write(s, pos, 'utf8')
+  }
+
+  // JSON.stringify's escapes: \b \t \n \f \r \" \\, other controls as \u00xx (lower-case hex).
+  /**
+   * A UTF-8 string from src[s, e) as a JSON string literal. Four bytes at a time: a word with no byte below 0x20,
+   * at or above 0x80, '"' or '\\' is copied as it is (bit tricks from "Bit Twiddling Hacks": haszero / hasless).
+   */
+  function jsonString(s: number, e: number) {
+    if (pos + (e - s) + 2 > out.length) grow(e - s + 2)
+    const o = out
+    const b = src
+    const sv = srcView
+    const ov = outView
+    let p = pos
+    o[p++] = 0x22
+    let i = s
+    for (const e4 = e - 3; i < e4; i += 4) {
+      const x = sv.getInt32(srcBase + i, true)
+      const q = x ^ 0x22222222
+      const bs = x ^ 0x5c5c5c5c
+      if (((x | ((x - 0x20202020) & ~x) | ((q - 0x01010101) & ~q) | ((bs - 0x01010101) & ~bs)) & 0x80808080) !== 0) return jsonStringSlow(s, e)
+      ov.setInt32(p, x, true)
+      p += 4
+    }
+    for (; i < e; i++) {
+      const c = b[i]!
+      if (ESC[c] !== 0) return jsonStringSlow(s, e)
+      o[p++] = c
+    }
+    o[p++] = 0x22
+    pos = p
+  }
+
+  function jsonStringSlow(s: number, e: number) {
+    let ascii7 = true
+    for (let i = s; i < e; i++) if (src[i]! >= 0x80) ascii7 = false
+    if (!ascii7) {
+      // Non-ASCII: decode as the reference does (Buffer#toString('utf8'), U+FFFD for invalid sequences) and let
+      // JSON.stringify escape it.
+      text(JSON.stringify(src.toString('utf8', s, e)))
+      return
+    }
+    byte(0x22)
+    for (let i = s; i < e; i++) {
+      const c = src[i]!
+      if (ESC[c] === 0) byte(c)
+      else ascii(SHORT[c] ?? `\\u00${c.toString(16).padStart(2, '0')}`)
+    }
+    byte(0x22)
+  }
+
+  // ---- Wire reading -----------------------------------------------------------------------------------
+
+  var src: Buffer = Buffer.alloc(0)
+  /** A view of src's whole ArrayBuffer (messages often share a pooled one, so it is reused) and src's offset in it. */
+  var srcView = new DataView(src.buffer)
+  var srcBase = 0
+  var rp = 0
+  /** High 32 bits of the last varint read (low bits are the return value). */
+  var hi = 0
+
+  function varint(end: number): number {
+    let lo = 0
+    let b: number
+    // Bytes 1-4: 28 bits.
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (rp >= end) throw NEEDS_REFERENCE
+      b = src[rp++]!
+      lo |= (b & 0x7f) << shift
+      if (b < 0x80) {
+        hi = 0
+        return lo >>> 0
+      }
+    }
+    // Byte 5: 4 low bits, 3 high bits.
+    if (rp >= end) throw NEEDS_REFERENCE
+    b = src[rp++]!
+    lo |= (b & 0x0f) << 28
+    let h = (b & 0x7f) >> 4
+    if (b < 0x80) {
+      hi = h
+      return lo >>> 0
+    }
+    // Bytes 6-10: the rest of the high word (the 10th byte contributes one bit, as in protobufjs).
+    for (let shift = 3; shift < 32; shift += 7) {
+      if (rp >= end) throw NEEDS_REFERENCE
+      b = src[rp++]!
+      h |= (b & 0x7f) << shift
+      if (b < 0x80) {
+        hi = h
+        return lo >>> 0
+      }
+    }
+    throw NEEDS_REFERENCE // longer than 10 bytes
+  }
+
+  // Occurrence arena: per field occurrence (start, end, wire type, next). Field slots: head, tail per field.
+  var occ = new Int32Array(4 * 4096)
+  var occTop = 4 // 0 means "none"
+  var slots = new Int32Array(4096)
+  var slotTop = 0
+
+  function pushOcc(s: number, e: number, wt: number): number {
+    if (occTop + 4 > occ.length) {
+      const next = new Int32Array(occ.length * 2)
+      next.set(occ)
+      occ = next
+    }
+    const i = occTop
+    occ[i] = s
+    occ[i + 1] = e
+    occ[i + 2] = wt
+    occ[i + 3] = 0
+    occTop += 4
+    return i
+  }
+
+  function fixed64(at: number): [number, number] {
+    return [src.readUInt32LE(at), src.readUInt32LE(at + 4)]
+  }
+
+  /** Reads one scalar of `kind` at rp (wire type wt) and writes it. Returns false when it is the zero value. */
+  function scalar(kind: K, wt: number, end: number, plan: FieldPlan | undefined): boolean {
+    switch (kind) {
+      case K.String:
+      case K.Bytes: {
+        if (wt !== 2) throw NEEDS_REFERENCE
+        const len = varint(end)
+        const s = rp
+        const e = s + len
+        if (e > end) throw NEEDS_REFERENCE
+        rp = e
+        if (kind === K.String) jsonString(s, e)
+        else ascii(`"${src.toString('base64', s, e)}"`)
+        return len !== 0
+      }
+      case K.Double:
+      case K.Float: {
+        let v: number
+        if (kind === K.Double) {
+          if (wt !== 1 || rp + 8 > end) throw NEEDS_REFERENCE
+          v = src.readDoubleLE(rp)
+          rp += 8
+        } else {
+          if (wt !== 5 || rp + 4 > end) throw NEEDS_REFERENCE
+          v = src.readFloatLE(rp)
+          rp += 4
+        }
+        ascii(Number.isFinite(v) ? JSON.stringify(v) : `"${String(v)}"`)
+        return v !== 0
+      }
+      case K.Fixed32:
+      case K.Sfixed32: {
+        if (wt !== 5 || rp + 4 > end) throw NEEDS_REFERENCE
+        const v = kind === K.Fixed32 ? src.readUInt32LE(rp) : src.readInt32LE(rp)
+        rp += 4
+        int(v)
+        return v !== 0
+      }
+      case K.Fixed64:
+      case K.Sfixed64: {
+        if (wt !== 1 || rp + 8 > end) throw NEEDS_REFERENCE
+        const [lo, h] = fixed64(rp)
+        rp += 8
+        ascii(`"${int64Text(lo, h, kind === K.Sfixed64)}"`)
+        return lo !== 0 || h !== 0
+      }
+      default: {
+        if (wt !== 0) throw NEEDS_REFERENCE
+        const lo = varint(end)
+        const h = hi
+        switch (kind) {
+          case K.Bool:
+            // protobufjs reads bools from the low 32 bits.
+            ascii(lo !== 0 ? 'true' : 'false')
+            return lo !== 0
+          case K.Int32:
+            int(lo | 0)
+            return (lo | 0) !== 0
+          case K.Uint32:
+            uint(lo >>> 0)
+            return lo !== 0
+          case K.Sint32: {
+            const v = (lo >>> 1) ^ -(lo & 1)
+            int(v)
+            return v !== 0
+          }
+          case K.Enum: {
+            const v = lo | 0
+            const name = plan!.enumNames!.get(v)
+            if (name) constant(name)
+            else int(v)
+            return v !== 0
+          }
+          case K.Int64:
+          case K.Uint64:
+            if (h === 0) {
+              byte(0x22)
+              uint(lo)
+              byte(0x22)
+            } else ascii(`"${int64Text(lo, h, kind === K.Int64)}"`)
+            return lo !== 0 || h !== 0
+          case K.Sint64: {
+            // zig-zag: (n >>> 1) ^ -(n & 1) over 64 bits
+            const sign = -(lo & 1)
+            const l = ((lo >>> 1) | (h << 31)) ^ sign
+            const hh = (h >>> 1) ^ sign
+            ascii(`"${int64Text(l >>> 0, hh, true)}"`)
+            return l !== 0 || hh !== 0
+          }
+          default:
+            throw NEEDS_REFERENCE
+        }
+      }
+    }
+  }
+
+  // Timestamp: seconds (int64, 1), nanos (int32, 2).
+  function timestamp(s: number, e: number) {
+    let secLo = 0
+    let secHi = 0
+    let nanos = 0
+    rp = s
+    while (rp < e) {
+      const tag = varint(e)
+      const wt = tag & 7
+      const no = tag >>> 3
+      if (no === 1 && wt === 0) {
+        secLo = varint(e)
+        secHi = hi
+      } else if (no === 2 && wt === 0) {
+        nanos = varint(e) | 0
+      } else skip(wt, e)
+    }
+    const seconds = secHi * 4294967296 + secLo
+    if (secHi < 0 || secHi > 0xffff || seconds > MAX_SECONDS || nanos < 0 || nanos > 999_999_999) throw NEEDS_REFERENCE
+  // `"YYYY-MM-DDTHH:MM:SS`: events of one process, container or second share these; a small cache by seconds.
+    const slot = seconds & (CIVIL_SLOTS - 1)
+    if (civilKey[slot] !== seconds) {
+      const p = pos
+      civil(seconds)
+      for (let i = 0; i < 5; i++) civilText[slot * 5 + i] = outView.getInt32(p + 4 * i, true)
+      civilKey[slot] = seconds
+    } else {
+      if (pos + 20 > out.length) grow(20)
+      const ov = outView
+      for (let i = 0; i < 5; i++) ov.setInt32(pos + 4 * i, civilText[slot * 5 + i]!, true)
+      pos += 20
+    }
+    if (nanos !== 0) {
+      if (nanos % 1_000_000 === 0) frac(nanos / 1_000_000, 3)
+      else if (nanos % 1000 === 0) frac(nanos / 1000, 6)
+      else frac(nanos, 9)
+    }
+    ascii('Z"')
+  }
+
+  // `"YYYY-MM-DDTHH:MM:SS` of recently seen seconds, by seconds modulo CIVIL_SLOTS.
+  var civilKey = new Float64Array(CIVIL_SLOTS).fill(-1)
+  /** 20 bytes (5 words) per slot. */
+  var civilText = new Int32Array(CIVIL_SLOTS * 5)
+
+  /** v (below 2^31) in exactly n digits, zero-padded. */
+  function digits(v: number, n: number) {
+    if (pos + n > out.length) grow(n)
+    const o = out
+    let x = v | 0
+    for (let i = pos + n - 1; i >= pos; i--) {
+      const q = (x / 10) | 0
+      o[i] = 0x30 + (x - q * 10)
+      x = q
+    }
+    pos += n
+  }
+
+  function frac(v: number, n: number) {
+    byte(0x2e)
+    digits(v, n)
+  }
+
+  /** `"YYYY-MM-DDTHH:MM:SS` for seconds since the epoch (proleptic Gregorian, days-from-civil inverse). */
+  function civil(seconds: number) {
+    const days = Math.floor(seconds / 86400)
+    let rem = seconds - days * 86400
+    const z = days + 719468
+    const era = Math.floor(z / 146097)
+    const doe = z - era * 146097
+    const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365)
+    const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
+    const mp = Math.floor((5 * doy + 2) / 153)
+    const d = doy - Math.floor((153 * mp + 2) / 5) + 1
+    const m = mp < 10 ? mp + 3 : mp - 9
+    const y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+    byte(0x22)
+    digits(y, 4)
+    byte(0x2d)
+    digits(m, 2)
+    byte(0x2d)
+    digits(d, 2)
+    byte(0x54)
+    const h = Math.floor(rem / 3600)
+    rem -= h * 3600
+    const mi = Math.floor(rem / 60)
+    digits(h, 2)
+    byte(0x3a)
+    digits(mi, 2)
+    byte(0x3a)
+    digits(rem - mi * 60, 2)
+  }
+
+  /** A wrapper message's value (field 1), or the wrapped type's zero value. */
+  function wrapper(f: FieldPlan, s: number, e: number) {
+    // Nearly always just `value` as a varint (key 0x08).
+    if (e - s >= 2 && src[s] === 0x08) {
+      rp = s + 1
+      const lo = varint(e)
+      if (rp === e) {
+        switch (f.inner) {
+          case K.Uint32:
+            uint(lo)
+            return
+          case K.Int32:
+            int(lo | 0)
+            return
+          case K.Bool:
+            ascii(lo !== 0 ? 'true' : 'false')
+            return
+          case K.Int64:
+          case K.Uint64:
+            if (hi === 0) {
+              byte(0x22)
+              uint(lo)
+              byte(0x22)
+              return
+            }
+        }
+      }
+    }
+    let at = -1
+    let atWt = 0
+    rp = s
+    while (rp < e) {
+      const tag = varint(e)
+      const wt = tag & 7
+      if (tag >>> 3 === 1) {
+        at = rp
+        atWt = wt
+      }
+      skip(wt, e)
+    }
+    if (at < 0) {
+      ascii(f.inner === K.Int64 || f.inner === K.Uint64 ? '"0"' : f.inner === K.Bool ? 'false' : f.inner === K.String || f.inner === K.Bytes ? '""' : '0')
+      return
+    }
+    rp = at
+    scalar(f.inner, atWt, e, f)
+  }
+
+  function skip(wt: number, end: number) {
+    switch (wt) {
+      case 0:
+        varint(end)
+        break
+      case 1:
+        rp += 8
+        break
+      case 2: {
+        const len = varint(end)
+        rp += len
+        break
+      }
+      case 5:
+        rp += 4
+        break
+      default:
+        throw NEEDS_REFERENCE // groups (3, 4) and invalid wire types
+    }
+    if (rp > end) throw NEEDS_REFERENCE
+  }
+
+  /** Writes one value of a field (message, Timestamp, wrapper or scalar) from its record src[s, e) of wire type wt. */
+  function element(f: FieldPlan, kind: K, s: number, e: number, wt: number) {
+    if (kind === K.Message || kind === K.Timestamp || kind === K.Wrapper) {
+      if (wt !== 2) throw NEEDS_REFERENCE
+      rp = s
+      const len = varint(e)
+      const bs = rp
+      const be = bs + len
+      if (be > e) throw NEEDS_REFERENCE
+      if (kind === K.Message) message(f.message!, bs, be)
+      else if (kind === K.Timestamp) timestamp(bs, be)
+      else wrapper(f, bs, be)
+      return
+    }
+    rp = s
+    scalar(kind, wt, e, f)
+  }
+
+  /** The top-level message's `event` oneof member (index in its plan), or -1. */
+  var eventField = -1
+  var lastMark = 0
+  var topPlan: MessagePlan | undefined
+
+  /**
+   * Writes the message in src[start, end) as a JSON object: in one pass when its records come in declaration order
+   * (what protobufjs writes, and Go for messages declared in field-number order), else in two.
+   */
+  function message(plan: MessagePlan, start: number, end: number) {
+    const mark = pos
+    const occMark = occTop
+    if (plan.oneofCount <= 31 && onePass(plan, start, end)) return
+    pos = mark
+    occTop = occMark
+    twoPass(plan, start, end)
+  }
+
+  /** One pass: emit each record as it comes; false (output to be discarded) when the order does not allow it. */
+  function onePass(plan: MessagePlan, start: number, end: number): boolean {
+    byte(0x7b)
+    let eventMember = -1
+    let first = true
+    let last = -1
+    let oneofs = 0
+    rp = start
+    while (rp < end) {
+      // Keys of fields 1-15 are one byte.
+      let tag = src[rp]!
+      if (tag < 0x80) rp++
+      else tag = varint(end)
+      const no = tag >>> 3
+      const wt = tag & 7
+      const idx = no < 4096 ? plan.small[no]! : (plan.large.get(no) ?? -1)
+      if (idx < 0) {
+        skip(wt, end) // unknown field: protobufjs skips it
+        continue
+      }
+      // Out of declaration order, or a singular field twice: the two-pass walk decides.
+      if (idx <= last) return false
+      last = idx
+      const f = plan.fields[idx]!
+      if (f.oneof >= 0) {
+        const bit = 1 << f.oneof
+        if ((oneofs & bit) !== 0) return false
+        oneofs |= bit
+        if (f.oneof === plan.eventOneof) eventMember = idx
+      }
+      const s = rp
+      const k = f.kind
+      if (wt === 2 && !f.repeated && (k === K.String || k === K.Message || k === K.Timestamp || k === K.Wrapper)) {
+        // The common records, written straight from their bytes.
+        if (rp >= end) throw NEEDS_REFERENCE
+        let len = src[rp]!
+        if (len < 0x80) rp++
+        else len = varint(end)
+        const vs = rp
+        const ve = vs + len
+        if (ve > end) throw NEEDS_REFERENCE
+        if (k === K.String && len === 0 && !f.presence) {
+          rp = ve
+          continue
+        }
+        if (!first) byte(0x2c)
+        first = false
+        constant(f.key)
+        if (k === K.String) jsonString(vs, ve)
+        else if (k === K.Message) message(f.message!, vs, ve)
+        else if (k === K.Timestamp) timestamp(vs, ve)
+        else wrapper(f, vs, ve)
+        rp = ve
+        continue
+      }
+      skip(wt, end)
+      const e = rp
+      const mark = pos
+      if (!first) byte(0x2c)
+      constant(f.key)
+      if (f.repeated || f.kind === K.Map) {
+        // This record and the ones right after it with the same number; a later one sends us to the two-pass walk.
+        const head = pushOcc(s, e, wt)
+        let tail = head
+        while (rp < end) {
+          const at = rp
+          const t = varint(end)
+          if (t >>> 3 !== no) {
+            rp = at
+            break
+          }
+          const rs = rp
+          skip(t & 7, end)
+          const o = pushOcc(rs, rp, t & 7)
+          occ[tail + 3] = o
+          tail = o
+        }
+        const after = rp
+        const wrote = f.kind === K.Map ? map(f, head) : repeated(f, head)
+        rp = after
+        if (!wrote) {
+          pos = mark
+          continue
+        }
+      } else if (f.presence) {
+        element(f, f.kind, s, e, wt)
+        rp = e
+      } else {
+        rp = s
+        const nonZero = scalar(f.kind, wt, e, f)
+        rp = e
+        if (!nonZero) {
+          pos = mark
+          continue
+        }
+      }
+      first = false
+    }
+    if (plan === topPlan) eventField = eventMember
+    byte(0x7d)
+    return true
+  }
+
+  /** Two passes: where each known field's records are, then the fields in declaration order. */
+  function twoPass(plan: MessagePlan, start: number, end: number) {
+    const n = plan.fields.length
+    const base = slotTop
+    const need = base + 2 * n + plan.oneofCount
+    if (need > slots.length) {
+      const next = new Int32Array(Math.max(need, slots.length * 2))
+      next.set(slots)
+      slots = next
+    }
+    slots.fill(0, base, need)
+    slotTop = need
+    const oneofs = base + 2 * n
+    // Pass 1: where each known field's records are.
+    rp = start
+    while (rp < end) {
+      const tag = varint(end)
+      const no = tag >>> 3
+      const wt = tag & 7
+      const s = rp
+      skip(wt, end)
+      const idx = no < 4096 ? plan.small[no]! : (plan.large.get(no) ?? -1)
+      if (idx < 0) continue // unknown field: protobufjs skips it
+      const f = plan.fields[idx]!
+      const o = pushOcc(s, rp, wt)
+      const h = base + 2 * idx
+      if (f.repeated || f.kind === K.Map) {
+        if (slots[h] === 0) slots[h] = o
+        else occ[slots[h + 1]! + 3] = o
+        slots[h + 1] = o
+      } else {
+        if (slots[h] !== 0 && (f.kind === K.Message || f.kind === K.Timestamp || f.kind === K.Wrapper)) throw NEEDS_REFERENCE
+        slots[h] = o
+        slots[h + 1] = o
+        if (f.oneof >= 0) {
+          const seen = slots[oneofs + f.oneof]!
+          if (seen !== 0 && seen !== idx + 1) throw NEEDS_REFERENCE
+          slots[oneofs + f.oneof] = idx + 1
+        }
+      }
+    }
+    if (plan === topPlan && plan.eventOneof >= 0) eventField = slots[oneofs + plan.eventOneof]! - 1
+    // Pass 2: declaration order.
+    byte(0x7b)
+    let first = true
+    for (let i = 0; i < n; i++) {
+      const head = slots[base + 2 * i]!
+      if (head === 0) continue
+      const f = plan.fields[i]!
+      const mark = pos
+      if (!first) byte(0x2c)
+      constant(f.key)
+      if (f.kind === K.Map) {
+        if (!map(f, head)) {
+          pos = mark
+          continue
+        }
+      } else if (f.repeated) {
+        if (!repeated(f, head)) {
+          pos = mark
+          continue
+        }
+      } else if (f.presence) {
+        element(f, f.kind, occ[head]!, occ[head + 1]!, occ[head + 2]!)
+      } else {
+        rp = occ[head]!
+        if (!scalar(f.kind, occ[head + 2]!, occ[head + 1]!, f)) {
+          pos = mark
+          continue
+        }
+      }
+      first = false
+    }
+    byte(0x7d)
+    slotTop = base
+  }
+
+  function repeated(f: FieldPlan, head: number): boolean {
+    byte(0x5b)
+    let count = 0
+    for (let o = head; o !== 0; o = occ[o + 3]!) {
+      const s = occ[o]!
+      const e = occ[o + 1]!
+      const wt = occ[o + 2]!
+      if (f.packable && wt === 2) {
+        rp = s
+        const len = varint(e)
+        const pe = rp + len
+        if (pe > e) throw NEEDS_REFERENCE
+        const elemWt = f.kind === K.Double || f.kind === K.Fixed64 || f.kind === K.Sfixed64 ? 1 : f.kind === K.Float || f.kind === K.Fixed32 || f.kind === K.Sfixed32 ? 5 : 0
+        while (rp < pe) {
+          if (count++ > 0) byte(0x2c)
+          scalar(f.kind, elemWt, pe, f)
+        }
+        continue
+      }
+      if (count++ > 0) byte(0x2c)
+      element(f, f.kind, s, e, wt)
+    }
+    byte(0x5d)
+    return count > 0
+  }
+
+  // Map entries of the map being written: [key start, key end, value start, record end, value wire type] each.
+  var ents = new Int32Array(5 * 64)
+  var order = new Int32Array(64)
+
+  /** Compares two keys' UTF-8 bytes (Go's string order). */
+  function keyCompare(a: number, b: number): number {
+    const as = ents[5 * a]!
+    const ae = ents[5 * a + 1]!
+    const bs = ents[5 * b]!
+    const be = ents[5 * b + 1]!
+    const n = Math.min(ae - as, be - bs)
+    for (let i = 0; i < n; i++) {
+      const d = src[as + i]! - src[bs + i]!
+      if (d !== 0) return d
+    }
+    return ae - as - (be - bs)
+  }
+
+  function map(f: FieldPlan, head: number): boolean {
+    const v = f.mapValue!
+    let n = 0
+    for (let o = head; o !== 0; o = occ[o + 3]!) {
+      if (occ[o + 2] !== 2) throw NEEDS_REFERENCE
+      rp = occ[o]!
+      const len = varint(occ[o + 1]!)
+      const ee = rp + len
+      if (5 * n + 5 > ents.length) {
+        const next = new Int32Array(ents.length * 2)
+        next.set(ents)
+        ents = next
+        order = new Int32Array(ents.length / 5)
+      }
+      const at = 5 * n
+      ents[at] = 0
+      ents[at + 1] = 0
+      ents[at + 2] = -1
+      ents[at + 3] = ee
+      ents[at + 4] = 0
+      while (rp < ee) {
+        const tag = varint(ee)
+        const no = tag >>> 3
+        const wt = tag & 7
+        if (no === 1) {
+          if (wt !== 2) throw NEEDS_REFERENCE
+          const kl = varint(ee)
+          if (rp + kl > ee) throw NEEDS_REFERENCE
+          ents[at] = rp
+          ents[at + 1] = rp + kl
+          // A plain object's prototype setter in the reference.
+          if (kl === 9 && src.toString('latin1', rp, rp + kl) === '__proto__') throw NEEDS_REFERENCE
+          rp += kl
+        } else {
+          if (no === 2) {
+            ents[at + 2] = rp
+            ents[at + 4] = wt
+          }
+          skip(wt, ee)
+        }
+      }
+      order[n] = n
+      n++
+    }
+    if (n === 0) return false
+    // Keys in byte order of their UTF-8, as Go's protojson sorts them. (The reference's plain object cannot keep
+    // that order for integer-like keys: "10" < "9".) Insertion sort is stable, so of equal keys the last one,
+    // which protobufjs keeps, ends last.
+    if (n > 32) {
+      order.set(Array.from(order.subarray(0, n)).sort(keyCompare)) // Array#sort is stable too
+    } else for (let i = 1; i < n; i++) {
+      const x = order[i]!
+      let j = i - 1
+      while (j >= 0 && keyCompare(order[j]!, x) > 0) {
+        order[j + 1] = order[j]!
+        j--
+      }
+      order[j + 1] = x
+    }
+    byte(0x7b)
+    let first = true
+    for (let i = 0; i < n; i++) {
+      const en = order[i]!
+      if (i + 1 < n && keyCompare(order[i + 1]!, en) === 0) continue
+      if (!first) byte(0x2c)
+      first = false
+      const at = 5 * en
+      jsonString(ents[at]!, ents[at + 1]!)
+      byte(0x3a)
+      const vs = ents[at + 2]!
+      if (vs < 0) {
+        if (v.kind === K.Message || v.kind === K.Timestamp || v.kind === K.Wrapper) throw NEEDS_REFERENCE
+        ascii(v.kind === K.String || v.kind === K.Bytes ? '""' : v.kind === K.Bool ? 'false' : v.kind === K.Int64 || v.kind === K.Uint64 || v.kind === K.Sint64 || v.kind === K.Fixed64 || v.kind === K.Sfixed64 ? '"0"' : v.kind === K.Enum ? zeroEnum(v) : '0')
+      } else {
+        element(v, v.kind, vs, ents[at + 3]!, ents[at + 4]!)
+      }
+    }
+    byte(0x7d)
+    return true
+  }
+
   return {
     supported: !plan.unsupported,
     append(msg: Buffer, suffix?: number): string | undefined {

@@ -170,6 +170,32 @@ describe('wire → JSON transcoder', () => {
     expect(t.take().toString()).toBe(viaReference(exec))
   })
 
+  test('two transcoders interleaved write what each writes alone: every instance keeps its own state', () => {
+    const events = [...lines('process_exec.jsonl'), ...lines('process_kprobe_misc.jsonl')].map((ev) => Buffer.from(encodeEventJson(ev)))
+    const alone = (msgs: Buffer[]) => {
+      const t = transcoder(response())
+      for (const m of msgs) t.append(m, 0x0a)
+      return t.take().toString('utf8')
+    }
+    const even = alone(events.filter((_, i) => i % 2 === 0))
+    const odd = alone(events.filter((_, i) => i % 2 === 1))
+    const a = transcoder(response())
+    const b = transcoder(response())
+    events.forEach((m, i) => {
+      const t = i % 2 === 0 ? a : b
+      t.append(m, 0x0a)
+      // Dropping one instance's last event leaves the other's text alone.
+      if (i === 3) {
+        t.append(events[0]!, 0x0a)
+        t.discardLast()
+      }
+    })
+    expect(a.length).toBe(Buffer.byteLength(even))
+    expect(b.length).toBe(Buffer.byteLength(odd))
+    expect(a.take().toString('utf8')).toBe(even)
+    expect(b.take().toString('utf8')).toBe(odd)
+  })
+
   test('a recycled buffer is filled again from its start, with nothing of the old text left', () => {
     const t = transcoder(response())
     const a = Buffer.from(encodeEventJson({process_exit: {status: 1}, node_name: 'first-node-with-a-long-name'}))
