@@ -1,8 +1,10 @@
 // The only module that talks to a Tetragon agent's gRPC API (tetragon.md §1). Imported lazily from command run()s:
 // it loads grpc-js and protobufjs.
 //
-// All calls use our own protobufjs codec (src/tetragon/json.ts) through grpc-js method definitions: responses arrive
-// as raw bytes, so GetEvents can report fields our proto does not know (src/tetragon/schema.ts).
+// All calls go through grpc-js method definitions with raw bytes: requests are encoded from JSON with protobufjs
+// (src/tetragon/json.ts); responses are decoded by the wire transcoder (src/tetragon/wire-json.ts) and, for what it
+// declines, by the reference decoder (src/tetragon/reference-json.ts, loaded only then). Raw bytes also let GetEvents
+// report fields our proto does not know (src/tetragon/schema.ts).
 
 import net from 'node:net'
 import tls from 'node:tls'
@@ -10,9 +12,10 @@ import * as grpc from '@grpc/grpc-js'
 
 import {ExitCode} from '../engine/exit-codes.js'
 import {UserError} from '../engine/errors.js'
-import {decodeEventBytesFast, encodeJson, messageToJson, type JsonObject, type JsonValue, type TetragonEventJson} from '../tetragon/json.js'
-import {lookupType, type ApiVariant} from '../tetragon/proto.js'
+import {encodeJson, type JsonObject, type JsonValue, type TetragonEventJson} from '../tetragon/json.js'
+import {lookupType, type ApiVariant, type Type} from '../tetragon/proto.js'
 import {inspectEventBytes, type SchemaInspection} from '../tetragon/schema.js'
+import {NeedsReference, transcoder, type Transcoder} from '../tetragon/wire-json.js'
 
 /** `tetra --max-recv-size` default, DefaultMaxGRPCRecvMsgSize (tetragon.md §1.1). */
 export const MAX_RECEIVE_BYTES = 10 * 1024 * 1024
@@ -278,19 +281,62 @@ export function infoConfig(info: JsonObject): Record<string, JsonValue> {
 const identity = (b: Buffer) => b
 const FLOW_CONTROL_WINDOW = 4 * 1024 * 1024
 
-/** One GetEventsResponse's bytes → its JSON export form and, with `inspect`, what our proto does not know in it. */
-function decodeStreamEvent(raw: Buffer, inspect: boolean, variant: ApiVariant = 'current'): TetragonStreamEvent {
-  const unknown: SchemaInspection = inspect ? inspectEventBytes(raw, variant) : {unknownFields: [], anomalies: [], clean: true}
-  let json: TetragonEventJson = {}
-  if (!unknown.decodeError) {
+/**
+ * Protobuf bytes → JSON export form: the transcoder's text parsed, or the reference decoder's object for a message the
+ * transcoder declines (both give the same JSON, test/tetragon/wire-json.test.ts). One per client: transcoders keep
+ * their buffers per instance.
+ */
+class ResponseDecoder {
+  private transcoders = new Map<Type, Transcoder>()
+  private reference: typeof import('../tetragon/reference-json.js') | undefined
+
+  /** The transcoder's object, or undefined when it declines the message. */
+  private fast(type: Type, bytes: Buffer): JsonObject | undefined {
+    let tc = this.transcoders.get(type)
+    if (!tc) {
+      tc = transcoder(type)
+      this.transcoders.set(type, tc)
+    }
+    if (!tc.supported) return undefined
     try {
-      json = decodeEventBytesFast(raw, variant)
+      return JSON.parse(tc.toText(bytes)) as JsonObject
     } catch (e) {
-      unknown.decodeError = (e as Error).message
-      unknown.clean = false
+      if (e instanceof NeedsReference) return undefined
+      throw e
     }
   }
-  return {json, raw, unknown}
+
+  private async byReference(type: Type, bytes: Buffer): Promise<JsonObject> {
+    this.reference ??= await import('../tetragon/reference-json.js')
+    return this.reference.decodeToJson(type, bytes)
+  }
+
+  async decode(type: Type, bytes: Buffer): Promise<JsonObject> {
+    return this.fast(type, bytes) ?? (await this.byReference(type, bytes))
+  }
+
+  /**
+   * One GetEventsResponse's bytes → its JSON export form and, with `inspect`, what our proto does not know in it.
+   * Synchronous unless the reference decoder has to be loaded (no await per event on the stream).
+   */
+  streamEvent(raw: Buffer, inspect: boolean, variant: ApiVariant = 'current'): TetragonStreamEvent | Promise<TetragonStreamEvent> {
+    const unknown: SchemaInspection = inspect ? inspectEventBytes(raw, variant) : {unknownFields: [], anomalies: [], clean: true}
+    const failed = (e: unknown): TetragonStreamEvent => {
+      unknown.decodeError = (e as Error).message
+      unknown.clean = false
+      return {json: {}, raw, unknown}
+    }
+    if (unknown.decodeError) return {json: {}, raw, unknown}
+    const type = lookupType('tetragon.GetEventsResponse', variant)
+    let json: JsonObject | undefined
+    try {
+      json = this.fast(type, raw)
+    } catch (e) {
+      return failed(e)
+    }
+    if (json) return {json, raw, unknown}
+    return this.byReference(type, raw).then((j) => ({json: j, raw, unknown}), failed)
+  }
 }
 
 function channelOptions(maxReceiveBytes: number): grpc.ChannelOptions {
@@ -315,6 +361,7 @@ export function connectTetragon(target: TetragonTarget, opts: TetragonConnectOpt
   const client = new grpc.Client(parsed.target, grpc.credentials.createInsecure(), channelOptions(maxReceive))
   const healthClients = new Map<string, grpc.Client>()
   const addr = parsed.display
+  const decoder = new ResponseDecoder()
 
   async function mapError(err: grpc.ServiceError | Error, method: string): Promise<TetragonError> {
     const e = err as grpc.ServiceError
@@ -363,8 +410,7 @@ export function connectTetragon(target: TetragonTarget, opts: TetragonConnectOpt
     } catch (e) {
       throw await mapError(e as grpc.ServiceError, method)
     }
-    const resType = lookupType(resTypeName)
-    return messageToJson(resType, resType.decode(buf))
+    return decoder.decode(lookupType(resTypeName), buf)
   }
 
   function waitReady(c: grpc.Client, deadlineMs: number): Promise<void> {
@@ -424,8 +470,7 @@ export function connectTetragon(target: TetragonTarget, opts: TetragonConnectOpt
         const mapped = await mapError(e as grpc.ServiceError, 'grpc.health.v1.Health/Check')
         throw new TetragonError(mapped.kind, mapped.message.replace(addr, label), label, mapped.grpcCode, mapped.tryMessage)
       }
-      const t = lookupType('grpc.health.v1.HealthCheckResponse')
-      const json = messageToJson(t, t.decode(buf))
+      const json = await decoder.decode(lookupType('grpc.health.v1.HealthCheckResponse'), buf)
       return ((json.status as string | undefined) ?? 'UNKNOWN') as HealthStatus
     },
 
@@ -437,7 +482,10 @@ export function connectTetragon(target: TetragonTarget, opts: TetragonConnectOpt
       const inspect = o.inspect ?? true
       for await (const raws of this.getRawEventBatches(request, o)) {
         const batch: TetragonStreamEvent[] = new Array(raws.length)
-        for (let i = 0; i < raws.length; i++) batch[i] = decodeStreamEvent(raws[i]!, inspect, o.variant)
+        for (let i = 0; i < raws.length; i++) {
+          const ev = decoder.streamEvent(raws[i]!, inspect, o.variant)
+          batch[i] = ev instanceof Promise ? await ev : ev
+        }
         yield batch
       }
     },

@@ -350,11 +350,11 @@ class LineWriter {
 /**
  * `-o json` filtered by event type at most: each message's wire bytes go straight to JSON text
  * (src/tetragon/wire-json.ts), the same text as JSON.stringify of the decoded event, without building objects.
- * Messages the transcoder declines go through the reference decoder.
+ * Messages the transcoder declines go through the reference decoder (src/tetragon/reference-json.ts).
  */
 async function printJsonFast(client: TetragonClient, request: JsonObject, variant: ApiVariant, kinds: Set<string> | undefined, signal: AbortSignal, writer: LineWriter, count?: number): Promise<{printed: number; skipped: number}> {
   const [{transcoder, NeedsReference}, {lookupType}, {decodeEventBytes}] = await Promise.all([
-    import('../tetragon/wire-json.js'), import('../tetragon/proto.js'), import('../tetragon/json.js'),
+    import('../tetragon/wire-json.js'), import('../tetragon/proto.js'), import('../tetragon/reference-json.js'),
   ])
   const tc = transcoder(lookupType('tetragon.GetEventsResponse', variant))
   const CHUNK = 64 * 1024

@@ -1,13 +1,12 @@
-// Protobuf message ⇄ Tetragon's JSON export form (tetragon.md §2.1): what `protojson.MarshalOptions{UseProtoNames:
-// true}` produces, i.e. snake_case proto field names, 64-bit integers as strings, zero values omitted (fields without
-// presence), wrappers as bare values, Timestamps as RFC 3339 UTC with 0/3/6/9 fractional digits, enums as names,
-// bytes as base64, map keys sorted.
+// Tetragon's JSON export form (tetragon.md §2.1: what `protojson.MarshalOptions{UseProtoNames: true}` produces) →
+// protobuf, for the lab's agents and for checking export lines against our proto. The other direction, protobuf →
+// JSON, is reference-json.ts (@bufbuild/protobuf) and, for the event stream, wire-json.ts.
 //
 // JSON → proto is tolerant (tetragon.md §1.8 rule 1): unknown keys and event types are reported as issues, never
 // thrown, so pre-OSS or newer-agent lines can be inspected.
 
 import type {Field, Message, OneOf, Type} from 'protobufjs'
-import {isMapField, lookupType, type ApiVariant} from './proto.js'
+import {isMapField, lookupType, protobuf, type ApiVariant} from './proto.js'
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | {[key: string]: JsonValue}
 export type JsonObject = {[key: string]: JsonValue}
@@ -24,8 +23,7 @@ export interface JsonIssue {
 
 // ---- Timestamps and durations ---------------------------------------------------------------------
 
-type LongLike = {toString(): string; low: number; high: number; unsigned: boolean}
-type Int64 = number | string | LongLike
+type Int64 = number | string
 
 function fractionDigits(nanos: number): string {
   // Go protojson prints 0, 3, 6 or 9 digits (tetragon.md §2.1 table).
@@ -60,13 +58,6 @@ export function dateToTimestampJson(date: Date): string {
   return formatTimestamp(Math.floor(ms / 1000), (((ms % 1000) + 1000) % 1000) * 1_000_000)
 }
 
-function formatDuration(seconds: Int64, nanos: number): string {
-  const s = String(seconds)
-  const neg = s.startsWith('-') || nanos < 0
-  const abs = s.replace(/^-/, '')
-  return `${neg ? '-' : ''}${abs}${fractionDigits(Math.abs(nanos))}s`
-}
-
 function parseDuration(text: string): {seconds: string; nanos: number} | undefined {
   const m = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/.exec(text)
   if (!m) return undefined
@@ -74,7 +65,7 @@ function parseDuration(text: string): {seconds: string; nanos: number} | undefin
   return {seconds: (m[1] ?? '') + m[2], nanos: m[1] ? -nanos : nanos}
 }
 
-// ---- proto → JSON ---------------------------------------------------------------------------------
+// ---- JSON → proto ---------------------------------------------------------------------------------
 
 const INT64 = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64'])
 const WRAPPERS = new Set([
@@ -83,138 +74,6 @@ const WRAPPERS = new Set([
   '.google.protobuf.BoolValue', '.google.protobuf.StringValue', '.google.protobuf.BytesValue',
 ])
 
-const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k)
-
-function isZero(field: Field, v: unknown): boolean {
-  if (v == null) return true
-  if (typeof v === 'string') return v === ''
-  if (typeof v === 'number') return v === 0
-  if (typeof v === 'boolean') return v === false
-  if (v instanceof Uint8Array) return v.length === 0
-  // protobufjs' prototype default for an absent bytes field is an empty Array, not a buffer.
-  if (Array.isArray(v)) return v.length === 0
-  if (typeof v === 'object' && 'low' in (v as object) && 'high' in (v as object)) {
-    const l = v as LongLike
-    return l.low === 0 && l.high === 0
-  }
-  return false
-}
-
-/** Does the field track presence (message, oneof member incl. proto3 `optional`)? Then it is emitted when set. */
-function hasPresence(field: Field): boolean {
-  return Boolean(field.partOf) || Boolean(field.resolvedType && 'fields' in field.resolvedType)
-}
-
-function scalarToJson(field: Field, v: unknown): JsonValue {
-  const t = field.type
-  if (field.resolvedType && !('fields' in field.resolvedType)) {
-    const e = field.resolvedType as unknown as {valuesById: Record<number, string>}
-    const n = Number(v)
-    return e.valuesById[n] ?? n // open enums: unknown numbers stay numbers (tetragon.md §1.8 rule 2)
-  }
-  if (INT64.has(t)) return String(v)
-  if (t === 'bytes') return Buffer.from(v as Uint8Array).toString('base64')
-  if (t === 'double' || t === 'float') {
-    const n = Number(v)
-    return Number.isFinite(n) ? n : String(n)
-  }
-  return v as JsonValue
-}
-
-function wellKnownToJson(type: Type, msg: Record<string, unknown>): JsonValue | undefined {
-  const name = type.fullName
-  if (name === '.google.protobuf.Timestamp') return formatTimestamp((msg.seconds as Int64) ?? 0, Number(msg.nanos ?? 0))
-  if (name === '.google.protobuf.Duration') return formatDuration((msg.seconds as Int64) ?? 0, Number(msg.nanos ?? 0))
-  if (WRAPPERS.has(name)) return scalarToJson(type.fields.value!, msg.value ?? type.fields.value!.defaultValue)
-  if (name === '.google.protobuf.FieldMask') {
-    return ((msg.paths as string[]) ?? []).map((p) => p.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())).join(',')
-  }
-  if (name === '.google.protobuf.Value') {
-    const kind = (msg as {kind?: string}).kind
-    if (kind === 'nullValue' || kind === 'null_value') return null
-    if (kind === 'numberValue' || kind === 'number_value') return Number(msg[kind])
-    if (kind === 'stringValue' || kind === 'string_value') return String(msg[kind])
-    if (kind === 'boolValue' || kind === 'bool_value') return Boolean(msg[kind])
-    if (kind === 'structValue' || kind === 'struct_value') return wellKnownToJson(type.fields[kind]!.resolvedType as Type, msg[kind] as Record<string, unknown>)!
-    if (kind === 'listValue' || kind === 'list_value') return wellKnownToJson(type.fields[kind]!.resolvedType as Type, msg[kind] as Record<string, unknown>)!
-    return null
-  }
-  if (name === '.google.protobuf.ListValue') {
-    const vt = type.fields.values!.resolvedType as Type
-    return ((msg.values as Record<string, unknown>[]) ?? []).map((v) => wellKnownToJson(vt, v)!)
-  }
-  if (name === '.google.protobuf.Struct') {
-    const vt = type.fields.fields!.resolvedType as Type
-    const out: JsonObject = {}
-    for (const [k, v] of Object.entries((msg.fields as Record<string, Record<string, unknown>>) ?? {})) out[k] = wellKnownToJson(vt, v)!
-    return out
-  }
-  if (name === '.google.protobuf.Any') {
-    const url = String(msg.type_url ?? '')
-    const inner = url.slice(url.lastIndexOf('/') + 1)
-    let itype: Type | undefined
-    try {
-      itype = type.root.lookupType(inner)
-    } catch {
-      itype = undefined
-    }
-    if (!itype) return {'@type': url, value: Buffer.from((msg.value as Uint8Array) ?? []).toString('base64')}
-    const decoded = itype.decode((msg.value as Uint8Array) ?? new Uint8Array()) as unknown as Record<string, unknown>
-    const special = wellKnownToJson(itype, decoded)
-    if (special !== undefined) return {'@type': url, value: special}
-    return {'@type': url, ...messageToJson(itype, decoded)}
-  }
-  return undefined
-}
-
-function valueToJson(field: Field, v: unknown): JsonValue {
-  const rt = field.resolvedType
-  if (rt && 'fields' in rt) {
-    const special = wellKnownToJson(rt as Type, v as Record<string, unknown>)
-    return special !== undefined ? special : messageToJson(rt as Type, v as Record<string, unknown>)
-  }
-  return scalarToJson(field, v)
-}
-
-/**
- * A decoded protobufjs message (or `Type.fromObject` result) → Tetragon JSON export form. Keys follow proto
- * declaration order (protojson); map keys are sorted.
- */
-export function messageToJson(type: Type, msg: Message | Record<string, unknown>): JsonObject {
-  const m = msg as Record<string, unknown>
-  const out: JsonObject = {}
-  // protojson emits fields in declaration order; fieldsArray is in declaration order too.
-  for (const field of type.fieldsArray) {
-    field.resolve()
-    const v = m[field.name]
-    if (isMapField(field)) {
-      const obj = (v ?? {}) as Record<string, unknown>
-      const keys = Object.keys(obj).sort()
-      if (keys.length === 0) continue
-      const o: JsonObject = {}
-      for (const k of keys) o[k] = valueToJson(field, obj[k])
-      out[field.name] = o
-    } else if (field.repeated) {
-      const arr = (v ?? []) as unknown[]
-      if (arr.length === 0) continue
-      out[field.name] = arr.map((x) => valueToJson(field, x))
-    } else if (hasPresence(field)) {
-      if (v == null || !hasOwn(m, field.name)) continue
-      if (field.partOf && !field.partOf.name.startsWith('_')) {
-        // A oneof holds one member; protobufjs' virtual property names it.
-        const set = m[field.partOf.name]
-        if (typeof set === 'string' && set !== field.name) continue
-      }
-      out[field.name] = valueToJson(field, v)
-    } else {
-      if (isZero(field, v)) continue
-      out[field.name] = scalarToJson(field, v)
-    }
-  }
-  return out
-}
-
-// ---- JSON → proto ---------------------------------------------------------------------------------
 
 function camel(name: string): string {
   return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())
@@ -233,10 +92,9 @@ function issue(issues: JsonIssue[], path: string, kind: JsonIssue['kind'], messa
 
 function scalarFromJson(field: Field, v: JsonValue, path: string, issues: JsonIssue[]): unknown {
   const rt = field.resolvedType
-  if (rt && !('fields' in rt)) {
-    const e = rt as unknown as {values: Record<string, number>}
+  if (rt instanceof protobuf.Enum) {
     if (typeof v === 'number' && Number.isInteger(v)) return v
-    if (typeof v === 'string' && v in e.values) return e.values[v]
+    if (typeof v === 'string' && Object.hasOwn(rt.values, v)) return rt.values[v]
     issue(issues, path, 'unknown-enum', `unknown ${rt.name} value ${JSON.stringify(v)}`)
     return undefined
   }
@@ -328,14 +186,14 @@ function jsonToValue(v: JsonValue): Record<string, unknown> {
 
 function valueFromJson(field: Field, v: JsonValue, path: string, issues: JsonIssue[]): unknown {
   const rt = field.resolvedType
-  if (rt && 'fields' in rt) {
-    const wk = wellKnownFromJson(rt as Type, v, path, issues)
+  if (rt instanceof protobuf.Type) {
+    const wk = wellKnownFromJson(rt, v, path, issues)
     if (wk.ok) return wk.value
     if (!v || typeof v !== 'object' || Array.isArray(v)) {
       issue(issues, path, 'bad-value', `expected an object (${rt.name}) at ${path}, got ${JSON.stringify(v)?.slice(0, 60)}`)
       return undefined
     }
-    return plainFromJson(rt as Type, v, path, issues)
+    return plainFromJson(rt, v, path, issues)
   }
   return scalarFromJson(field, v, path, issues)
 }
@@ -392,9 +250,6 @@ export function encodeJson(type: Type, json: JsonObject, issues: JsonIssue[] = [
   return type.encode(jsonToMessage(type, json, issues)).finish()
 }
 
-export function decodeToJson(type: Type, bytes: Uint8Array): JsonObject {
-  return messageToJson(type, type.decode(bytes))
-}
 
 // ---- Events ---------------------------------------------------------------------------------------
 
@@ -411,11 +266,6 @@ export function eventKeys(variant: ApiVariant = 'current'): string[] {
 export function eventKind(event: JsonObject, variant: ApiVariant = 'current'): string | undefined {
   const keys = eventKeys(variant)
   return Object.keys(event).find((k) => keys.includes(k))
-}
-
-/** EventType enum name for an event key: `process_exec` → `PROCESS_EXEC`. */
-export function eventTypeName(key: string): string {
-  return key.toUpperCase()
 }
 
 /**
@@ -444,11 +294,6 @@ export function encodeEventJson(event: JsonObject, variant: ApiVariant = 'curren
   }
   if (!kind) issue(issues, '', 'no-event', 'no event type our proto knows')
   return encodeJson(type, known, issues)
-}
-
-/** GetEventsResponse bytes → JSON export form. */
-export function decodeEventBytes(bytes: Uint8Array, variant: ApiVariant = 'current'): TetragonEventJson {
-  return decodeToJson(responseType(variant), bytes) as TetragonEventJson
 }
 
 export interface ExportLineReport {
@@ -495,90 +340,4 @@ export function inspectExportLines(text: string, variant: ApiVariant = 'current'
     out.push(r)
   })
   return out
-}
-
-// ---- Fast path: protobufjs' generated toObject plus a type-aware fix-up --------------------------
-// messageToJson walks every field reflectively; for the event stream (tens of thousands of events a
-// second) decode + toObject is ~3x faster. toObject leaves well-known types as messages, so wrappers
-// become their value and Timestamps RFC 3339 text, as protojson renders them (tetragon.md §2.1).
-
-const WRAPPER_ZERO: Record<string, unknown> = {
-  'google.protobuf.BoolValue': false,
-  'google.protobuf.StringValue': '',
-  'google.protobuf.BytesValue': '',
-  'google.protobuf.Int32Value': 0,
-  'google.protobuf.UInt32Value': 0,
-  'google.protobuf.FloatValue': 0,
-  'google.protobuf.DoubleValue': 0,
-  'google.protobuf.Int64Value': '0',
-  'google.protobuf.UInt64Value': '0',
-}
-const TO_OBJECT = {longs: String, enums: String, bytes: String}
-
-interface FixupPlan {
-  timestamps: string[]
-  wrappers: Array<[string, unknown]>
-  messages: Array<[string, Type, 'one' | 'repeated' | 'map']>
-}
-
-const plans = new Map<Type, FixupPlan | 'unsupported'>()
-
-function planFor(type: Type): FixupPlan | 'unsupported' {
-  const known = plans.get(type)
-  if (known) return known
-  const plan: FixupPlan = {timestamps: [], wrappers: [], messages: []}
-  plans.set(type, plan) // recursion guard
-  for (const field of type.fieldsArray) {
-    field.resolve()
-    const rt = field.resolvedType as Type | null
-    // Messages have fields; enums do not.
-    if (!rt || !('fieldsArray' in rt)) continue
-    const full = rt.fullName.replace(/^\./, '')
-    if (full === 'google.protobuf.Timestamp') plan.timestamps.push(field.name)
-    else if (full in WRAPPER_ZERO) plan.wrappers.push([field.name, WRAPPER_ZERO[full]])
-    else if (full.startsWith('google.protobuf.')) {
-      // Any, Duration, FieldMask, Struct: rendered specially by protojson; not on the fast path.
-      plans.set(type, 'unsupported')
-      return 'unsupported'
-    } else {
-      const sub = planFor(rt)
-      if (sub === 'unsupported') {
-        plans.set(type, 'unsupported')
-        return 'unsupported'
-      }
-      plan.messages.push([field.name, rt, isMapField(field) ? 'map' : field.repeated ? 'repeated' : 'one'])
-    }
-  }
-  return plan
-}
-
-function fixup(type: Type, obj: Record<string, unknown>): void {
-  const plan = planFor(type) as FixupPlan
-  for (const name of plan.timestamps) {
-    const v = obj[name] as {seconds?: string; nanos?: number} | Array<{seconds?: string; nanos?: number}> | undefined
-    if (v === undefined) continue
-    const one = (t: {seconds?: string; nanos?: number}) => formatTimestamp(t.seconds ?? '0', t.nanos ?? 0)
-    obj[name] = Array.isArray(v) ? v.map(one) : one(v)
-  }
-  for (const [name, zero] of plan.wrappers) {
-    const v = obj[name] as {value?: unknown} | Array<{value?: unknown}> | undefined
-    if (v === undefined) continue
-    obj[name] = Array.isArray(v) ? v.map((w) => w.value ?? zero) : (v.value ?? zero)
-  }
-  for (const [name, sub, kind] of plan.messages) {
-    const v = obj[name]
-    if (v == null) continue
-    if (kind === 'one') fixup(sub, v as Record<string, unknown>)
-    else if (kind === 'repeated') for (const x of v as Array<Record<string, unknown>>) fixup(sub, x)
-    else for (const x of Object.values(v as Record<string, Record<string, unknown>>)) fixup(sub, x)
-  }
-}
-
-/** Same result as decodeEventBytes (the JSON export form), through protobufjs' generated code. */
-export function decodeEventBytesFast(bytes: Uint8Array, variant: ApiVariant = 'current'): TetragonEventJson {
-  const type = responseType(variant)
-  if (planFor(type) === 'unsupported') return decodeEventBytes(bytes, variant)
-  const obj = type.toObject(type.decode(bytes), TO_OBJECT) as Record<string, unknown>
-  fixup(type, obj)
-  return obj as TetragonEventJson
 }

@@ -8,7 +8,7 @@ import {existsSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import path from 'node:path'
 import protobuf from 'protobufjs'
-import type {Enum, Field, Root, Type} from 'protobufjs'
+import type {Enum, Field, MapField, Root, Type} from 'protobufjs'
 
 /** The package root's proto/ directory: src/tetragon and dist/tetragon are both two levels below the root. */
 export function protoDir(): string {
@@ -61,13 +61,17 @@ export function loadRoot(variant: ApiVariant = 'current'): Root {
   return root
 }
 
+const isTypeJson = (o: protobuf.AnyNestedObject | undefined): o is protobuf.IType => o !== undefined && 'fields' in o
+
 /** The current proto with Pod field 3 back to `repeated string labels` (v0.8.0 – v1.0.3, tetragon.md §1.8). */
 function preV11Root(): Root {
-  const json = loadRoot('current').toJSON() as {nested: Record<string, {nested: Record<string, {fields: Record<string, unknown>}>}>}
-  const pod = json.nested.tetragon!.nested.Pod!
+  const json = loadRoot('current').toJSON()
+  const tetragon = json.nested?.tetragon
+  const pod = tetragon && 'nested' in tetragon ? tetragon.nested?.Pod : undefined
+  if (!isTypeJson(pod)) throw new Error('tetragon.Pod is missing from the proto')
   delete pod.fields.uid
   pod.fields.labels = {rule: 'repeated', type: 'string', id: 3}
-  const root = protobuf.Root.fromJSON(json as unknown as protobuf.INamespace)
+  const root = protobuf.Root.fromJSON(json)
   root.resolveAll()
   return root
 }
@@ -82,8 +86,8 @@ export function lookupEnum(name: string, variant: ApiVariant = 'current'): Enum 
 }
 
 /** protobufjs MapField extends FieldBase, not Field: tell them apart at runtime. */
-export function isMapField(field: Field): boolean {
-  return (field as unknown as {map?: boolean}).map === true
+export function isMapField(field: Field): field is Field & MapField {
+  return field instanceof protobuf.MapField
 }
 
 export {protobuf}

@@ -232,8 +232,8 @@ export function inspectEventBytes(bytes: Uint8Array, variant: ApiVariant = 'curr
     }
   }
   try {
-    const msg = type.decode(bytes) as unknown as Record<string, unknown>
-    const ev = msg.event
+    // protobufjs names the member set in a oneof through a virtual property of the oneof's name.
+    const ev: unknown = Reflect.get(type.decode(bytes), 'event')
     if (typeof ev === 'string') out.event = ev
   } catch (e) {
     out.decodeError = (e as Error).message

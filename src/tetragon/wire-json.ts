@@ -4,16 +4,18 @@
 // objects and JSON.stringify-ing them took 18-20 µs per 1.4 kB event, more than grpc-js spends receiving it (this
 // takes ~4 µs; test/tetragon/wire-json.test.ts checks the text, `npm run bench` P4 the rate). This transcoder reads the
 // wire format (protobuf encoding guide: varint / 64-bit / length-delimited / 32-bit records, keys = field << 3 | type)
-// and writes the same text that JSON.stringify(decodeEventBytes(bytes)) gives (src/tetragon/json.ts, the reference):
+// and writes the same text that JSON.stringify(decodeEventBytes(bytes)) gives (src/tetragon/reference-json.ts, the
+// reference, @bufbuild/protobuf's proto3 JSON mapping):
 // declaration-order keys, zero values omitted for fields without presence, 64-bit integers as strings, enums as
 // names (unknown numbers stay numbers), bytes as base64, wrappers as bare values, Timestamps in RFC 3339 with 0/3/6/9
 // fractional digits, map keys sorted by their UTF-8 bytes as Go does (tetragon.md §2.1).
 //
 // Whatever it does not handle exactly like the reference throws NeedsReference, and the caller uses the reference
-// for that message: groups, a singular message field or two members of one oneof present twice (protobufjs keeps
-// the first member set / replaces the message), out-of-range Timestamps, malformed bytes, well-known types other than
-// Timestamp and wrappers. test/tetragon/wire-json.test.ts compares both on every fixture event and on edge cases.
+// for that message: groups, a singular message field or two members of one oneof present twice (merge rules the
+// reference applies), out-of-range Timestamps, strings that are not UTF-8, malformed bytes, well-known types other
+// than Timestamp and wrappers. test/tetragon/wire-json.test.ts compares both on every fixture event and on edge cases.
 
+import {isUtf8} from 'node:buffer'
 import type {Enum, Field, Type} from 'protobufjs'
 import {isMapField} from './proto.js'
 
@@ -98,8 +100,7 @@ function fieldPlan(field: Field, oneofIndex: Map<string, number>, mapValue = fal
   if (isMapField(field) && !mapValue) {
     p.kind = K.Map
     p.repeated = false
-    const keyType = (field as unknown as {keyType: string}).keyType
-    if (keyType !== 'string') throw NEEDS_REFERENCE
+    if (field.keyType !== 'string') throw NEEDS_REFERENCE
     const value = fieldPlan(field, oneofIndex, true)
     value.repeated = false
     // Message values could hold maps themselves; map() keeps one map's entries at a time.
@@ -127,7 +128,7 @@ function fieldPlan(field: Field, oneofIndex: Map<string, number>, mapValue = fal
   const k = scalarKind(field)
   if (k === undefined) throw NEEDS_REFERENCE
   p.kind = k
-  if (k === K.Enum) p.enumNames = enumNames(rt as unknown as Enum)
+  if (k === K.Enum && rt && !('fields' in rt)) p.enumNames = enumNames(rt)
   p.packable = p.repeated && !mapValue && k !== K.String && k !== K.Bytes
   return p
 }
@@ -214,6 +215,8 @@ export interface Transcoder {
    * reference must decide.
    */
   append(message: Buffer, suffix?: number): string | undefined
+  /** The JSON text of one message, not kept in the buffer. Throws NeedsReference like append(). */
+  toText(message: Buffer): string
   /** Drops what the last append() added (an event the caller does not print). */
   discardLast(): void
   /** Appends text as UTF-8 (a line the reference produced). */
@@ -357,8 +360,9 @@ export function transcoder(type: Type): Transcoder {
     let ascii7 = true
     for (let i = s; i < e; i++) if (src[i]! >= 0x80) ascii7 = false
     if (!ascii7) {
-      // Non-ASCII: decode as the reference does (Buffer#toString('utf8'), U+FFFD for invalid sequences) and let
-      // JSON.stringify escape it.
+      // A proto3 string must be valid UTF-8: Go's proto.Unmarshal and the reference refuse the message otherwise.
+      if (!isUtf8(src.subarray(s, e))) throw NEEDS_REFERENCE
+      // Non-ASCII: decode and let JSON.stringify escape it.
       text(JSON.stringify(src.toString('utf8', s, e)))
       return
     }
@@ -403,7 +407,7 @@ export function transcoder(type: Type): Transcoder {
       hi = h
       return lo >>> 0
     }
-    // Bytes 6-10: the rest of the high word (the 10th byte contributes one bit, as in protobufjs).
+    // Bytes 6-10: the rest of the high word (the 10th byte contributes one bit).
     for (let shift = 3; shift < 32; shift += 7) {
       if (rp >= end) throw NEEDS_REFERENCE
       b = src[rp++]!
@@ -492,10 +496,12 @@ export function transcoder(type: Type): Transcoder {
         const lo = varint(end)
         const h = hi
         switch (kind) {
-          case K.Bool:
-            // protobufjs reads bools from the low 32 bits.
-            ascii(lo !== 0 ? 'true' : 'false')
-            return lo !== 0
+          case K.Bool: {
+            // Any non-zero varint is true (Go's protowire.DecodeBool, and the reference), high bits included.
+            const v = lo !== 0 || h !== 0
+            ascii(v ? 'true' : 'false')
+            return v
+          }
           case K.Int32:
             int(lo | 0)
             return (lo | 0) !== 0
@@ -645,7 +651,7 @@ export function transcoder(type: Type): Transcoder {
             int(lo | 0)
             return
           case K.Bool:
-            ascii(lo !== 0 ? 'true' : 'false')
+            ascii(lo !== 0 || hi !== 0 ? 'true' : 'false')
             return
           case K.Int64:
           case K.Uint64:
@@ -753,7 +759,7 @@ export function transcoder(type: Type): Transcoder {
       const wt = tag & 7
       const idx = no < 4096 ? plan.small[no]! : (plan.large.get(no) ?? -1)
       if (idx < 0) {
-        skip(wt, end) // unknown field: protobufjs skips it
+        skip(wt, end) // unknown field: skipped, as the reference does
         continue
       }
       // Out of declaration order, or a singular field twice: the two-pass walk decides.
@@ -861,7 +867,7 @@ export function transcoder(type: Type): Transcoder {
       const s = rp
       skip(wt, end)
       const idx = no < 4096 ? plan.small[no]! : (plan.large.get(no) ?? -1)
-      if (idx < 0) continue // unknown field: protobufjs skips it
+      if (idx < 0) continue // unknown field: skipped, as the reference does
       const f = plan.fields[idx]!
       const o = pushOcc(s, rp, wt)
       const h = base + 2 * idx
@@ -990,7 +996,7 @@ export function transcoder(type: Type): Transcoder {
           if (rp + kl > ee) throw NEEDS_REFERENCE
           ents[at] = rp
           ents[at + 1] = rp + kl
-          // A plain object's prototype setter in the reference.
+          // A plain object's prototype setter in a decoded object.
           if (kl === 9 && src.toString('latin1', rp, rp + kl) === '__proto__') throw NEEDS_REFERENCE
           rp += kl
         } else {
@@ -1007,7 +1013,7 @@ export function transcoder(type: Type): Transcoder {
     if (n === 0) return false
     // Keys in byte order of their UTF-8, as Go's protojson sorts them. (The reference's plain object cannot keep
     // that order for integer-like keys: "10" < "9".) Insertion sort is stable, so of equal keys the last one,
-    // which protobufjs keeps, ends last.
+    // which the reference keeps, ends last.
     if (n > 32) {
       order.set(Array.from(order.subarray(0, n)).sort(keyCompare)) // Array#sort is stable too
     } else for (let i = 1; i < n; i++) {
@@ -1062,6 +1068,13 @@ export function transcoder(type: Type): Transcoder {
         throw e
       }
       return eventField < 0 ? undefined : plan.fields[eventField]!.name
+    },
+    toText(msg: Buffer): string {
+      const mark = pos
+      this.append(msg)
+      const s = out.toString('utf8', mark, pos)
+      pos = mark
+      return s
     },
     discardLast() {
       pos = Math.min(pos, lastMark)

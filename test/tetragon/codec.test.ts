@@ -2,9 +2,8 @@
 import {fileURLToPath} from 'node:url'
 import * as protoLoader from '@grpc/proto-loader'
 import {describe, expect, test} from 'vitest'
-import {
-  decodeEventBytes, decodeToJson, encodeEventJson, encodeJson, formatTimestamp, parseTimestamp, type JsonIssue, type JsonObject,
-} from '../../src/tetragon/json.js'
+import {encodeEventJson, encodeJson, formatTimestamp, parseTimestamp, type JsonIssue, type JsonObject} from '../../src/tetragon/json.js'
+import {decodeEventBytes, decodeToJson} from '../../src/tetragon/reference-json.js'
 import {lookupType, protobuf} from '../../src/tetragon/proto.js'
 import {describeInspection, inspectEventBytes} from '../../src/tetragon/schema.js'
 import {

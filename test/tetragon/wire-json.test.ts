@@ -1,9 +1,11 @@
 // The wire→JSON transcoder (src/tetragon/wire-json.ts) must print exactly what JSON.stringify of the reference
-// decoder (decodeEventBytes) prints, or hand the message back to the reference (NeedsReference).
+// decoder (src/tetragon/reference-json.ts, @bufbuild/protobuf) prints, field by field and as text, or hand the message
+// back to the reference (NeedsReference).
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, test} from 'vitest'
-import {decodeEventBytes, encodeEventJson, type JsonObject} from '../../src/tetragon/json.js'
+import {encodeEventJson, type JsonObject, type JsonValue} from '../../src/tetragon/json.js'
+import {decodeEventBytes} from '../../src/tetragon/reference-json.js'
 import {lookupType, protobuf} from '../../src/tetragon/proto.js'
 import {NeedsReference, transcoder} from '../../src/tetragon/wire-json.js'
 
@@ -31,10 +33,25 @@ function viaWire(bytes: Uint8Array): {text: string; event: string | undefined} |
 
 const viaReference = (bytes: Uint8Array) => JSON.stringify(decodeEventBytes(Buffer.from(bytes))) + '\n'
 
+/** Walks both values: the same keys in the same order and the same leaves, naming the first field that differs. */
+function sameFields(got: JsonValue, want: JsonValue, path: string) {
+  if (want === null || typeof want !== 'object') {
+    expect(got, path).toStrictEqual(want)
+    return
+  }
+  expect(got !== null && typeof got === 'object' && Array.isArray(got) === Array.isArray(want), `${path}: kind`).toBe(true)
+  const g = got as {[k: string]: JsonValue}
+  const w = want as {[k: string]: JsonValue}
+  expect(Object.keys(g), `${path}: keys`).toEqual(Object.keys(w))
+  for (const k of Object.keys(w)) sameFields(g[k]!, w[k]!, Array.isArray(want) ? `${path}[${k}]` : `${path}.${k}`)
+}
+
 function sameAsReference(bytes: Uint8Array, label: string) {
   const w = viaWire(bytes)
   expect(w, label).not.toBe('reference')
-  expect((w as {text: string}).text, label).toBe(viaReference(bytes))
+  const text = (w as {text: string}).text
+  sameFields(JSON.parse(text) as JsonValue, decodeEventBytes(Buffer.from(bytes)), label)
+  expect(text, label).toBe(viaReference(bytes))
 }
 
 describe('wire → JSON transcoder', () => {
@@ -51,6 +68,7 @@ describe('wire → JSON transcoder', () => {
         const w = viaWire(bytes)
         expect(w, `${file}:${i + 1}`).not.toBe('reference')
         const {text, event} = w as {text: string; event: string | undefined}
+        sameFields(JSON.parse(text) as JsonValue, decodeEventBytes(bytes), `${file}:${i + 1}`)
         expect(text, `${file}:${i + 1}`).toBe(viaReference(bytes))
         expect(text.endsWith('}\n')).toBe(true)
         if (event) known++
@@ -118,10 +136,20 @@ describe('wire → JSON transcoder', () => {
     w.uint32((1000 << 3) | 2).string('n').uint32((77 << 3) | 0).uint32(5)
     sameAsReference(w.finish(), 'unknown fields')
 
-    // KprobeArgument bpf_cmd_arg (28, enum) = 99, outside BpfCmd
+    // KprobeArgument bpf_cmd_arg (28, enum) = 99, outside BpfCmd, in ProcessKprobe.args (4) twice
     const arg = protobuf.Writer.create().uint32((28 << 3) | 0).uint32(99).finish()
-    const kp = protobuf.Writer.create().uint32((3 << 3) | 2).bytes(arg).uint32((3 << 3) | 2).bytes(arg).finish()
+    const kp = protobuf.Writer.create().uint32((4 << 3) | 2).bytes(arg).uint32((4 << 3) | 2).bytes(arg).finish()
     sameAsReference(protobuf.Writer.create().uint32((9 << 3) | 2).bytes(kp).finish(), 'unknown enum, repeated records')
+  })
+
+  test('a bool varint with only high bits set is true', () => {
+    // Process.in_init_tree (20, BoolValue) = 2^32: Go's protowire.DecodeBool and the reference test all 64 bits.
+    const high = protobuf.Writer.create().uint32((1 << 3) | 0).uint64(2 ** 32).finish()
+    const proc = protobuf.Writer.create().uint32((20 << 3) | 2).bytes(high).finish()
+    const exec = protobuf.Writer.create().uint32((1 << 3) | 2).bytes(proc).finish()
+    const bytes = protobuf.Writer.create().uint32((1 << 3) | 2).bytes(exec).finish()
+    sameAsReference(bytes, 'bool high bits')
+    expect(viaReference(bytes)).toContain('"in_init_tree":true')
   })
 
   test('packed and unpacked repeated scalars', () => {
@@ -141,6 +169,10 @@ describe('wire → JSON transcoder', () => {
     expect(viaWire(truncated)).toBe('reference')
     const group = Uint8Array.from([(7 << 3) | 3, (7 << 3) | 4])
     expect(viaWire(group)).toBe('reference')
+    // A string field (node_name) that is not UTF-8: Go's proto.Unmarshal refuses it, and so does the reference.
+    const notUtf8 = protobuf.Writer.create().uint32((1000 << 3) | 2).bytes(Uint8Array.from([0x6e, 0xc3, 0x28])).finish()
+    expect(viaWire(notUtf8)).toBe('reference')
+    expect(() => decodeEventBytes(notUtf8)).toThrow(/utf-8/i)
     const beforeEpoch = encodeEventJson({process_exit: {status: 1}, time: '1969-12-31T23:59:59Z'})
     expect(viaWire(beforeEpoch)).toBe('reference')
     expect(viaReference(beforeEpoch)).toContain('1969-12-31T23:59:59Z')

@@ -8,7 +8,8 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 
-import {encodeJson, eventKind, jsonToMessage, messageToJson, type JsonObject, type JsonValue, type TetragonEventJson} from '../../tetragon/json.js'
+import {encodeJson, eventKind, jsonToMessage, type JsonObject, type JsonValue, type TetragonEventJson} from '../../tetragon/json.js'
+import {decodeToJson} from '../../tetragon/reference-json.js'
 import {isMapField, loadRoot, protobuf, type ApiVariant, type Root, type Type} from '../../tetragon/proto.js'
 import {
   apiVariantFor, defaultExportAllowList, defaultExportDenyList, fieldExistsIn, hasRpc, inRange, MESSAGE_SINCE,
@@ -203,7 +204,7 @@ type Handler = grpc.UntypedHandleCall
 
 function methodDef(pathName: string, req: Type | null, res: Type | null, responseStream: boolean): grpc.MethodDefinition<unknown, unknown> {
   const enc = (t: Type | null) => (x: unknown) => (Buffer.isBuffer(x) ? x : t ? Buffer.from(encodeJson(t, x as JsonObject)) : Buffer.alloc(0))
-  const dec = (t: Type | null) => (b: Buffer) => (t ? messageToJson(t, t.decode(b)) : b)
+  const dec = (t: Type | null) => (b: Buffer) => (t ? decodeToJson(t, b) : b)
   return {
     path: pathName, requestStream: false, responseStream,
     requestSerialize: enc(req), requestDeserialize: dec(req), responseSerialize: enc(res), responseDeserialize: dec(res),
@@ -311,7 +312,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
     // Encode with the agent's own proto; what it does not know is dropped, as a real agent never has it.
     const msg = jsonToMessage(responseType, versioned, [])
     const bytes = Buffer.from(responseType.encode(msg).finish())
-    const agentJson = messageToJson(responseType, responseType.decode(bytes))
+    const agentJson = decodeToJson(responseType, bytes)
     const kind = eventKind(agentJson, variant) ?? (agentJson.lab_future_event ? 'lab_future_event' : undefined)
     if (!kind) return false
     received++
