@@ -23,8 +23,3 @@ export function durationMs(value: string, setting: string): number {
   }
   return Math.round(ms)
 }
-
-/** As durationMs, for a flag given by name (`timeout` → `--timeout`). */
-export function parseDuration(value: string, flag: string): number {
-  return durationMs(value, `--${flag}`)
-}

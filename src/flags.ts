@@ -2,7 +2,7 @@
 import {accessSync, constants, statSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 
-import {Flags, type Interfaces} from '@oclif/core'
+import {Flags, Parser, type Interfaces} from '@oclif/core'
 
 import {DEFAULT_PROBE_IMAGE, DOCUMENTED_COLLECTOR_ADDRESS} from './defaults.js'
 import {durationMs} from './duration.js'
@@ -15,6 +15,7 @@ const settingOf = (ctx: {token?: unknown}, flag: {name: string; env?: string}) =
 /** A string flag whose value is checked while the flags are parsed (exit 2 before any work). */
 const checked = (check: (value: string, setting: string) => string) => Flags.custom<string>({parse: async (input, ctx, flag) => check(input, settingOf(ctx, flag))})
 
+/** The duration flags, for flagDefaults (below) to hold an environment value to the same rule. */
 const durationFlags = new WeakSet<object>()
 const duration = Flags.custom<number>({parse: async (input, ctx, flag) => durationMs(input, settingOf(ctx, flag)), helpValue: '<value>'})
 
@@ -161,8 +162,19 @@ export const validateFlagSet = {
 export type ValidateFlags = FlagValues<typeof validateFlagSet>
 
 /**
- * The values a flag set takes when no flag is given — its environment variable, else its default — for
- * running a command's logic programmatically (setup runs doctor's checks).
+ * The values a flag set takes with nothing on the command line — each flag's environment variable, else its default —
+ * resolved by oclif's own parser from the flags' `env:` and `default:` options, with the same checks and errors as
+ * when a command parses them. For running a command's logic from another command (setup runs doctor's checks).
+ */
+export async function flagsFromEnvironment<T extends Interfaces.FlagInput>(set: T): Promise<FlagValues<T>> {
+  const {flags} = await Parser.parse([], {flags: set, strict: true})
+  return flags as FlagValues<T>
+}
+
+/**
+ * @deprecated Use flagsFromEnvironment (oclif's own resolution). Kept only for src/services/validate/index.ts, which
+ * spreads the command's own parsed flags over it (so its env reading is never what decides there); remove it with
+ * that call.
  */
 export function flagDefaults<T extends Record<string, {default?: unknown; multiple?: boolean; env?: string}>>(set: T): Partial<Record<keyof T, unknown>> {
   const out: Partial<Record<keyof T, unknown>> = {}

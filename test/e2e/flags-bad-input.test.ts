@@ -45,6 +45,13 @@ describe('durations', () => {
     expectUsageError(res, /TETRACTL_SCHEMA_SAMPLE \(--schema-sample\) must be at most/)
   })
 
+  it('setup holds the variables of the doctor flags it runs the checks with to the same rule, before any work', async () => {
+    // setup's closing checks read doctor's settings (--schema-sample has no setup flag): a bad value is refused up
+    // front with exit 2, not after the cluster was changed (nor as "cannot reach the cluster" here, with none).
+    const res = await runCli(['setup', '--dry-run'], {env: {TETRACTL_SCHEMA_SAMPLE: '597h'}})
+    expectUsageError(res, /TETRACTL_SCHEMA_SAMPLE \(--schema-sample\) must be at most/)
+  })
+
   it('the largest duration a timer can wait is accepted, and help shows the defaults as written', async () => {
     const res = await runCli(['doctor', ...NOTHING, '--json', '--timeout', '596h'])
     expectAccepted(res)

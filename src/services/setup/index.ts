@@ -1,7 +1,7 @@
 // The setup use case: the documented installation (Helm repo, gRPC values, upgrade --install,
 // rollout, the tetragon-grpc Service, endpoints, optional TracingPolicies and Fleet package), planned
 // from reads, shown, applied in order and then checked by doctor's Kubernetes and Tetragon layers.
-import {doctorFlagSet, flagDefaults} from '../../flags.js'
+import {doctorFlagSet, flagsFromEnvironment} from '../../flags.js'
 import type {ClusterContext} from '../../cluster/context.js'
 import {tetragonInstall} from '../../cluster/facts.js'
 import {Helm} from '../../clients/helm.js'
@@ -96,13 +96,16 @@ export async function runSetup(args: {flags: SetupFlags; json: boolean; version:
   const kinds = [...new Set((flags.policies ?? []).map((p) => p.trim()).filter(Boolean))]
   const unknown = kinds.filter((k) => !POLICY_KINDS.includes(k as PolicyKind))
   if (unknown.length) throw new UserError(`Unknown --policies value: ${unknown.join(', ')}.`, `Use ${POLICY_KINDS.join(', ')} (comma-separated).`)
-  if (flags['agent-policy'] && !flags['kibana-url'] && !process.env.KIBANA_URL) throw new UserError('--agent-policy needs Kibana: set --kibana-url (or KIBANA_URL).')
+  if (flags['agent-policy'] && !flags['kibana-url']) throw new UserError('--agent-policy needs Kibana: set --kibana-url (or KIBANA_URL).')
+  // The doctor settings setup has no flag for (its closing checks read them): their variables and
+  // defaults, through oclif, so a bad value is refused here, before any work.
+  const doctorSettings = await flagsFromEnvironment(doctorFlagSet)
 
   // Preflight: the cluster answers (exit 3 otherwise) and Helm is Helm 3 (exit 2 otherwise).
   const {KubeClient} = await import('../../clients/kube.js')
   const kube: KubeClient = KubeClient.load({kubeconfig: flags.kubeconfig, context: flags.context, requestTimeoutMs})
   await kube.version()
-  const helm = new Helm({bin: flags.helm ?? process.env.TETRACTL_HELM, kubeconfig: flags.kubeconfig, kubeContext: kube.contextName, timeoutMs: Math.max(requestTimeoutMs * 3, 30_000)})
+  const helm = new Helm({bin: flags.helm, kubeconfig: flags.kubeconfig, kubeContext: kube.contextName, timeoutMs: Math.max(requestTimeoutMs * 3, 30_000)})
   const helmVersion = await helm.version()
 
   const factsFor = (namespace?: string): ClusterContext =>
@@ -116,7 +119,7 @@ export async function runSetup(args: {flags: SetupFlags; json: boolean; version:
   let service = await planService(ctx, writer, {namespace: serviceNamespace, name: flags['service-name']})
   const policies = await planPolicies(writer, kinds as PolicyKind[])
   let kibana: import('../../clients/kibana.js').KibanaHandle | undefined
-  if (flags['kibana-url'] || process.env.KIBANA_URL) {
+  if (flags['kibana-url']) {
     const {createKibanaHandle, kibanaOptionsFromEnv} = await import('../../clients/kibana.js')
     const o = kibanaOptionsFromEnv(process.env, {url: flags['kibana-url'], apiKey: flags['kibana-api-key'], caFile: flags['es-ca-cert'], insecure: flags['es-insecure'] || undefined, requestTimeoutMs})
     kibana = o ? createKibanaHandle(o) : undefined
@@ -215,8 +218,8 @@ export async function runSetup(args: {flags: SetupFlags; json: boolean; version:
   // The matching doctor checks, through doctor's own runner path.
   out('\nChecks (tetractl doctor --only kubernetes,tetragon):')
   const {runDoctor} = await import('../doctor.js')
-  const doctorFlags = {
-    ...flagDefaults(doctorFlagSet),
+  const doctorFlags: DoctorFlags = {
+    ...doctorSettings,
     kubeconfig: flags.kubeconfig,
     context: flags.context,
     namespace,
@@ -226,7 +229,7 @@ export async function runSetup(args: {flags: SetupFlags; json: boolean; version:
     'collector-address': flags['collector-address'],
     only: ['kubernetes', 'tetragon'],
     verbose: Boolean(flags.verbose),
-  } as DoctorFlags
+  }
   result.doctor = await runDoctor({flags: doctorFlags, json, version: args.version, log: args.log, startedAt: new Date()})
   result.exitCode = result.doctor.exitCode
   return result
