@@ -146,7 +146,7 @@ function planOf(type: Type): MessagePlan {
   }
   plan.oneofCount = oneofIndex.size
   try {
-    // Declaration order: what protojson (and the reference messageToJson) emit.
+    // Declaration order: what protojson (and the reference decoder) emit.
     for (const f of type.fieldsArray) plan.fields.push(fieldPlan(f, oneofIndex))
   } catch (e) {
     if (!(e instanceof NeedsReference)) throw e
