@@ -3,10 +3,8 @@
 // cleans up and exits 130. A second signal stops at once. Temporary folders holding credentials are private (mkdtemp,
 // 0700; files 0600) and are removed on every exit path: their owner's `finally`, else the process 'exit' hook.
 import type {ChildProcess} from 'node:child_process'
-import {rmSync} from 'node:fs'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+
+import {makePrivateDir, removeTree, removeTreeSync, writePrivateFile} from '../clients/files.js'
 
 import {InterruptedError} from './errors.js'
 import {ExitCode} from './exit-codes.js'
@@ -47,7 +45,7 @@ function cleanupSync(): void {
   }
   for (const d of tempDirs) {
     try {
-      rmSync(d, {recursive: true, force: true})
+      removeTreeSync(d)
     } catch {}
   }
   tempDirs.clear()
@@ -89,18 +87,14 @@ export const interruption = {
 
 /** A private temporary folder (mkdtemp: 0700) removed by `remove()`, or at exit whatever happened. */
 export async function privateTempDir(prefix: string): Promise<{dir: string; write(name: string, content: string): Promise<string>; remove(): Promise<void>}> {
-  const dir = await mkdtemp(join(tmpdir(), prefix))
+  const dir = await makePrivateDir(prefix)
   tempDirs.add(dir)
   return {
     dir,
-    async write(name, content) {
-      const file = join(dir, name)
-      // wx: never follow or reuse a file someone else put there; 0600: credentials are the owner's only.
-      await writeFile(file, content, {mode: 0o600, flag: 'wx'})
-      return file
-    },
+    // 0600, never through a file someone else put there: credentials are the owner's only.
+    write: (name, content) => writePrivateFile(dir, name, content),
     async remove() {
-      await rm(dir, {recursive: true, force: true})
+      await removeTree(dir)
       tempDirs.delete(dir)
     },
   }

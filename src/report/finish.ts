@@ -4,7 +4,8 @@ import {ExitCode, nothingEvaluated} from '../engine/exit-codes.js'
 import {safeText} from '../engine/redact.js'
 import type {Report} from '../engine/types.js'
 import {renderGithubAnnotations} from './github.js'
-import {renderJunit, writeFileAtomic} from './junit.js'
+import {writeFileAtomic} from '../clients/files.js'
+import {renderJunit} from './junit.js'
 
 export interface FinishOptions<R extends Report> {
   /** --json: stdout carries only the JSON document (oclif prints it from the returned report). */

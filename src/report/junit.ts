@@ -1,5 +1,3 @@
-import {mkdir, rename, writeFile} from 'node:fs/promises'
-import {dirname, resolve} from 'node:path'
 
 import {safeText} from '../engine/redact.js'
 import {nothingEvaluated} from '../engine/exit-codes.js'
@@ -73,10 +71,3 @@ export function renderJunit<R extends Report>(report: R, groupOf: (c: R['checks'
 }
 
 /** Write next to the target and rename, so a reader never sees half a file. */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  const target = resolve(file)
-  await mkdir(dirname(target), {recursive: true})
-  const tmp = `${target}.${process.pid}.tmp`
-  await writeFile(tmp, content)
-  await rename(tmp, target)
-}

@@ -1,6 +1,4 @@
-import {readFileSync} from 'node:fs'
-import {fileURLToPath} from 'node:url'
-
+import {readPackagedJson} from '../../clients/files.js'
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
 import {dataStreams, DOCS, esCurl, guarded, indexSettings, PACKAGE_DATASET, packagePipelines, pipelineIdsByVersion, simulate, skipNoEs} from './facts.js'
@@ -10,11 +8,11 @@ interface Sample {
   expected: Record<string, unknown>
 }
 
-const SAMPLE = fileURLToPath(new URL('../../../fixtures/elastic/simulate-sample.json', import.meta.url))
+const SAMPLE = new URL('../../../fixtures/elastic/simulate-sample.json', import.meta.url)
 let sample: Sample | undefined
 /** A real Tetragon exec event and the document the package's pipeline test expects for it. */
 export function simulateSample(): Sample {
-  sample ??= JSON.parse(readFileSync(SAMPLE, 'utf8')) as Sample
+  sample ??= readPackagedJson<Sample>(SAMPLE)
   return sample
 }
 

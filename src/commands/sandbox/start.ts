@@ -1,9 +1,9 @@
-import {mkdir} from 'node:fs/promises'
 import {resolve} from 'node:path'
 
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
+import {ensureDir} from '../../clients/files.js'
 import {UserError} from '../../engine/errors.js'
 
 export default class SandboxStart extends BaseCommand {
@@ -26,7 +26,7 @@ Use it to try tetractl with no cluster:  source DIR/env && tetractl doctor`
     const spec = getScenario(flags.scenario)
     if (!spec) throw new UserError(`Unknown scenario "${flags.scenario}".`, `Use one of: ${[...scenarios.keys()].join(', ')} (tetractl sandbox list).`)
     const dir = resolve(flags.out)
-    await mkdir(dir, {recursive: true})
+    await ensureDir(dir)
     const lab = await startLab(spec)
     // A file it refuses to write (a symbolic link in DIR) ends the command: stop the servers, or they keep it alive.
     await lab.writeFiles(dir).catch(async (error) => {
