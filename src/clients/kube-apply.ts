@@ -45,7 +45,7 @@ const TP = {group: 'cilium.io', version: 'v1alpha1', plural: 'tracingpolicies'} 
 
 /** Sets the patch Content-Type on top of KubeClient's per-call options (client-node 1.x setHeaderOptions). */
 function withContentType(o: k8s.ConfigurationOptions, contentType: string): k8s.ConfigurationOptions {
-  return k8s.setHeaderOptions('Content-Type', contentType, o as any) as unknown as k8s.ConfigurationOptions
+  return k8s.setHeaderOptions('Content-Type', contentType, o)
 }
 
 function parseStatus(body: unknown): {message?: string; details?: {causes?: Array<{reason?: string; message?: string; field?: string}>}} {
@@ -56,7 +56,7 @@ function parseStatus(body: unknown): {message?: string; details?: {causes?: Arra
       return {message: body}
     }
   }
-  return (body as any) ?? {}
+  return typeof body === 'object' && body !== null ? (body as ReturnType<typeof parseStatus>) : {}
 }
 
 export class KubeWriter {

@@ -56,7 +56,7 @@ export function kubeHttpLibrary(opts: KubeHttpOptions): k8s.HttpLibrary {
       if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload))
       const signal = ctx.getSignal() as AbortSignal | undefined
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest
-      const req = send(url, {method: ctx.getHttpMethod(), headers, agent: ctx.getAgent() as any, signal})
+      const req = send(url, {method: ctx.getHttpMethod(), headers, agent: ctx.getAgent(), signal})
       req.on('error', reject)
       req.on('response', (res: IncomingMessage) => {
         const status = res.statusCode ?? 0

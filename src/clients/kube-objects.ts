@@ -127,5 +127,11 @@ export async function listTracingPolicies(kube: KubeClient, namespace: string, s
       signal,
     )
     .catch(() => undefined)
-  return [...((cluster as any)?.items ?? []).map(map('TracingPolicy')), ...((namespaced as any)?.items ?? []).map(map('TracingPolicyNamespaced'))]
+  return [...itemsOf(cluster).map(map('TracingPolicy')), ...itemsOf(namespaced).map(map('TracingPolicyNamespaced'))]
+}
+
+/** The items of a custom-object list (client-node types those lists as plain objects). */
+function itemsOf(list: unknown): unknown[] {
+  const items = typeof list === 'object' && list !== null && 'items' in list ? list.items : undefined
+  return Array.isArray(items) ? items : []
 }

@@ -191,22 +191,22 @@ export class KubeClient {
 
   /** Per-call options: the signal that aborts the underlying fetch. */
   private options(signal: AbortSignal, expectJson: boolean): k8s.ConfigurationOptions {
-    // ObjectParamAPI hands options to the Observable API, whose middleware returns `{toPromise()}`.
-    const observable = <T>(value: T) => ({toPromise: () => Promise.resolve(value)})
+    // ObjectParamAPI hands options to the Observable API, whose middleware returns client-node's Observable.
+    const observable = <T>(value: T) => new k8s.Observable(Promise.resolve(value))
     return {
       // Our HTTP layer: bounded body, JSON only where the API speaks JSON (kube-http.ts).
       httpApi: kubeHttpLibrary({expectJson}),
       middleware: [
         {
           pre: (ctx: k8s.RequestContext) => {
-            ctx.setSignal(signal as any)
+            ctx.setSignal(signal)
             return observable(ctx)
           },
           post: (rsp: k8s.ResponseContext) => observable(rsp),
         },
       ],
       middlewareMergeStrategy: 'append',
-    } as unknown as k8s.ConfigurationOptions
+    }
   }
 
   /** Run one API call; translate transport and HTTP failures into the project's errors. */
@@ -494,7 +494,7 @@ export class KubeClient {
       exec
         .exec(namespace, pod, container, command, sink((s) => (stdout += s)), sink((s) => (stderr += s)), null, false, (s) => (status = s))
         .then((ws) => {
-          socket = ws as any
+          socket = ws
           ws.on('close', () => {
             clearTimeout(timer)
             opts.signal?.removeEventListener('abort', onAbort)
@@ -591,7 +591,7 @@ export class NotFound extends Error {
 }
 
 function parseStatus(body: unknown): {message?: string; reason?: string} | undefined {
-  if (typeof body !== 'string' || body === '') return typeof body === 'object' && body ? (body as any) : undefined
+  if (typeof body !== 'string' || body === '') return typeof body === 'object' && body ? (body as {message?: string; reason?: string}) : undefined
   try {
     const status = JSON.parse(body)
     // A Status is an object with a string message; anything else (HTML, null, a number) carries none.

@@ -17,7 +17,7 @@ export interface PodSummary {
   ready: boolean
   labels: Record<string, string>
   dnsPolicy?: string
-  containers: Array<{name: string; image?: string; ready: boolean; restarts: number; state: string; args: string[]; env: Record<string, string>}>
+  containers: Array<{name: string; image?: string; ready: boolean; restarts: number; state: string; args: readonly string[]; env: Readonly<Record<string, string>>}>
 }
 
 // Summaries of every agent pod stay in memory for the whole run (one per node: 100,000 on the largest
@@ -33,7 +33,7 @@ function intern(s: string | undefined): string | undefined {
   if (interned.size < 10_000) interned.set(s, s)
   return s
 }
-const NO_ARGS: string[] = Object.freeze([]) as unknown as string[]
+const NO_ARGS: readonly string[] = Object.freeze([])
 const NO_ENV: Record<string, string> = Object.freeze({}) as Record<string, string>
 /** Identical label sets and container summaries (every pod of a DaemonSet has them) are shared, read-only. */
 const shared = new Map<string, unknown>()

@@ -215,7 +215,7 @@ export function grpcServiceObject(name: string, namespace: string, selector: Rec
     apiVersion: 'v1',
     kind: 'Service',
     metadata: {name, namespace},
-    spec: {selector, ports: [{name: 'grpc', port: DEFAULT_GRPC_PORT, targetPort: DEFAULT_GRPC_PORT as any, protocol: 'TCP'}]},
+    spec: {selector, ports: [{name: 'grpc', port: DEFAULT_GRPC_PORT, targetPort: DEFAULT_GRPC_PORT, protocol: 'TCP'}]},
   }
 }
 
