@@ -16,7 +16,8 @@ export function renderPlan(plans: Planned[], opts: {verbose: boolean}): string {
 export async function withSpinner<T>(enabled: boolean, text: string, fn: (tick: (s: string) => void) => Promise<T>): Promise<T> {
   if (!enabled) return fn(() => {})
   const {default: ora} = await import('ora')
-  const spinner = ora({stream: process.stderr, text, isEnabled: true}).start()
+  // discardStdin: false keeps the terminal in cooked mode, so a Ctrl-C typed there is still SIGINT (doctor's spinner does the same).
+  const spinner = ora({stream: process.stderr, text, isEnabled: true, discardStdin: false}).start()
   try {
     return await fn((s) => (spinner.text = `${text}: ${s}`))
   } finally {
