@@ -1,9 +1,9 @@
 // Flag sets composed by the commands ({...kubeFlags, ...outputFlags}), never repeated.
-import {accessSync, constants, statSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 
 import {Flags, Parser, type Interfaces} from '@oclif/core'
 
+import {canWriteIn, pathKind} from './clients/files.js'
 import {DEFAULT_PROBE_IMAGE, DOCUMENTED_COLLECTOR_ADDRESS} from './defaults.js'
 import {durationMs} from './duration.js'
 import {UserError} from './engine/errors.js'
@@ -15,15 +15,11 @@ const settingOf = (ctx: {token?: unknown}, flag: {name: string; env?: string}) =
 /** A string flag whose value is checked while the flags are parsed (exit 2 before any work). */
 const checked = (check: (value: string, setting: string) => string) => Flags.custom<string>({parse: async (input, ctx, flag) => check(input, settingOf(ctx, flag))})
 
-/** The duration flags, for flagDefaults (below) to hold an environment value to the same rule. */
-const durationFlags = new WeakSet<object>()
 const duration = Flags.custom<number>({parse: async (input, ctx, flag) => durationMs(input, settingOf(ctx, flag)), helpValue: '<value>'})
 
 /** A duration flag, parsed once into milliseconds within what a timer can wait; its env variable is held to the same rule. */
 export function durationFlag(o: {description: string; default: string; env?: string; helpGroup?: string}) {
-  const f = duration({description: o.description, env: o.env, helpGroup: o.helpGroup, default: durationMs(o.default, 'default'), defaultHelp: async () => o.default})
-  durationFlags.add(f)
-  return f
+  return duration({description: o.description, env: o.env, helpGroup: o.helpGroup, default: durationMs(o.default, 'default'), defaultHelp: async () => o.default})
 }
 
 /** Kubernetes object names, checked before they are pasted into API paths and fix hints. */
@@ -43,21 +39,12 @@ export const datasetFlag = checked(datasetName)
  */
 export function junitPath(value: string, setting: string): string {
   const target = resolve(value)
-  let st
-  try {
-    st = statSync(target)
-  } catch {}
-  if (st?.isDirectory()) throw new UserError(`${setting} ${value} is a directory.`, `Name a file, e.g. ${setting} ${value.replace(/\/+$/, '')}/report.xml`)
-  if (st && !st.isFile()) throw new UserError(`${setting} ${value} is not a regular file.`, 'Name a regular file to write the report to.')
+  const kind = pathKind(target)
+  if (kind === 'directory') throw new UserError(`${setting} ${value} is a directory.`, `Name a file, e.g. ${setting} ${value.replace(/\/+$/, '')}/report.xml`)
+  if (kind === 'other') throw new UserError(`${setting} ${value} is not a regular file.`, 'Name a regular file to write the report to.')
   const folder = dirname(target)
-  let dir
-  try {
-    dir = statSync(folder)
-  } catch {}
-  if (!dir?.isDirectory()) throw new UserError(`${setting}: the folder ${folder} does not exist.`, 'Create it first, or name a file in an existing folder.')
-  try {
-    accessSync(folder, constants.W_OK)
-  } catch {
+  if (pathKind(folder) !== 'directory') throw new UserError(`${setting}: the folder ${folder} does not exist.`, 'Create it first, or name a file in an existing folder.')
+  if (!canWriteIn(folder)) {
     throw new UserError(`${setting}: the folder ${folder} is not writable.`, 'Name a file in a folder you may write to.')
   }
   return value
@@ -169,22 +156,4 @@ export type ValidateFlags = FlagValues<typeof validateFlagSet>
 export async function flagsFromEnvironment<T extends Interfaces.FlagInput>(set: T): Promise<FlagValues<T>> {
   const {flags} = await Parser.parse([], {flags: set, strict: true})
   return flags as FlagValues<T>
-}
-
-/**
- * @deprecated Use flagsFromEnvironment (oclif's own resolution). Kept only for src/services/validate/index.ts, which
- * spreads the command's own parsed flags over it (so its env reading is never what decides there); remove it with
- * that call.
- */
-export function flagDefaults<T extends Record<string, {default?: unknown; multiple?: boolean; env?: string}>>(set: T): Partial<Record<keyof T, unknown>> {
-  const out: Partial<Record<keyof T, unknown>> = {}
-  for (const [name, flag] of Object.entries(set)) {
-    const fromEnv = flag.env ? process.env[flag.env] : undefined
-    // Held to the flag's own rule, as oclif does when it reads the variable.
-    if (fromEnv !== undefined && fromEnv !== '' && durationFlags.has(flag)) out[name as keyof T] = durationMs(fromEnv, `${flag.env} (--${name})`)
-    else if (fromEnv !== undefined && fromEnv !== '' && (flag as {type?: string}).type !== 'boolean') out[name as keyof T] = fromEnv
-    else if (flag.default !== undefined && typeof flag.default !== 'function') out[name as keyof T] = flag.default
-    else if ((flag as {type?: string}).type === 'boolean') out[name as keyof T] = false
-  }
-  return out
 }

@@ -1,7 +1,7 @@
 // The local file system, for the few files tetractl itself reads and writes: assets shipped in the package, the
 // JUnit report, and private temporary folders (credentials for helm and kubectl). Like every other client here,
 // the only module outside src/lab that touches it.
-import {readFileSync, rmSync} from 'node:fs'
+import {accessSync, constants, existsSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {mkdir, mkdtemp, rename, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
@@ -48,4 +48,30 @@ export function removeTree(dir: string): Promise<void> {
 /** For exit handlers, which cannot wait. */
 export function removeTreeSync(dir: string): void {
   rmSync(dir, {recursive: true, force: true})
+}
+
+export type PathKind = 'file' | 'directory' | 'other' | 'missing'
+
+/** What is at a path (following links), for checking a flag before any work. */
+export function pathKind(path: string): PathKind {
+  try {
+    const st = statSync(path)
+    return st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other'
+  } catch {
+    return 'missing'
+  }
+}
+
+export function pathExists(path: string): boolean {
+  return existsSync(path)
+}
+
+/** Whether this process may create files in a folder. */
+export function canWriteIn(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
 }

@@ -4,16 +4,17 @@
 //
 // Imported only by the Tetragon client, the schema detector and the lab: never at CLI start-up.
 
-import {existsSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import path from 'node:path'
 import protobuf from 'protobufjs'
 import type {Enum, Field, MapField, Root, Type} from 'protobufjs'
 
+import {pathExists} from '../clients/files.js'
+
 /** The package root's proto/ directory: src/tetragon and dist/tetragon are both two levels below the root. */
 export function protoDir(): string {
   const dir = fileURLToPath(new URL('../../proto/', import.meta.url))
-  if (!existsSync(dir)) throw new Error(`tetractl installation is incomplete: ${dir} is missing`)
+  if (!pathExists(dir)) throw new Error(`tetractl installation is incomplete: ${dir} is missing`)
   return dir
 }
 

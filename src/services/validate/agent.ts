@@ -1,6 +1,6 @@
-// Reaching the agent that observes the probe: the ready Tetragon pod on the probe's node, port-forwarded to its
-// gRPC server (or the agent --tetragon-address names), and the GetEvents subscription on it. Kept as one function:
-// it is the piece a shared "reach an agent" domain module replaces.
+// Reaching the agent that observes the probe: the ready Tetragon pod on the probe's node (or the agent
+// --tetragon-address names), through the cluster domain's one way to an agent, and the GetEvents subscription on it.
+import {pickReadyAgent, podAccess, tetragonAccess, type TetragonAccess} from '../../cluster/agents.js'
 import {tetragonInstall, tetragonPods} from '../../cluster/facts.js'
 import {serverAddress} from '../../cluster/server-address.js'
 import type {TetragonClient} from '../../clients/tetragon.js'
@@ -19,18 +19,16 @@ export interface AgentStream {
 }
 
 export async function openAgentStream(sc: StageContext, at: Pick<ProbeTarget, 'namespace' | 'pod'>): Promise<AgentStream> {
-  const {flags, run, kube, signal: abort} = sc
+  const {flags, run, signal: abort} = sc
   const ctx = sc.checks
-  const {connectTetragon} = await import('../../clients/tetragon.js')
   try {
-    let address: string
-    let agent: string
+    let access: TetragonAccess
     if (flags['tetragon-address']) {
-      address = flags['tetragon-address']
-      agent = address
+      access = await tetragonAccess(ctx, abort)
     } else {
       const [install, pods, addr] = await Promise.all([tetragonInstall(ctx, abort), tetragonPods(ctx, abort), serverAddress(ctx, abort)])
-      const onNode = pods.find((p) => p.node === run.node && p.ready)
+      // The agent on the probe's node is the one that observes it.
+      const onNode = pickReadyAgent(pods.filter((p) => p.node === run.node))
       if (!onNode) {
         return {problem: {status: 'fail', message: `no ready Tetragon agent pod on node ${run.node}, so nothing observes the probe pod`, hint: `kubectl -n ${install.namespace} get pods -l app.kubernetes.io/name=tetragon -o wide`}}
       }
@@ -43,17 +41,12 @@ export async function openAgentStream(sc: StageContext, at: Pick<ProbeTarget, 'n
           },
         }
       }
-      const forward = await kube.portForward(install.namespace, onNode.name, addr.port ?? 54321)
-      sc.onClose(() => forward.close())
-      address = `${forward.host}:${forward.port}`
-      agent = `${install.namespace}/${onNode.name}`
+      access = await podAccess(ctx, onNode, abort)
     }
-    const client = connectTetragon({address}, {timeoutMs: sc.input.grpcTimeoutMs})
-    sc.onClose(() => client.close())
-    run.agent = agent
-    const sub = subscribe(client, at.namespace, at.pod, abort)
+    run.agent = access.target
+    const sub = subscribe(access.client, at.namespace, at.pod, abort)
     sc.onClose(() => sub.close())
-    return {client, agent, sub}
+    return {client: access.client, agent: access.target, sub}
   } catch (error) {
     if (abort.aborted) throw error
     return {problem: {status: 'fail', message: `cannot open the event stream: ${redact((error as Error).message.split('\n')[0]!)}`, hint: error instanceof UserError ? error.tryMessage : undefined}}

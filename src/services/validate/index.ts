@@ -11,7 +11,7 @@ import {determineExitCode, type FailOn} from '../../engine/exit-codes.js'
 import {interruption} from '../../engine/interrupt.js'
 import {Memo} from '../../engine/memo.js'
 import {summarize} from '../../engine/report.js'
-import {doctorFlagSet, flagDefaults, type DoctorFlags} from '../../flags.js'
+import {doctorFlagSet, flagsFromEnvironment} from '../../flags.js'
 import {finish} from '../../report/finish.js'
 import {colorLevel} from '../../report/human.js'
 import {doctorOptionsFromFlags, esConnectionFromFlags} from '../doctor.js'
@@ -48,7 +48,7 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
 
   // The doctor checks validate reuses get their options the way doctor builds them.
   const opts = {
-    ...doctorOptionsFromFlags({...(flagDefaults(doctorFlagSet) as DoctorFlags), ...flags, 'collector-address': '', 'service-name': 'tetragon-grpc'}),
+    ...doctorOptionsFromFlags({...(await flagsFromEnvironment(doctorFlagSet)), ...flags, 'collector-address': '', 'service-name': 'tetragon-grpc'}),
     grpcTimeoutMs: input.grpcTimeoutMs,
   }
   const memo = new Memo()
