@@ -10,8 +10,8 @@ import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
 
 import {IngestDocument, ingest, ingestErrorBody, type JsonMap, type PipelineDefinition, PipelineConfigError, requiredProperty, validatePipeline} from './ingest.js'
-import {fieldCaps, getFieldMappings, getMappings} from './mappings.js'
-import {EsHttpError, hitOf, matches, parseSort, runAggregations, sortDocs} from './query.js'
+import {fieldCaps, getFieldMappings, getMappings, MappingError, type MappingSource, MappingUnsupported, parseExplicitMappings} from './mappings.js'
+import {EsHttpError, hitOf, matches, namedQueries, parseSort, runAggregations, sortDocs} from './query.js'
 import {
   AuthError,
   authenticate,
@@ -275,14 +275,14 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
     new EsHttpError(405, 'illegal_argument_exception', `Incorrect HTTP method for uri [${c.path}] and method [${c.method}]`)
 
   /**
-   * PUT /<index>: a plain index. The lab keeps one shard and no mappings of its own, so it takes `settings` with
-   * index.number_of_shards 1 and index.number_of_replicas only; other top-level keys get CreateIndexRequest's
+   * PUT /<index>: a plain index. The lab keeps one shard, so it takes `settings` with index.number_of_shards 1 and
+   * index.number_of_replicas only, and `mappings` (./mappings.ts parseExplicitMappings); other top-level keys get CreateIndexRequest's
    * "unknown key" answer and other settings IndexScopedSettings' "unknown setting" answer.
    */
   function createIndex(c: Ctx, name: string, raw: unknown): [number, unknown] {
     if (!mayAccessIndex(c.principal, 'indices:admin/create', name)) throw indexForbidden(c.principal, 'indices:admin/create', [name])
     const b = (raw ?? {}) as Record<string, unknown>
-    for (const key of Object.keys(b)) if (key !== 'settings') throw new EsHttpError(400, 'parse_exception', `unknown key [${key}] for create index`)
+    for (const key of Object.keys(b)) if (key !== 'settings' && key !== 'mappings') throw new EsHttpError(400, 'parse_exception', `unknown key [${key}] for create index`)
     const flat: Record<string, unknown> = {}
     const walk = (node: unknown, prefix: string) => {
       if (node && typeof node === 'object' && !Array.isArray(node)) for (const [k, v] of Object.entries(node)) walk(v, prefix ? `${prefix}.${k}` : k)
@@ -311,7 +311,20 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
     if (store.findTemplate(name)?.body.data_stream) {
       throw new EsHttpError(400, 'illegal_argument_exception', `cannot create index with name [${name}], because it matches with template [${store.findTemplate(name)!.name}] that creates data streams only, use create data stream api instead`)
     }
-    store.createIndex(name, replicas === undefined ? undefined : String(Number(replicas)))
+    // MetadataCreateIndexService parses the mappings after the name checks, while building the index.
+    let explicit: MappingSource | undefined
+    if (b.mappings !== undefined) {
+      try {
+        explicit = parseExplicitMappings(b.mappings)
+      } catch (e) {
+        if (e instanceof MappingUnsupported) throw new EsHttpError(400, 'illegal_argument_exception', e.message)
+        if (!(e instanceof MappingError)) throw e
+        // MapperService.parseMapping wraps the cause; root_cause is the innermost exception.
+        const cause = {type: e.causeType, reason: e.message}
+        throw new RawEsResponse(400, {error: {root_cause: [cause], type: 'mapper_parsing_exception', reason: `Failed to parse mapping: ${e.message}`, caused_by: cause}, status: 400})
+      }
+    }
+    store.createIndex(name, replicas === undefined ? undefined : String(Number(replicas)), explicit)
     return [200, {acknowledged: true, shards_acknowledged: true, index: name}]
   }
 
@@ -407,7 +420,7 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
     const sortSpec = parseSort(q.sort ? q.sort.split(',') : b.sort)
     let aggregations: Record<string, unknown> | undefined
     try {
-      aggregations = runAggregations(docs, b.aggs ?? b.aggregations, now)
+      aggregations = runAggregations(docs, b.aggs ?? b.aggregations, now, b.query as Record<string, unknown> | undefined)
     } catch (e) {
       throw asSearchFailure(e, indices.length)
     }
@@ -417,7 +430,8 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
       // URL _source_includes / _source_excludes take precedence over the body's _source (RestSearchAction).
       sourceSpec = {includes: q._source_includes?.split(',') ?? [], excludes: q._source_excludes?.split(',') ?? []}
     }
-    const hits = sorted.slice(from, from + size).map((h) => hitOf(h.doc, sourceSpec, sortSpec.length ? h.sort : undefined))
+    const named = namedQueries(b.query as Record<string, unknown> | undefined)
+    const hits = sorted.slice(from, from + size).map((h) => hitOf(h.doc, sourceSpec, sortSpec.length ? h.sort : undefined, named, now))
     // rest_total_hits_as_int asks for an exact integer total (RestSearchAction sets track_total_hits to true).
     const asInt = q.rest_total_hits_as_int === 'true'
     const tth: unknown = q.track_total_hits ?? b.track_total_hits ?? (asInt ? true : undefined)

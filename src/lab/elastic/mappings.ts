@@ -38,6 +38,10 @@ export interface MappingSource {
   properties: Record<string, FieldDef>
   dynamicTemplates: DynamicTemplate[]
   dateDetection?: boolean
+  /** Root `dynamic` of explicit mappings (true when absent: ObjectMapper.Defaults.DYNAMIC). */
+  dynamic?: string
+  /** Root `_meta` of explicit mappings, returned as given by `_mapping`. */
+  meta?: Record<string, unknown>
 }
 
 /** What the index knows about one path. */
@@ -224,12 +228,54 @@ export class IndexMapping {
     return {type: type === 'double' ? 'float' : type}
   }
 
+  /**
+   * The `dynamic` setting in force under `parent` ('' = root): the nearest object's own, else the root's, else
+   * true (ObjectMapper.Dynamic: an object without the parameter inherits its parent's).
+   */
+  dynamicUnder(parent: string): string {
+    for (let p = parent; p !== ''; p = p.includes('.') ? p.slice(0, p.lastIndexOf('.')) : '') {
+      const d = this.entries.get(p)?.def.dynamic
+      if (d !== undefined) return String(d)
+    }
+    return String(this.source.dynamic ?? 'true')
+  }
+
+  /**
+   * The first field a write would add under an object mapped `dynamic: strict` (DocumentParser refuses the whole
+   * document with StrictDynamicMappingException), as [path, the object it would be added to ('_doc' = root)].
+   */
+  strictViolation(src: JsonMap): [string, string] | undefined {
+    const walk = (node: JsonMap, prefix: string): [string, string] | undefined => {
+      for (const [k, v] of Object.entries(node)) {
+        if (v === null || v === undefined) continue
+        const path = prefix + k
+        const parent = prefix === '' ? '' : prefix.slice(0, -1)
+        const e = this.entries.get(path)
+        if (!e) {
+          const d = this.dynamicUnder(parent)
+          if (d === 'strict') return [k, parent === '' ? '_doc' : parent]
+          if (d === 'false') continue
+        }
+        for (const x of Array.isArray(v) ? (v.flat(Infinity as 1) as Json[]) : [v]) {
+          if (isMap(x) && (!e || e.def.type === 'object' || e.def.type === 'nested')) {
+            const r = walk(x, `${path}.`)
+            if (r) return r
+          }
+        }
+      }
+      return undefined
+    }
+    return walk(src, '')
+  }
+
   /** Maps every field of `_source` that has no mapping yet, as a write does. */
   mapDocument(src: JsonMap): void {
     const walk = (node: JsonMap, prefix: string) => {
       for (const [k, v] of Object.entries(node)) {
         if (v === null || v === undefined) continue
         const path = prefix + k
+        // dynamic: false keeps unmapped fields in _source only (ObjectMapper.Dynamic.FALSE); strict was refused before.
+        if (!this.entries.has(path) && this.dynamicUnder(prefix === '' ? '' : prefix.slice(0, -1)) !== 'true') continue
         const values = Array.isArray(v) ? (v.flat(Infinity as 1) as Json[]) : [v]
         for (const x of values) {
           if (x === null || x === undefined) continue
@@ -280,16 +326,28 @@ export class IndexMapping {
       if (type !== 'object') node.type = type
       Object.assign(node, rest)
     }
+    // ObjectMapper.toXContent: an object without sub-fields is written with `type: object`.
+    const markEmpty = (props: Record<string, unknown>) => {
+      for (const node of Object.values(props) as Array<Record<string, unknown>>) {
+        if (node.type === undefined && node.properties === undefined) node.type = 'object'
+        if (node.properties) markEmpty(node.properties as Record<string, unknown>)
+      }
+    }
+    markEmpty(root)
+    // RootObjectMapper.doXContent writes dynamic_templates only when set; serializeMappers skips empty properties.
+    const templates = this.source.dynamicTemplates.map((t) => {
+      const {name, mapping, ...rules} = t
+      const body: Record<string, unknown> = {}
+      for (const [k, v] of Object.entries(rules)) if (v !== undefined) body[k] = v.length === 1 ? v[0] : v
+      return {[name]: {...body, mapping}}
+    })
     return {
       ...extra,
-      dynamic_templates: this.source.dynamicTemplates.map((t) => {
-        const {name, mapping, ...rules} = t
-        const body: Record<string, unknown> = {}
-        for (const [k, v] of Object.entries(rules)) if (v !== undefined) body[k] = v.length === 1 ? v[0] : v
-        return {[name]: {...body, mapping}}
-      }),
+      ...(this.source.meta !== undefined ? {_meta: this.source.meta} : {}),
+      ...(this.source.dynamic !== undefined ? {dynamic: this.source.dynamic} : {}),
+      ...(templates.length > 0 ? {dynamic_templates: templates} : {}),
       ...(this.source.dateDetection !== undefined ? {date_detection: this.source.dateDetection} : {}),
-      properties: root,
+      ...(Object.keys(root).length > 0 ? {properties: root} : {}),
     }
   }
 }
@@ -424,4 +482,177 @@ export function getFieldMappings(indices: MappedIndex[], patterns: string[]): Re
     out[i.name] = {mappings}
   }
   return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Explicit mappings given to indices.create (`PUT <index> {"mappings": ...}`), validated as Elasticsearch's
+// MappingParser / ObjectMapper.TypeParser / FieldMapper.Builder.parse do.
+
+/** A mapping Elasticsearch refuses: MapperService wraps the cause as "Failed to parse mapping: <cause>". */
+export class MappingError extends Error {
+  constructor(
+    readonly causeType: 'mapper_parsing_exception' | 'illegal_argument_exception',
+    reason: string,
+  ) {
+    super(reason)
+  }
+}
+
+/** A mapping Elasticsearch accepts but the lab does not implement: refused, never silently ignored. */
+export class MappingUnsupported extends Error {}
+
+// Parameters every leaf field mapper declares (FieldMapper.Builder: meta, fields, copy_to; script/on_script_error
+// on the types that take a script).
+const LEAF_COMMON = ['meta', 'fields', 'copy_to']
+const SCRIPTED = ['script', 'on_script_error']
+const NUMERIC = [...LEAF_COMMON, ...SCRIPTED, 'index', 'doc_values', 'store', 'null_value', 'coerce', 'ignore_malformed', 'time_series_metric', 'time_series_dimension']
+/** Per implemented type, every parameter the real mapper declares (elastic/elasticsearch server/.../index/mapper/*FieldMapper.java). */
+const TYPE_PARAMS: Record<string, string[]> = {
+  keyword: [...LEAF_COMMON, ...SCRIPTED, 'index', 'doc_values', 'store', 'ignore_above', 'null_value', 'normalizer', 'eager_global_ordinals', 'similarity', 'index_options', 'norms', 'split_queries_on_whitespace', 'time_series_dimension'],
+  text: [...LEAF_COMMON, 'index', 'store', 'analyzer', 'search_analyzer', 'search_quote_analyzer', 'fielddata', 'fielddata_frequency_filter', 'eager_global_ordinals', 'index_options', 'index_phrases', 'index_prefixes', 'norms', 'position_increment_gap', 'similarity', 'term_vector'],
+  long: NUMERIC,
+  integer: NUMERIC,
+  short: NUMERIC,
+  byte: NUMERIC,
+  double: NUMERIC,
+  float: NUMERIC,
+  date: [...LEAF_COMMON, ...SCRIPTED, 'index', 'doc_values', 'store', 'format', 'locale', 'null_value', 'ignore_malformed'],
+  boolean: [...LEAF_COMMON, ...SCRIPTED, 'index', 'doc_values', 'store', 'null_value', 'ignore_malformed', 'time_series_dimension'],
+  ip: [...LEAF_COMMON, ...SCRIPTED, 'index', 'doc_values', 'store', 'null_value', 'ignore_malformed', 'time_series_dimension'],
+}
+/**
+ * What the lab honours: ./query.ts reads index, doc_values, ignore_above, fielddata. `store` only changes what
+ * `stored_fields` returns, which the lab's search refuses (search-body.ts SEARCH_KEYS), so it is kept and shown only.
+ */
+const IMPLEMENTED_PARAMS = new Set(['meta', 'fields', 'index', 'doc_values', 'ignore_above', 'fielddata', 'store'])
+/** ObjectMapper.TypeParser.parseObjectOrDocumentTypeProperties (+ NestedObjectMapper's include_in_*). */
+const OBJECT_PARAMS = ['properties', 'dynamic', 'enabled', 'subobjects']
+const NESTED_PARAMS = [...OBJECT_PARAMS, 'include_in_parent', 'include_in_root']
+/** Field types Elasticsearch (with its default modules and x-pack) registers but the lab does not implement. */
+const REAL_TYPES_NOT_IMPLEMENTED = new Set([
+  'binary', 'constant_keyword', 'wildcard', 'half_float', 'scaled_float', 'unsigned_long', 'date_nanos', 'alias', 'flattened',
+  'join', 'integer_range', 'float_range', 'long_range', 'double_range', 'date_range', 'ip_range', 'version', 'aggregate_metric_double',
+  'histogram', 'match_only_text', 'completion', 'search_as_you_type', 'token_count', 'dense_vector', 'sparse_vector', 'rank_feature',
+  'rank_features', 'geo_point', 'geo_shape', 'point', 'shape', 'percolator', 'semantic_text', 'passthrough', 'counted_keyword', 'annotated_text', 'murmur3',
+])
+/** RootObjectMapper's own parameters besides the object ones, and the metadata field mappers a root may configure. */
+const ROOT_PARAMS = ['_meta', 'date_detection', 'numeric_detection', 'dynamic_date_formats', 'dynamic_templates', 'runtime', '_source', '_routing', '_field_names', '_data_stream_timestamp', '_doc_count']
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+// MappingParser.checkNoRemainingFields appends " [key : value]" per leftover entry, values as Java prints maps ({k=v, …}).
+const javaString = (v: unknown): string =>
+  isObj(v) ? `{${Object.entries(v).map(([k, x]) => `${k}=${javaString(x)}`).join(', ')}}` : Array.isArray(v) ? `[${v.map(javaString).join(', ')}]` : String(v)
+const leftovers = (m: Record<string, unknown>) => Object.entries(m).map(([k, v]) => ` [${k} : ${javaString(v)}]`).join('')
+
+/**
+ * Parses the `mappings` of a create-index body into the lab's MappingSource (dotted paths), refusing what
+ * Elasticsearch refuses with its messages and what the lab does not implement with MappingUnsupported.
+ */
+export function parseExplicitMappings(raw: unknown): MappingSource {
+  if (!isObj(raw)) throw new MappingError('mapper_parsing_exception', 'Root mapping definition has unsupported parameters: ' + String(raw))
+  // A typeless body may still be wrapped in the single type `_doc` (MapperService.parseMappings: removed type name).
+  const m = Object.keys(raw).length === 1 && isObj(raw._doc) ? {...raw._doc} : {...raw}
+  const properties: Record<string, FieldDef> = {}
+  const out: MappingSource = {properties, dynamicTemplates: []}
+  const unknownRoot = Object.fromEntries(Object.entries(m).filter(([k]) => !OBJECT_PARAMS.includes(k) && !ROOT_PARAMS.includes(k) && k !== 'subobjects'))
+  // DocumentMapperParser: "Root mapping definition has unsupported parameters: " + remaining entries.
+  if (Object.keys(unknownRoot).length > 0) throw new MappingError('mapper_parsing_exception', `Root mapping definition has unsupported parameters: ${leftovers(unknownRoot)}`)
+  for (const key of ['date_detection', 'numeric_detection', 'dynamic_date_formats', 'dynamic_templates', 'runtime', '_source', '_routing', '_field_names', '_data_stream_timestamp', '_doc_count', 'enabled', 'subobjects']) {
+    if (m[key] !== undefined) throw new MappingUnsupported(`the lab does not implement the mapping parameter [${key}] at the root of explicit mappings`)
+  }
+  if (m.dynamic !== undefined) out.dynamic = parseDynamic(m.dynamic, 'dynamic')
+  // RootObjectMapper: _meta must be an object; it is kept and returned as given.
+  if (m._meta !== undefined) {
+    if (!isObj(m._meta)) throw new MappingError('mapper_parsing_exception', `[_meta] must be an object, got [${String(m._meta)}]`)
+    out.meta = m._meta
+  }
+  if (m.properties !== undefined) parseProperties(m.properties, '', properties)
+  return out
+}
+
+// ObjectMapper.TypeParser: "strict" and "runtime" by name, anything else through nodeBooleanValue.
+function parseDynamic(v: unknown, where: string): string {
+  const s = String(v).toLowerCase()
+  if (s === 'strict') return 'strict'
+  if (s === 'runtime') throw new MappingUnsupported('the lab does not implement dynamic: runtime (runtime fields)')
+  if (v === true || v === 'true') return 'true'
+  if (v === false || v === 'false') return 'false'
+  throw new MappingError('mapper_parsing_exception', `Can't parse [${where}] as a boolean [${String(v)}]`)
+}
+
+function parseProperties(raw: unknown, prefix: string, into: Record<string, FieldDef>): void {
+  // ObjectMapper.TypeParser: an empty list stands for no properties (clients that cannot send an empty map).
+  if (Array.isArray(raw) && raw.length === 0) return
+  if (!isObj(raw)) throw new MappingError('mapper_parsing_exception', 'properties must be a map type')
+  for (const [name, node] of Object.entries(raw)) {
+    // ObjectMapper.validateFieldName: empty names are refused before anything else.
+    if (name === '') throw new MappingError('illegal_argument_exception', 'field name cannot be an empty string')
+    if (name.trim() === '') throw new MappingError('illegal_argument_exception', 'field name cannot contain only whitespaces')
+    if (Array.isArray(node) && node.length === 0) continue
+    if (!isObj(node)) throw new MappingError('mapper_parsing_exception', `Expected map for property [fields] on field [${name}] but got a class java.lang.String`)
+    const path = prefix + name
+    let type: string
+    if (node.type !== undefined) type = String(node.type)
+    else if (node.properties !== undefined || (Object.keys(node).length === 1 && node.enabled !== undefined)) type = 'object'
+    else throw new MappingError('mapper_parsing_exception', `No type specified for field [${name}]`)
+    into[path] = parseField(name, path, type, node, into)
+  }
+}
+
+function parseField(name: string, path: string, type: string, node: Record<string, unknown>, into: Record<string, FieldDef>): FieldDef {
+  const leaf = name.slice(name.lastIndexOf('.') + 1)
+  const rest = Object.fromEntries(Object.entries(node).filter(([k]) => k !== 'type'))
+  if (type === 'object' || type === 'nested') {
+    const allowed = type === 'object' ? OBJECT_PARAMS : NESTED_PARAMS
+    const unknown = Object.fromEntries(Object.entries(rest).filter(([k]) => !allowed.includes(k)))
+    // MappingParser.checkNoRemainingFields(fieldName, node) for the parameters no object parser consumed.
+    if (Object.keys(unknown).length > 0) throw new MappingError('mapper_parsing_exception', `Mapping definition for [${name}] has unsupported parameters: ${leftovers(unknown)}`)
+    for (const k of ['enabled', 'subobjects', 'include_in_parent', 'include_in_root']) {
+      if (rest[k] !== undefined) throw new MappingUnsupported(`the lab does not implement the [${k}] parameter (field [${path}] of type [${type}])`)
+    }
+    const def: FieldDef = {type}
+    if (rest.dynamic !== undefined) def.dynamic = parseDynamic(rest.dynamic, `${name}.dynamic`)
+    if (rest.properties !== undefined) parseProperties(rest.properties, `${path}.`, into)
+    return def
+  }
+  const params = TYPE_PARAMS[type]
+  if (!params) {
+    if (REAL_TYPES_NOT_IMPLEMENTED.has(type)) throw new MappingUnsupported(`the lab does not implement the field type [${type}] (field [${path}])`)
+    // ObjectMapper.TypeParser.parseProperties: no TypeParser registered under that name.
+    throw new MappingError('mapper_parsing_exception', `No handler for type [${type}] declared on field [${name}]`)
+  }
+  for (const k of Object.keys(rest)) {
+    // FieldMapper.Builder.parse: a parameter the mapper does not declare.
+    if (!params.includes(k)) throw new MappingError('mapper_parsing_exception', `unknown parameter [${k}] on mapper [${leaf}] of type [${type}]`)
+    if (!IMPLEMENTED_PARAMS.has(k)) throw new MappingUnsupported(`the lab does not implement the mapping parameter [${k}] (field [${path}] of type [${type}])`)
+  }
+  const def: FieldDef = {type}
+  for (const k of ['index', 'doc_values', 'fielddata', 'store'] as const) {
+    if (rest[k] === undefined) continue
+    // FieldMapper.Parameter.boolParam: XContentMapValues.nodeBooleanValue accepts true/false (and their strings).
+    if (rest[k] !== true && rest[k] !== false && rest[k] !== 'true' && rest[k] !== 'false') {
+      throw new MappingError('mapper_parsing_exception', `Failed to parse value [${String(rest[k])}] as only [true] or [false] are allowed.`)
+    }
+    def[k] = rest[k] === true || rest[k] === 'true'
+  }
+  if (rest.ignore_above !== undefined) {
+    const n = Number(rest.ignore_above)
+    if (!Number.isInteger(n)) throw new MappingError('mapper_parsing_exception', `Failed to parse value [${String(rest.ignore_above)}] for parameter [ignore_above]`)
+    def.ignore_above = n
+  }
+  if (rest.meta !== undefined) def.meta = rest.meta
+  if (rest.fields !== undefined) {
+    if (!isObj(rest.fields)) throw new MappingError('mapper_parsing_exception', `Expected map for property [fields] on field [${name}] but got a ${typeof rest.fields}`)
+    const subs: Record<string, FieldDef> = {}
+    for (const [sub, subNode] of Object.entries(rest.fields)) {
+      if (!isObj(subNode)) throw new MappingError('mapper_parsing_exception', `Expected map for property [fields] on field [${sub}] but got a ${typeof subNode}`)
+      const subType = subNode.type === undefined ? undefined : String(subNode.type)
+      // FieldMapper.MultiFields: every multi-field needs a leaf type.
+      if (subType === undefined) throw new MappingError('mapper_parsing_exception', `No type specified for field [${sub}]`)
+      if (subType === 'object' || subType === 'nested') throw new MappingError('mapper_parsing_exception', `Type [${subType}] cannot be used in multi field`)
+      subs[sub] = parseField(sub, `${path}.${sub}`, subType, subNode, {})
+    }
+    def.fields = subs
+  }
+  return def
 }

@@ -53,6 +53,39 @@ export function isMatchOnlyText(field: string): boolean {
 
 const DATE_FIELDS = new Set(['@timestamp', 'event.ingested', 'event.created'])
 
+/** The mapped type of `field` in the first of `docs` whose index maps it (undefined: unmapped everywhere). */
+function mappedType(docs: StoredDoc[], field: string): string | undefined {
+  for (const d of docs) {
+    const t = d.mapping?.get(field)?.def.type
+    if (t !== undefined) return t
+  }
+  return undefined
+}
+
+/** Date semantics: a `date` mapping, or (documents without mappings) the well-known ECS date fields. */
+const isDateField = (docs: StoredDoc[], field: string) => mappedType(docs, field) === 'date' || DATE_FIELDS.has(field)
+
+const NUMERIC_TYPES = new Set(['long', 'integer', 'short', 'byte', 'double', 'float'])
+
+/**
+ * A terms bucket key as Elasticsearch's terms aggregation writes it for the field's type: dates as epoch
+ * millis and booleans as 1/0 (LongTerms, with key_as_string through the field's DocValueFormat), numbers as
+ * numbers, everything else as the string term (StringTerms).
+ */
+function bucketKey(type: string | undefined, date: boolean, v: Json): {key: Json; key_as_string?: string} {
+  if (date) {
+    const ms = asDate(v)
+    return {key: ms, key_as_string: new Date(ms).toISOString()}
+  }
+  if (type === 'boolean') {
+    const b = v === true || v === 'true'
+    return {key: b ? 1 : 0, key_as_string: String(b)}
+  }
+  if (type && NUMERIC_TYPES.has(type)) return {key: Number(v)}
+  if (type === 'keyword' || type === 'ip' || type === 'constant_keyword') return {key: String(v)}
+  return {key: v}
+}
+
 /** All leaf values at `path`, walking objects, arrays and dotted keys like `_source` fields do. */
 export function sourceValues(source: Json, path: string): Json[] {
   const out: Json[] = []
@@ -283,7 +316,7 @@ export function matches(doc: StoredDoc, query: Query | undefined, now: number, s
       const r = p as Record<string, unknown>
       const values = searchValues(doc, field, scope)
       const bounds = ['gt', 'gte', 'lt', 'lte'].filter((k) => r[k] !== undefined && r[k] !== null)
-      const dateLike = DATE_FIELDS.has(field) || bounds.some((k) => typeof r[k] === 'string' && /^now|^\d{4}-\d{2}-\d{2}/.test(String(r[k])))
+      const dateLike = isDateField([doc], field) || bounds.some((k) => typeof r[k] === 'string' && /^now|^\d{4}-\d{2}-\d{2}/.test(String(r[k])))
       return values.some((v) => {
         const x = dateLike ? asDate(v) : Number(v)
         return bounds.every((k) => {
@@ -346,7 +379,8 @@ function sortKey(doc: StoredDoc, field: string, order: 'asc' | 'desc'): number |
   if (field === '_doc') return doc._seq_no
   const vals = fieldValues(doc, field)
   if (vals.length === 0) return null
-  const conv = vals.map((v) => (DATE_FIELDS.has(field) ? asDate(v) : v)) as Array<number | string>
+  const date = isDateField([doc], field)
+  const conv = vals.map((v) => (date ? asDate(v) : v)) as Array<number | string>
   const sorted = [...conv].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
   return order === 'asc' ? sorted[0] : sorted[sorted.length - 1]
 }
@@ -404,14 +438,39 @@ export function filterSource(source: JsonMap, spec: unknown): JsonMap | undefine
   return walk(source, '')
 }
 
-export function hitOf(doc: StoredDoc, sourceSpec: unknown, sort?: Array<number | string | null>): Record<string, unknown> {
+/** The queries of a search given a `_name`, in the order they appear, each as a query a document can be matched against. */
+export type NamedQueries = Array<[string, Query]>
+
+export function namedQueries(query: Query | undefined): NamedQueries {
+  const out: NamedQueries = []
+  const walk = (q: unknown, wrap: (x: Query) => Query) => {
+    if (!isMap(q as Json)) return
+    for (const [type, body] of Object.entries(q as Query)) {
+      if (!isMap(body as Json)) continue
+      const b = body as Record<string, unknown>
+      // `_name` sits beside the query's parameters, or (field-level queries) inside the field's object.
+      const name = b._name ?? Object.values(b).map((v) => (isMap(v as Json) ? (v as Record<string, unknown>)._name : undefined)).find((n) => n !== undefined)
+      if (name !== undefined) out.push([String(name), wrap({[type]: body})])
+      if (type === 'bool') for (const k of ['must', 'filter', 'should', 'must_not']) for (const c of ([] as unknown[]).concat(b[k] ?? [])) walk(c, wrap)
+      // A named query inside `nested` matches a document through its nested objects.
+      if (type === 'nested') walk(b.query, (x) => wrap({nested: {path: b.path, query: x}}))
+    }
+  }
+  walk(query, (x) => x)
+  return out
+}
+
+export function hitOf(doc: StoredDoc, sourceSpec: unknown, sort?: Array<number | string | null>, named: NamedQueries = [], now = 0): Record<string, unknown> {
   const src = filterSource(structuredClone(doc._source), sourceSpec)
+  // MatchedQueriesPhase: the names of the named queries the hit matches (omitted when none, SearchHit.toXContent).
+  const matched = named.filter(([, q]) => matches(doc, q, now)).map(([n]) => n)
   return {
     _index: doc._index,
     _id: doc._id,
     _score: sort ? null : 1.0,
     ...(src !== undefined ? {_source: src} : {}),
     ...(sort ? {sort} : {}),
+    ...(matched.length > 0 ? {matched_queries: matched} : {}),
   }
 }
 
@@ -420,11 +479,11 @@ export function hitOf(doc: StoredDoc, sourceSpec: unknown, sort?: Array<number |
 
 const aggError = (reason: string) => new EsHttpError(400, 'illegal_argument_exception', reason)
 
-function aggregateNormalised(docs: StoredDoc[], norm: Record<string, unknown>, now: number): Record<string, unknown> {
+function aggregateNormalised(docs: StoredDoc[], norm: Record<string, unknown>, now: number, named: NamedQueries = []): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [name, spec] of Object.entries(norm)) {
     const [type, params] = Object.entries(spec as Record<string, Record<string, unknown>>)[0]
-    out[name] = runAgg(type, params, docs, now, name)
+    out[name] = runAgg(type, params, docs, now, name, named)
   }
   return out
 }
@@ -448,68 +507,110 @@ function noAggOnText(field: string, type: string, docs: StoredDoc[]) {
   }
 }
 
-function runAgg(type: string, p: Record<string, unknown>, docs: StoredDoc[], now: number, name: string): Record<string, unknown> {
-  const parent = p as Record<string, unknown>
+function runAgg(type: string, p: Record<string, unknown>, docs: StoredDoc[], now: number, name: string, named: NamedQueries): Record<string, unknown> {
+  const {__meta: meta, ...parent} = p as Record<string, unknown>
+  const result = runAggBody(type, parent, docs, now, name, named)
+  // InternalAggregation.toXContent: the request's `meta` object is echoed first in the aggregation's result.
+  return meta !== undefined ? {meta, ...result} : result
+}
+
+// ValuesSourceConfig.resolve: a values-source aggregation needs a field or a script (the lab takes no script).
+function requireField(parent: Record<string, unknown>): string {
+  if (parent.field === undefined) throw aggError('Required one of fields [field, script], but none were specified. ')
+  return String(parent.field)
+}
+
+/** BucketOrder of a terms aggregation: `{key: dir}` or a list of them; the default is _count desc then _key asc. */
+function termsOrder(raw: unknown): Array<{by: '_key' | '_count'; desc: boolean}> {
+  const list = raw === undefined ? [{_count: 'desc'}] : Array.isArray(raw) ? raw : [raw]
+  const out = list.flatMap((o) =>
+    Object.entries(o as Record<string, unknown>).map(([k, dir]) => {
+      if (dir !== 'asc' && dir !== 'desc') throw aggError(`Unknown order direction [${String(dir)}]`)
+      // _term is the pre-6.0 name of _key (InternalOrder.parseOrderParam).
+      if (k === '_key' || k === '_term') return {by: '_key' as const, desc: dir === 'desc'}
+      if (k === '_count') return {by: '_count' as const, desc: dir === 'desc'}
+      // Ordering by a sub-aggregation's value is valid in Elasticsearch; the lab does not implement it.
+      throw aggError(`the lab does not implement ordering terms buckets by [${k}] (only _key and _count)`)
+    }),
+  )
+  // InternalOrder.CompoundOrder: a tie on the given criteria is broken by _key asc.
+  if (!out.some((o) => o.by === '_key')) out.push({by: '_key', desc: false})
+  return out
+}
+
+function compareKeys(a: Json, b: Json): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b
+  const x = String(a)
+  const y = String(b)
+  return x < y ? -1 : x > y ? 1 : 0
+}
+
+function runAggBody(type: string, parent: Record<string, unknown>, docs: StoredDoc[], now: number, name: string, named: NamedQueries): Record<string, unknown> {
   switch (type) {
     case 'terms': {
-      const field = String(parent.field)
+      const field = requireField(parent)
       noAggOnText(field, 'terms', docs)
       const size = parent.size === undefined ? 10 : Number(parent.size)
-      const counts = new Map<string, {key: Json; docs: StoredDoc[]}>()
+      const ftype = mappedType(docs, field)
+      const date = isDateField(docs, field)
+      const counts = new Map<string, {key: Json; key_as_string?: string; docs: StoredDoc[]}>()
       for (const d of docs) {
-        let vals = [...new Set(fieldValues(d, field).map((v) => JSON.stringify(v)))]
-        if (vals.length === 0 && parent.missing !== undefined) vals = [JSON.stringify(parent.missing)]
+        let vals = [...new Set(fieldValues(d, field).map((v) => JSON.stringify(bucketKey(ftype, date, v))))]
+        if (vals.length === 0 && parent.missing !== undefined) vals = [JSON.stringify(bucketKey(ftype, date, parent.missing as Json))]
         for (const v of vals) {
-          const e = counts.get(v) ?? {key: JSON.parse(v) as Json, docs: []}
+          const e = counts.get(v) ?? {...(JSON.parse(v) as {key: Json; key_as_string?: string}), docs: []}
           e.docs.push(d)
           counts.set(v, e)
         }
       }
-      const order = parent.order as Record<string, string> | undefined
+      const order = termsOrder(parent.order)
       const entries = [...counts.values()].sort((a, b) => {
-        if (order && '_key' in order) return (a.key! < b.key! ? -1 : 1) * (order._key === 'desc' ? -1 : 1)
-        return b.docs.length - a.docs.length || (String(a.key) < String(b.key) ? -1 : 1)
+        for (const o of order) {
+          const c = o.by === '_count' ? a.docs.length - b.docs.length : compareKeys(a.key, b.key)
+          if (c !== 0) return o.desc ? -c : c
+        }
+        return 0
       })
       const subAggs = (parent.__sub as Record<string, unknown>) ?? undefined
       const buckets = entries.slice(0, size).map((e) => ({
         key: e.key,
-        ...(typeof e.key === 'number' && DATE_FIELDS.has(field) ? {key_as_string: new Date(e.key).toISOString()} : {}),
+        ...(e.key_as_string !== undefined ? {key_as_string: e.key_as_string} : {}),
         doc_count: e.docs.length,
-        ...(subAggs ? aggregateNormalised(e.docs, subAggs, now) : {}),
+        ...(subAggs ? aggregateNormalised(e.docs, subAggs, now, named) : {}),
       }))
       const other = entries.slice(size).reduce((n, e) => n + e.docs.length, 0)
       return {doc_count_error_upper_bound: 0, sum_other_doc_count: other, buckets}
     }
     case 'max':
     case 'min': {
-      const field = String(parent.field)
-      const date = DATE_FIELDS.has(field)
+      const field = requireField(parent)
+      const date = isDateField(docs, field)
       const vals = docs.flatMap((d) => fieldValues(d, field)).map((v) => (date ? asDate(v) : Number(v))).filter((v) => !Number.isNaN(v))
       if (vals.length === 0) return {value: null}
       const v = type === 'max' ? Math.max(...vals) : Math.min(...vals)
       return date ? {value: v, value_as_string: new Date(v).toISOString()} : {value: v}
     }
     case 'value_count': {
-      const field = String(parent.field)
+      const field = requireField(parent)
       noAggOnText(field, 'value_count', docs)
       return {value: docs.reduce((n, d) => n + fieldValues(d, field).length, 0)}
     }
     case 'cardinality': {
-      const field = String(parent.field)
+      const field = requireField(parent)
       noAggOnText(field, 'cardinality', docs)
       return {value: new Set(docs.flatMap((d) => fieldValues(d, field).map((v) => JSON.stringify(v)))).size}
     }
     case 'filter': {
       const {__sub: subAggs, ...query} = parent as Record<string, unknown> & {__sub?: Record<string, unknown>}
       const matched = docs.filter((d) => matches(d, query as Query, now))
-      return {doc_count: matched.length, ...(subAggs ? aggregateNormalised(matched, subAggs, now) : {})}
+      return {doc_count: matched.length, ...(subAggs ? aggregateNormalised(matched, subAggs, now, named) : {})}
     }
     case 'filters': {
       const filters = parent.filters
       const subAggs = parent.__sub as Record<string, unknown> | undefined
       const one = (q: Query) => {
         const matched = docs.filter((d) => matches(d, q, now))
-        return {doc_count: matched.length, ...(subAggs ? aggregateNormalised(matched, subAggs, now) : {})}
+        return {doc_count: matched.length, ...(subAggs ? aggregateNormalised(matched, subAggs, now, named) : {})}
       }
       if (Array.isArray(filters)) return {buckets: filters.map((q) => one(q as Query))}
       if (!isMap(filters as Json)) throw parsing(`[filters] aggregation [${name}] requires [filters]`)
@@ -518,7 +619,7 @@ function runAgg(type: string, p: Record<string, unknown>, docs: StoredDoc[], now
     case 'top_hits': {
       const size = parent.size === undefined ? 3 : Number(parent.size)
       const sorted = sortDocs(docs, parseSort(parent.sort))
-      const hits = sorted.slice(0, size).map((h) => hitOf(h.doc, parent._source, h.sort))
+      const hits = sorted.slice(0, size).map((h) => hitOf(h.doc, parent._source, h.sort, named, now))
       return {hits: {total: {value: docs.length, relation: 'eq'}, max_score: parent.sort ? null : 1.0, hits}}
     }
     default:
@@ -539,12 +640,13 @@ export function normaliseAggs(aggs: unknown): Record<string, unknown> | undefine
     if (sub && !['terms', 'filter', 'filters'].includes(type)) throw aggError(`Aggregator [${name}] of type [${type}] cannot accept sub-aggregations`)
     const params = {...(spec[type] as Record<string, unknown>)}
     if (sub) params.__sub = normaliseAggs(sub)
+    if (spec.meta !== undefined) params.__meta = spec.meta
     out[name] = {[type]: params}
   }
   return out
 }
 
-export function runAggregations(docs: StoredDoc[], aggs: unknown, now: number): Record<string, unknown> | undefined {
+export function runAggregations(docs: StoredDoc[], aggs: unknown, now: number, query?: Query): Record<string, unknown> | undefined {
   const norm = normaliseAggs(aggs)
-  return norm ? aggregateNormalised(docs, norm, now) : undefined
+  return norm ? aggregateNormalised(docs, norm, now, namedQueries(query)) : undefined
 }

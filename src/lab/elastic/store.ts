@@ -264,8 +264,13 @@ export class EsStore {
   }
 
   /** A plain (non data stream) index with the settings of the template matching its name. */
-  createIndex(name: string, numberOfReplicas?: string): BackingIndex {
+  createIndex(name: string, numberOfReplicas?: string, explicit?: MappingSource): BackingIndex {
     const t = this.findTemplate(name)
+    // MetadataCreateIndexService: the request's mappings are merged over the matching template's (request wins).
+    const base = t?.mappings ?? {properties: {}, dynamicTemplates: []}
+    const source: MappingSource = explicit
+      ? {...base, properties: {...base.properties, ...explicit.properties}, dynamic: explicit.dynamic ?? base.dynamic, meta: explicit.meta ?? base.meta}
+      : base
     const index: BackingIndex = {
       name,
       uuid: randomUUID(),
@@ -273,7 +278,7 @@ export class EsStore {
       settings: {...(t?.settings ?? {})},
       template: t?.name,
       constants: {...(t?.constants ?? {})},
-      mapping: new IndexMapping(t?.mappings ?? {properties: {}, dynamicTemplates: []}),
+      mapping: new IndexMapping(source),
       ...(numberOfReplicas !== undefined ? {numberOfReplicas} : {}),
     }
     delete index.settings.mode
@@ -311,6 +316,11 @@ export class EsStore {
     const src = doc.source
     if (ds && !('@timestamp' in src)) {
       return {ok: false, status: 400, _index: index.name, _id: id, error: err('document_parsing_exception', '[1:1] failed to parse: data stream timestamp field [@timestamp] is missing')}
+    }
+    // DocumentParser: a field an object mapped `dynamic: strict` does not declare fails the whole document.
+    const strict = index.mapping.strictViolation(src)
+    if (strict) {
+      return {ok: false, status: 400, _index: index.name, _id: id, error: err('strict_dynamic_mapping_exception', `[1:1] mapping set to strict, dynamic introduction of [${strict[0]}] within [${strict[1]}] is not allowed`)}
     }
     // constant_keyword: a value must equal the mapping's; the first value sets an unset one.
     const updates: Record<string, string> = {}
