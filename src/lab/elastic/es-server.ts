@@ -10,7 +10,7 @@ import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
 
 import {IngestDocument, ingest, ingestErrorBody, type JsonMap, type PipelineDefinition, PipelineConfigError, requiredProperty, validatePipeline} from './ingest.js'
-import {fieldCaps, getFieldMappings, getMappings, MappingError, type MappingSource, MappingUnsupported, parseExplicitMappings} from './mappings.js'
+import {fieldCaps, getFieldMappings, getMappings, IndexMapping, MappingError, type MappingSource, MappingUnsupported, parseExplicitMappings} from './mappings.js'
 import {EsHttpError, hitOf, matches, namedQueries, parseSort, runAggregations, sortDocs} from './query.js'
 import {
   AuthError,
@@ -75,6 +75,24 @@ export interface EsServer {
 
 const json = (v: unknown) => JSON.stringify(v)
 
+/** Whether some name matches both wildcard patterns (MetadataIndexTemplateService intersects their automata). */
+function wildcardOverlap(p: string, q: string): boolean {
+  const memo = new Map<string, boolean>()
+  const f = (i: number, j: number): boolean => {
+    const key = `${i},${j}`
+    const hit = memo.get(key)
+    if (hit !== undefined) return hit
+    let r = false
+    if (i === p.length && j === q.length) r = true
+    else if (i < p.length && p[i] === '*') r = f(i + 1, j) || (j < q.length && f(i, j + 1))
+    else if (j < q.length && q[j] === '*') r = f(i, j + 1) || (i < p.length && f(i + 1, j))
+    else if (i < p.length && j < q.length && p[i] === q[j]) r = f(i + 1, j + 1)
+    memo.set(key, r)
+    return r
+  }
+  return f(0, 0)
+}
+
 function errorBody(status: number, type: string, reason: string, extra: Record<string, unknown> = {}, causedBy?: unknown) {
   const one = {type, reason, ...extra}
   return {error: {root_cause: [one], ...one, ...(causedBy ? {caused_by: causedBy} : {})}, status}
@@ -110,6 +128,7 @@ export const SERVED_APIS: Record<string, ServedApi> = {
   'indices.get_data_stream': {params: ['master_timeout']},
   'indices.get_index_template': {params: ['master_timeout', 'local']},
   'indices.delete_index_template': {params: ['timeout', 'master_timeout']},
+  'indices.put_index_template': {params: ['create', 'cause', 'master_timeout']},
   'indices.get_settings': {params: ['master_timeout', 'local', 'ignore_unavailable', 'allow_no_indices']},
   'indices.rollover': {params: ['timeout', 'master_timeout', 'wait_for_active_shards']},
   'ingest.get_pipeline': {params: ['master_timeout']},
@@ -225,6 +244,9 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
       case 'indices.get_index_template':
         authorizeCluster(c.principal, 'indices:admin/index_template/get')
         return getIndexTemplates(p.name ?? '*')
+      case 'indices.put_index_template':
+        authorizeCluster(c.principal, 'indices:admin/index_template/put')
+        return putIndexTemplate(p.name, body(), c.query.create === 'true')
       case 'indices.delete_index_template':
         authorizeCluster(c.principal, 'indices:admin/index_template/delete')
         return deleteIndexTemplates(p.name)
@@ -524,6 +546,84 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
     // A pattern that matches nothing is a 404 with an empty list (RestGetComposableIndexTemplateAction).
     if (found.length === 0) return [404, {index_templates: []}]
     return [200, {index_templates: found.map((t) => ({name: t.name, index_template: t.body}))}]
+  }
+
+  /**
+   * PUT _index_template/<name>: ComposableIndexTemplate's parser (unknown keys are x_content_parse_exception), then
+   * MetadataIndexTemplateService.addIndexTemplateV2's checks (create=true on an existing name, overlapping patterns
+   * at the same priority). The lab takes index_patterns, priority, version, _meta, data_stream,
+   * allow_auto_create, and a `template` with settings (number_of_shards 1, number_of_replicas) and mappings
+   * (./mappings.ts parseExplicitMappings); composed_of, aliases and lifecycle are refused by name.
+   */
+  function putIndexTemplate(name: string, raw: unknown, create: boolean): [number, unknown] {
+    const b = (raw ?? {}) as Record<string, unknown>
+    const KEYS = ['index_patterns', 'template', 'composed_of', 'priority', 'version', '_meta', 'data_stream', 'allow_auto_create', 'ignore_missing_component_templates', 'deprecated']
+    for (const k of Object.keys(b)) {
+      if (!KEYS.includes(k)) throw new EsHttpError(400, 'x_content_parse_exception', `[1:2] [index_template] unknown field [${k}]`)
+    }
+    for (const k of ['composed_of', 'ignore_missing_component_templates', 'deprecated']) {
+      const v = b[k]
+      if (v !== undefined && !(Array.isArray(v) && v.length === 0) && v !== false) throw new EsHttpError(400, 'illegal_argument_exception', `the lab does not implement [${k}] in index templates (it has no component template API)`)
+    }
+    const patterns = b.index_patterns === undefined ? [] : ([] as unknown[]).concat(b.index_patterns).map(String)
+    // ComposableIndexTemplate: index_patterns is a required field of the constructing parser.
+    if (b.index_patterns === undefined) throw new EsHttpError(400, 'x_content_parse_exception', '[1:2] Required [index_patterns]')
+    const t = (b.template ?? {}) as Record<string, unknown>
+    for (const k of Object.keys(t)) {
+      if (!['settings', 'mappings', 'aliases', 'lifecycle', 'data_stream_options'].includes(k)) throw new EsHttpError(400, 'x_content_parse_exception', `[1:2] [template] unknown field [${k}]`)
+      if (k !== 'settings' && k !== 'mappings') throw new EsHttpError(400, 'illegal_argument_exception', `the lab does not implement [template.${k}] in index templates`)
+    }
+    const flat: Record<string, string> = {}
+    const walk = (node: unknown, prefix: string) => {
+      if (node && typeof node === 'object' && !Array.isArray(node)) for (const [k, v] of Object.entries(node)) walk(v, prefix ? `${prefix}.${k}` : k)
+      else flat[prefix.startsWith('index.') ? prefix : `index.${prefix}`] = String(node)
+    }
+    if (t.settings !== undefined) walk(t.settings, '')
+    for (const [k, v] of Object.entries(flat)) {
+      const known = (k === 'index.number_of_shards' && v === '1') || (k === 'index.number_of_replicas' && /^\d+$/.test(v))
+      if (!known) throw new EsHttpError(400, 'illegal_argument_exception', `unknown setting [${k}] please check that any required plugins are installed, or check the breaking changes documentation for removed settings`)
+    }
+    let mappings: MappingSource | undefined
+    if (t.mappings !== undefined) {
+      try {
+        mappings = parseExplicitMappings(t.mappings)
+      } catch (e) {
+        if (e instanceof MappingUnsupported) throw new EsHttpError(400, 'illegal_argument_exception', e.message)
+        if (!(e instanceof MappingError)) throw e
+        const cause = {type: e.causeType, reason: e.message}
+        throw new RawEsResponse(400, {error: {root_cause: [cause], type: 'mapper_parsing_exception', reason: `Failed to parse mapping: ${e.message}`, caused_by: cause}, status: 400})
+      }
+    }
+    if (create && store.templates.has(name)) throw new EsHttpError(400, 'illegal_argument_exception', `index template [${name}] already exists`)
+    const priority = Number(b.priority ?? 0)
+    const overlapping = [...store.templates.values()].filter(
+      (o) => o.name !== name && Number(o.body.priority ?? 0) === priority && ((o.body.index_patterns as string[]) ?? []).some((op) => patterns.some((np) => wildcardOverlap(op, np))),
+    )
+    if (overlapping.length > 0) {
+      const desc = overlapping.map((o) => `${o.name} => [${(o.body.index_patterns as string[]).join(', ')}]`).join(', ')
+      throw new EsHttpError(400, 'illegal_argument_exception', `index template [${name}] has index patterns [${patterns.join(', ')}] matching patterns from existing templates [${overlapping.map((o) => o.name).join(',')}] with patterns (${desc}) that have the same priority [${priority}], multiple index templates may not match during index creation, please use a different priority`)
+    }
+    // GET returns settings nested under `index` with string values (Settings.toXContent), mappings as given.
+    const nested: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(flat)) {
+      const segs = k.split('.')
+      let node = nested
+      for (const s of segs.slice(0, -1)) node = (node[s] ??= {}) as Record<string, unknown>
+      node[segs[segs.length - 1]] = v
+    }
+    const template = {
+      ...(t.settings !== undefined ? {settings: nested} : {}),
+      ...(mappings ? {mappings: new IndexMapping(mappings).toJson()} : {}),
+    }
+    const {template: _t, index_patterns: _p, ...rest} = b
+    store.templates.set(name, {
+      name,
+      body: {index_patterns: patterns, ...(Object.keys(template).length > 0 || b.template !== undefined ? {template} : {}), ...rest},
+      settings: {...(flat['index.number_of_replicas'] !== undefined ? {number_of_replicas: flat['index.number_of_replicas']} : {})},
+      constants: {},
+      mappings: mappings ?? {properties: {}, dynamicTemplates: []},
+    })
+    return [200, {acknowledged: true}]
   }
 
   /** MetadataIndexTemplateService.removeIndexTemplateV2: wildcards allowed, a missing concrete name is a 404, a template in use stays. */

@@ -31,6 +31,8 @@ export interface TemplateSettings {
   lifecycle?: string
   /** `logsdb` for new logs-*-* data streams on Elasticsearch >= 9.0 (elastic.md §2.6). */
   mode?: string
+  /** index.number_of_replicas of a user template (indices.put_index_template), applied to the indices it creates. */
+  number_of_replicas?: string
 }
 
 export interface IndexTemplate {
@@ -279,7 +281,7 @@ export class EsStore {
       template: t?.name,
       constants: {...(t?.constants ?? {})},
       mapping: new IndexMapping(source),
-      ...(numberOfReplicas !== undefined ? {numberOfReplicas} : {}),
+      ...((numberOfReplicas ?? t?.settings.number_of_replicas) !== undefined ? {numberOfReplicas: numberOfReplicas ?? t?.settings.number_of_replicas} : {}),
     }
     delete index.settings.mode
     this.indices.set(name, index)
