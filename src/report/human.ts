@@ -1,7 +1,9 @@
 import {Chalk} from 'chalk'
 
 import {safeText} from '../engine/redact.js'
+import {HINT_COMMANDS} from '../engine/runner.js'
 import {LAYERS, type Report, type Status} from '../engine/types.js'
+import {columns as wrapColumns, wrapProse} from './wrap.js'
 
 const LAYER_TITLE: Record<string, string> = {kubernetes: 'Kubernetes', tetragon: 'Tetragon', elastic: 'Elasticsearch', kibana: 'Kibana'}
 
@@ -29,7 +31,8 @@ export interface HumanSummary {
 }
 
 /** Titled sections of results (✔ ‼ × –, the fix under each finding), then the summary line. */
-export function renderSections(sections: Array<{title: string; results: HumanResult[]}>, report: HumanSummary, opts: {color: boolean; verbose?: boolean; preface?: string[]}): string {
+/** `width`: fit the text to a terminal of that many columns (prose wraps, commands stay whole); unset: no wrapping. */
+export function renderSections(sections: Array<{title: string; results: HumanResult[]}>, report: HumanSummary, opts: {color: boolean; verbose?: boolean; preface?: string[]; width?: number}): string {
   const c = new Chalk({level: opts.color ? 1 : 0})
   const symbol: Record<Status, string> = {
     pass: c.green('✔'),
@@ -45,10 +48,12 @@ export function renderSections(sections: Array<{title: string; results: HumanRes
   for (const section of sections) {
     if (section.results.length === 0) continue
     lines.push(c.bold(section.title))
-    for (const r of section.results) lines.push(...renderResult(r, width, symbol, c, opts.verbose))
+    for (const r of section.results) lines.push(...(opts.width ? fittedResult(r, width, opts.width, c, opts.verbose) : renderResult(r, width, symbol, c, opts.verbose)))
     lines.push('')
   }
-  lines.push(summaryLine(report).replace(/^Summary:/, c.bold('Summary:')))
+  // On a terminal, counts of zero are left out (as doctor's streamed verdict does) and the line wraps if it must.
+  const summary = opts.width ? wrapProse(summaryLine(report, {omitZero: true}), opts.width, '', '  ') : [summaryLine(report)]
+  lines.push(...summary.map((l, i) => (i === 0 ? l.replace(/^Summary:/, c.bold('Summary:')) : l)))
   return lines.join('\n')
 }
 
@@ -88,5 +93,48 @@ function renderResult(r: HumanResult, width: number, symbol: Record<Status, stri
   if (r.docs && (r.status === 'fail' || r.status === 'warn')) out.push(`${indent}${c.dim(`docs: ${safeText(r.docs)}`)}`)
   // Evidence pretty-printed, each line under the result (issue #14 item 2), never one raw line.
   if (verbose && r.evidence) out.push(...safeText(JSON.stringify(r.evidence, null, 2)).split('\n').map((l) => `${indent}${c.dim(l)}`))
+  return out
+}
+
+const PLAIN_SYMBOL: Record<Status, string> = {pass: '✔', warn: '‼', fail: '×', skip: '–', 'not-evaluated': '–'}
+
+/**
+ * One result fitted to `columns` (issue #14 item 2): the message wraps under itself, a fix's commands are printed
+ * whole (indented when they fit, else from column 0 so they paste), its comments and prose wrap, a docs link is
+ * never split. Colour is added after fitting, so escape sequences never count as columns.
+ */
+function fittedResult(r: HumanResult, idWidth: number, columns: number, c: InstanceType<typeof Chalk>, verbose?: boolean): string[] {
+  const indent = ' '.repeat(idWidth + 6)
+  const quiet = r.status === 'not-evaluated' || r.status === 'skip'
+  const label = r.status === 'not-evaluated' ? 'not evaluated: ' : r.status === 'skip' ? 'skipped: ' : ''
+  const head = `  ${PLAIN_SYMBOL[r.status]} ${r.id.padEnd(idWidth)}  `
+  const colour: Record<Status, (s: string) => string> = {pass: c.green, warn: c.yellow, fail: c.red, skip: c.dim, 'not-evaluated': c.dim}
+  const out = wrapProse(`${label}${safeText(r.message)}`, columns, head, indent).map((l, i) => {
+    const text = i === 0 ? l.slice(head.length) : l.slice(indent.length)
+    const lead = i === 0 ? `  ${colour[r.status](PLAIN_SYMBOL[r.status])} ${r.id.padEnd(idWidth)}  ` : indent
+    return `${lead}${quiet ? c.dim(text) : text}`
+  })
+  if (r.hint && r.status !== 'pass') {
+    let continued = false
+    safeText(r.hint).split('\n').forEach((line, i) => {
+      const lead = `${indent}${i === 0 ? 'fix: ' : '     '}`
+      const t = line.trim()
+      const command = continued || HINT_COMMANDS.includes(t.split(/\s/)[0] ?? '')
+      continued = /\\\s*$/.test(line)
+      const paint = (l: string) => (i === 0 ? l.replace('fix: ', c.cyan('fix: ')) : l)
+      if (command) out.push(wrapColumns(lead) + wrapColumns(t) <= columns ? paint(`${lead}${t}`) : t)
+      else out.push(...wrapProse(t, columns, lead, `${indent}     ${t.startsWith('#') ? '# ' : ''}`).map((l, j) => (j === 0 ? paint(l) : l)))
+    })
+  }
+  if (r.docs && (r.status === 'fail' || r.status === 'warn')) {
+    const docs = safeText(r.docs)
+    out.push(...(wrapColumns(indent) + 6 + wrapColumns(docs) <= columns ? [`${indent}${c.dim(`docs: ${docs}`)}`] : [`${indent}${c.dim('docs:')}`, c.dim(docs)]))
+  }
+  if (verbose && r.evidence) {
+    for (const line of safeText(JSON.stringify(r.evidence, null, 2)).split('\n')) {
+      const lead = `${indent}${/^\s*/.exec(line)![0]}`
+      out.push(...wrapProse(line.trim(), columns, lead, `${lead}  `).map((l) => c.dim(l)))
+    }
+  }
   return out
 }

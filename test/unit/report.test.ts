@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {redact} from '../../src/engine/errors.js'
 import type {Report} from '../../src/engine/types.js'
 import {renderGithubAnnotations} from '../../src/report/github.js'
-import {colorLevel, renderHuman} from '../../src/report/human.js'
+import {colorLevel, renderHuman, renderSections} from '../../src/report/human.js'
 import {renderJunit} from '../../src/report/junit.js'
 
 const report: Report = {
@@ -130,5 +130,29 @@ describe('redact', () => {
     const text = 'Authorization: Bearer abc.def.ghi token: s3cr3t https://elastic:changeme@host:9200 ApiKey Zm9vOmJhcg== password=hunter2'
     const out = redact(text)
     for (const secret of ['abc.def.ghi', 's3cr3t', 'changeme', 'Zm9vOmJhcg==', 'hunter2']) expect(out).not.toContain(secret)
+  })
+})
+
+describe('renderSections fitted to a terminal width (validate on a terminal)', () => {
+  const long = 'the agent answered with a message long enough that it cannot possibly fit on one line of an eighty column terminal without wrapping it twice'
+  const report = {summary: {pass: 0, warn: 0, fail: 1, skip: 0, notEvaluated: 1}, durationMs: 1000, exitCode: 1}
+  const results = [
+    {id: 'grpc.whoami', status: 'fail' as const, message: long, hint: `# ${long}\nkubectl -n kube-system logs ds/tetragon -c export-stdout --since 10m --timestamps --prefix --all-containers --max-log-requests 10`, docs: 'https://tetragon.io/docs/concepts/events/'},
+    {id: 'doc.whoami', status: 'not-evaluated' as const, message: long},
+  ]
+  for (const width of [80, 120]) {
+    it(`at ${width} columns: prose wraps under itself, the command stays whole (from column 0 when it does not fit)`, () => {
+      const lines = renderSections([{title: 'Tetragon', results}], report, {color: true, width}).split('\n')
+      const plain = lines.map((l) => l.replace(/\u001b\[[0-9;]*m/g, ''))
+      const command = plain.find((l) => l.includes('kubectl -n kube-system logs'))!
+      expect(command.trim()).toBe('kubectl -n kube-system logs ds/tetragon -c export-stdout --since 10m --timestamps --prefix --all-containers --max-log-requests 10')
+      for (const l of plain) if (l !== command) expect([...l].length, l).toBeLessThanOrEqual(width)
+      if ([...command].length > width) expect(command.startsWith('kubectl')).toBe(true)
+      expect(plain.join(' ').replace(/\s+(#\s+)?/g, ' ')).toContain(long.split(' ').slice(0, 12).join(' '))
+    })
+  }
+  it('without a width nothing is wrapped (pipes and CI get whole lines)', () => {
+    const lines = renderSections([{title: 'Tetragon', results}], report, {color: false}).split('\n')
+    expect(lines.some((l) => l.includes(long))).toBe(true)
   })
 })

@@ -72,7 +72,8 @@ export async function runValidate(args: {flags: ValidateFlags; json: boolean; ve
   const interrupted = (): ValidateReport['interrupted'] => interruption.reason() ?? (timer.signal.aborted ? 'timeout' : undefined)
   const steps: StepResult[] = []
   const run: ValidateRun = {id: runId, created: false, kept: false, url: input.urlText}
-  const render = {color: colorLevel(process.stdout) === 1, verbose: flags.verbose}
+  // On a terminal the report fits its width; piped, it stays whole lines for whoever reads it.
+  const render = {color: colorLevel(process.stdout) === 1, verbose: flags.verbose, width: process.stdout.isTTY ? process.stdout.columns || undefined : undefined}
   // Live stages only where someone watches: a terminal on stderr, and not --json.
   const progress = !args.json && process.stderr.isTTY ? liveProgress({steps, log: args.log, err: process.stderr, render}) : plainProgress(render)
   const sc: StageContext = {

@@ -4,11 +4,14 @@ import {Chalk} from 'chalk'
 
 import {safeText} from '../../engine/redact.js'
 import {renderSections, type HumanSummary} from '../../report/human.js'
+import {wrapProse} from '../../report/wrap.js'
 import {STAGES, STAGE_TITLE, type Stage, type StepResult, type ValidateReport, type ValidateRun} from './types.js'
 
 export interface RenderOptions {
   color: boolean
   verbose?: boolean
+  /** The terminal's columns when output is live on one: text is fitted to it. */
+  width?: number
 }
 
 const NO_SUMMARY: HumanSummary = {summary: {pass: 0, warn: 0, fail: 0, skip: 0, notEvaluated: 0}, durationMs: 0, exitCode: 0}
@@ -37,7 +40,10 @@ export function renderValidateHuman(report: ValidateReport, opts: RenderOptions,
     if (section.length > 0) lines.push(...section, '')
   }
   const run = runLine(report.run)
-  if (run) lines.push(new Chalk({level: opts.color ? 1 : 0}).dim(safeText(run)))
+  if (run) {
+    const dim = new Chalk({level: opts.color ? 1 : 0}).dim
+    lines.push(...(opts.width ? wrapProse(safeText(run), opts.width, '', '  ') : [safeText(run)]).map((l) => dim(l)))
+  }
   // With no section, the shared renderer draws only the summary line.
   lines.push(renderSections([], report, opts))
   return lines.join('\n')

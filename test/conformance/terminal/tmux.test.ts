@@ -1,6 +1,6 @@
 // Issue #14 acceptance: `doctor` in a real terminal (tmux, a terminal emulator the project did not write) at 120×40
 // and 80×24, on a healthy lab, on grpc-localhost and on one where the Kubernetes API cannot be verified (every
-// cluster check blocked). The pane is read with capture-pane while the run goes and after it ends.
+// cluster check blocked); `validate` on slow-ingest at both sizes. The pane is read with capture-pane while the run goes and after it ends.
 import {execFile} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -196,6 +196,47 @@ describe('tmux', () => {
       await lab.stop()
     }
   })
+
+  // validate on slow-ingest: its documents come minutes after their events, so the Elasticsearch stage waits while
+  // the earlier stages' results must already be on screen; Ctrl-C then ends it (exit 130) and cleans up.
+  for (const size of SIZES) {
+    it(`validate on slow-ingest at ${size.width}x${size.height}: earlier stages on screen while Elasticsearch waits, every line fits, Ctrl-C exits 130`, {timeout: 240_000}, async () => {
+      const lab = await startLab(getScenario('slow-ingest')!)
+      await lab.writeFiles(tempDir())
+      const tmux = new Tmux(`validate-${size.width}`, {PATH: process.env.PATH ?? '', HOME: tempDir('tetractl-home-'), TERM: 'xterm-256color', ...lab.env})
+      const session = `v${size.width}`
+      try {
+        await tmux.cmd(['start-server'])
+        await tmux.cmd(['new-session', '-d', '-s', session, '-x', String(size.width), '-y', String(size.height), process.execPath, BIN, 'validate', '--es-timeout', '10m', '--timeout', '10m'])
+        const deadline = Date.now() + 120_000
+        let c = await capture(tmux, session)
+        // Wait on content: the spinner line of the Elasticsearch stage.
+        while (!c.lines.some((l) => /Elasticsearch \(\d+ s\): waiting for/.test(l))) {
+          if (c.dead || Date.now() > deadline) throw new Error(`validate never reached the Elasticsearch wait:\n${c.lines.join('\n')}`)
+          await new Promise((r) => setTimeout(r, 100))
+          c = await capture(tmux, session)
+        }
+        const during = c.lines.join('\n')
+        for (const id of ['k8s.connect', 'probe.pod', 'exec.whoami', 'grpc.whoami', 'grpc.cat']) expect(during).toMatch(new RegExp(`✔ ${id.replace('.', '\\.')} `))
+        expect(during).not.toContain('Summary:')
+        assertFits(c.lines, size.width)
+        await tmux.cmd(['send-keys', '-t', session, 'C-c'])
+        while (!c.dead || !c.lines.some((l) => l.startsWith('Summary:'))) {
+          if (Date.now() > deadline + 60_000) throw new Error(`Ctrl-C did not end validate:\n${c.lines.join('\n')}`)
+          await new Promise((r) => setTimeout(r, 100))
+          c = await capture(tmux, session)
+        }
+        assertFits(c.lines, size.width)
+        expect(c.lines.join('\n')).toMatch(/probe\.cleanup/)
+        // The verdict may wrap at 80 columns: read it from its first line to the end.
+        const verdict = c.lines.slice(c.lines.findIndex((l) => l.startsWith('Summary:'))).join(' ')
+        expect(verdict).toMatch(/interrupted by SIGINT .*exit 130\)$/)
+      } finally {
+        await tmux.cmd(['kill-server']).catch(() => {})
+        await lab.stop()
+      }
+    })
+  }
 
   it('doctor when the Kubernetes API cannot be verified: ONE line for the 16 checks that need it, exit 3', async () => {
     await scenario('kube-wrong-cert', (r, size) => {
