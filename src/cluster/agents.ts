@@ -6,8 +6,8 @@ import type {ClusterContext} from './context.js'
 import {firstAgentPods, tetragonInstall, tetragonPods, type PodSummary} from './facts.js'
 import {serverAddress} from './server-address.js'
 
-export const HEALTH_PORT = 6789 // --health-server-address default :6789 (tetragon.md §1.1)
-export const METRICS_PORT = 2112 // tetragon.prometheus.port (tetragon.md §3.3)
+export const HEALTH_PORT = 6789 // --health-server-address default :6789 (cilium/tetragon v1.7.0 pkg/option/flags.go)
+export const METRICS_PORT = 2112 // tetragon.prometheus.port (cilium/tetragon v1.7.0 install/kubernetes/tetragon/values.yaml)
 /** gRPC checks talk to at most this many ready agents (each one a port-forward and a handshake). */
 export const MAX_GRPC_AGENTS = 5
 
@@ -29,7 +29,7 @@ export interface TetragonAccess {
   refusal(): ForbiddenError | undefined
 }
 
-/** The port-forward's error stream says the upgrade was refused with 403 (client-node reports only the HTTP code, toolchain.md §11). */
+/** The port-forward's error stream says the upgrade was refused with 403 (client-node 1.4 reports only the HTTP status of a refused upgrade). */
 const refusedWith403 = (errors: string[]) => errors.some((e) => /\b403\b/.test(e))
 
 export function tetragonAccess(ctx: ClusterContext, signal?: AbortSignal): Promise<TetragonAccess> {
@@ -73,7 +73,7 @@ export function podAccess(ctx: ClusterContext, pod: PodSummary, signal?: AbortSi
     const {connectTetragon} = await import('../clients/tetragon.js')
     const [kube, addr] = await Promise.all([ctx.kube(), serverAddress(ctx, signal)])
     // A port-forward dials localhost:<port> in the pod's network namespace: it reaches a loopback-bound
-    // server too (toolchain.md §12), so it proves the API works, not that collectors can reach it.
+    // server too (the runtime dials localhost:<port> in the pod's network namespace first: containerd internal/cri/server/sandbox_portforward_linux.go), so it proves the API works, not that collectors can reach it.
     const port = addr.port ?? 54321
     const forward = await kube.portForward(pod.namespace, pod.name, port)
     ctx.onClose(() => forward.close())

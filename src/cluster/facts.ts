@@ -4,7 +4,7 @@ import type {V1ConfigMap, V1DaemonSet, V1Pod} from '@kubernetes/client-node'
 import {ForbiddenError} from '../engine/errors.js'
 import type {ClusterContext} from './context.js'
 
-/** Upstream docs select agent pods by this label; the operator shares the others (toolchain.md §12). */
+/** Upstream docs select agent pods by this label; the tetragon-operator pods share the others (part-of, instance, …), so only this one tells agents apart. */
 export const AGENT_SELECTOR = 'app.kubernetes.io/name=tetragon'
 export const DEFAULT_NAMESPACE = 'kube-system'
 export const DEFAULT_GRPC_PORT = 54321
@@ -148,7 +148,7 @@ export async function firstAgentPods(ctx: ClusterContext, signal?: AbortSignal):
 export function tetragonConfigMap(ctx: ClusterContext, signal?: AbortSignal): Promise<V1ConfigMap | undefined> {
   return ctx.memo.get('tetragon.configmap', async () => {
     const [kube, install] = await Promise.all([ctx.kube(), tetragonInstall(ctx, signal)])
-    // The chart names it `<name>-config`, the name being the release name from v1.0.0 (tetragon.md §3.1).
+    // The chart names it `<name>-config`, the name being the release name from v1.0.0 (cilium/tetragon install/kubernetes/tetragon/templates/_helpers.tpl).
     const name = `${install.daemonSet?.metadata?.name ?? 'tetragon'}-config`
     return kube.readConfigMap(install.namespace, name, signal)
   })

@@ -31,7 +31,7 @@ export function parseServerAddress(raw: string, source: ServerAddress['source'])
   return {raw, source, kind: loopback ? 'loopback' : all ? 'all-interfaces' : 'specific', host, port}
 }
 
-/** Precedence: flags > TETRAGON_* environment > config dir (the chart's ConfigMap) > default (tetragon.md §3.6). */
+/** Precedence: flags > TETRAGON_* environment > config dir (the chart's ConfigMap) > default, as the agent's daemon-configuration reference documents (cilium/tetragon v1.7.0 docs/content/en/docs/reference/daemon-configuration.md). */
 export function serverAddress(ctx: ClusterContext, signal?: AbortSignal): Promise<ServerAddress> {
   return ctx.memo.get('tetragon.server-address', async () => {
     const [install, cm] = await Promise.all([tetragonInstall(ctx, signal), tetragonConfigMap(ctx, signal)])

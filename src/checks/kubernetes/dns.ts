@@ -40,8 +40,8 @@ export function corednsPods(ctx: CheckContext, signal?: AbortSignal): Promise<Po
 
 /**
  * Resolve the collector's host from inside a collector pod (memoised, so the exec can start as soon as the
- * pods are known). Tetragon pods use dnsPolicy Default (host DNS): resolve from a ClusterFirst pod
- * (toolchain.md §12). undefined = no such pod.
+ * pods are known). Tetragon pods use dnsPolicy Default (host DNS, the chart's daemonset.yaml), where cluster Service
+ * names do not resolve: resolve from a ClusterFirst pod. undefined = no such pod.
  */
 export function collectorResolution(ctx: CheckContext, signal?: AbortSignal) {
   return ctx.memo.get('collector.resolution', async () => {

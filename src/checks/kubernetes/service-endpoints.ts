@@ -17,14 +17,14 @@ export const serviceHasReadyEndpoints: Check<CheckContext> = {
       serverAddress(ctx, signal).catch(() => undefined),
     ])
     const name = `${namespace}/${ctx.opts.serviceName}`
-    // Count from EndpointSlices: the Endpoints API truncates at 1,000 addresses (toolchain.md §12).
+    // Count from EndpointSlices: the Endpoints API truncates at 1,000 addresses (annotation endpoints.kubernetes.io/over-capacity: truncated); EndpointSlices hold them all.
     const slices = await grpcEndpointSlices(ctx, signal)
     const ready = new Set<string>()
     const notReady = new Set<string>()
     const ports = new Set<number>()
     for (const slice of slices) {
       for (const p of slice.ports ?? []) if (p.port) ports.add(p.port)
-      // `endpoints` is null, not [], when the selector matches nothing (toolchain.md §12).
+      // `endpoints` is null, not [], when the selector matches nothing.
       for (const ep of slice.endpoints ?? []) {
         for (const a of ep.addresses ?? []) (ep.conditions?.ready === false ? notReady : ready).add(a)
       }

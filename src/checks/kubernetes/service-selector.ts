@@ -3,7 +3,7 @@ import type {CheckContext} from '../context.js'
 import {DOCS} from './docs.js'
 import {grpcService, labelString, selects, summarizePod, tetragonInstall, tetragonPods} from '../../cluster/facts.js'
 
-/** The selector to use: the chart's selector label plus the release instance (tetragon.md §3.2). */
+/** The selector to use: the chart's selector label plus the release instance (cilium/tetragon v1.7.0 install/kubernetes/tetragon/templates/daemonset.yaml). */
 export function recommendedSelector(podLabels: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {'app.kubernetes.io/name': podLabels['app.kubernetes.io/name'] ?? 'tetragon'}
   return out
@@ -44,7 +44,7 @@ export const serviceSelectsAgentPods: Check<CheckContext> = {
         : `cannot select the Tetragon pods, which run in namespace ${install.namespace}`
       return fail(`Service ${name} selector ${labelString(selector)} ${why}; use ${labelString(wanted)}`, {hint: patchHint, docs: DOCS.service, evidence})
     }
-    // The operator shares several agent labels (toolchain.md §12): a broad selector sends collectors to it.
+    // The tetragon-operator pods share several agent labels (part-of, instance): a broad selector sends collectors to it.
     // Ask only for the pods the selector matches that are not agents: one small page even at 5,000 nodes.
     const kube = await ctx.kube()
     const strangers = await kube.listPods(namespace, {labelSelector: `${labelString(selector)},app.kubernetes.io/name!=tetragon`, signal}, summarizePod)
