@@ -84,3 +84,30 @@ describe('the agent container with gRPC disabled (server-address "")', () => {
     expect(version.stderr).toMatch(/msg="error retrieving server version"/)
   })
 })
+
+describe('large-cluster: agents start on first connect', () => {
+  // Only the first 10 nodes' agents run from the start; the others start when something first dials their ports.
+  // A port-forward is such a dial (the runtime connects to localhost:<port> in the hostNetwork pod's namespace).
+  it('a port-forward to an agent no one has dialled yet reaches its gRPC server (GetVersion answers)', async () => {
+    const lab = await startLab(getScenario('large-cluster')!)
+    try {
+      const dir = tempDir()
+      await lab.writeFiles(dir)
+      const kube = KubeClient.load({kubeconfig: join(dir, 'kubeconfig'), requestTimeoutMs: 20_000})
+      const agents = lab.kube.store.list('pods', 'kube-system').filter((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'tetragon')
+      const far = agents.find((p) => p.spec?.nodeName === 'node-4321')!
+      const forward = await kube.portForward('kube-system', far.metadata.name!, 54321)
+      const {connectTetragon} = await import('../../src/clients/tetragon.js')
+      const client = connectTetragon({address: `${forward.host}:${forward.port}`}, {timeoutMs: 20_000})
+      try {
+        expect(await client.getVersion()).toMatch(/^v1\./)
+        expect(forward.errors).toEqual([])
+      } finally {
+        client.close()
+        await forward.close()
+      }
+    } finally {
+      await lab.stop()
+    }
+  })
+})

@@ -122,7 +122,9 @@ export function runPortForward(ws: WebSocket, network: Network, pod: KObj, ports
     ws.send(frame(2 * i, portLE))
     ws.send(frame(2 * i + 1, portLE))
     void (async () => {
-      const t = network.localhost(network.netnsOf(pod), port) ?? network.listener(podIp, port)
+      // Dialled like any connect from inside the pod (so what starts on first connect, a large cluster's agents, starts).
+      const local = await network.connect('127.0.0.1', port, pod)
+      const t = typeof local === 'string' ? network.listener(podIp, port) : local
       const sock = t ? await dialTarget(t) : 'refused'
       if (typeof sock === 'string') {
         const sb = sandboxOf(pod)

@@ -132,8 +132,9 @@ export async function attachTetragon(kube: KubeLab, spec: LabSpec, opts: {onExpo
 
   // Large clusters: start an agent when something first dials its node's ports or scrapes it.
   const nodeByIp = new Map(nodes.map((n) => [network.nodeIp(n)!, n]))
-  const undoIntercept = network.intercept(async (ip, port) => {
-    const node = nodeByIp.get(ip)
+  const undoIntercept = network.intercept(async (ip, port, from) => {
+    // The node's IP, or localhost from a pod in the node's network namespace (a port-forward to a hostNetwork agent).
+    const node = nodeByIp.get(ip) ?? (/^127\./.test(ip) && from?.spec?.hostNetwork ? (from.spec.nodeName as string | undefined) : undefined)
     if (!node || agents.has(node) || ![GRPC_HEALTH_PORT, METRICS_PORT, 54321].includes(port)) return undefined
     await agent(node)
     return undefined // fall through to the listeners the agent registered
