@@ -2,7 +2,7 @@
 // waits for a fetch another could have started earlier: keeps the longest chain of sequential requests
 // short (P2) and the wall time low. Only what the selected checks read is fetched. Errors are left for
 // the checks that await the same memoised promise.
-import {shipperDaemonSets, shipperPodsOf} from './elastic/agent-shipper.js'
+import {shipperDaemonSets} from './elastic/agent-shipper.js'
 import type {CheckContext} from './context.js'
 import {collectorPods, collectorResolution, corednsPods} from './kubernetes/dns.js'
 import {grpcEndpointSlices, grpcService, nodeCount, tetragonConfigMap, tetragonInstall, tetragonPods} from '../cluster/facts.js'
@@ -22,8 +22,9 @@ export function prefetch(ctx: CheckContext): void {
     quiet(collectorResolution(ctx))
   } else if (wants('agent.shipper')) quiet(collectorPods(ctx))
   if (wants('tetragon.policies')) quiet(policyResources(ctx))
-  // Wave 3: the first shipper DaemonSet's pods (thousands on a large cluster: paged while the agents' pods are).
-  if (wants('agent.shipper')) quiet(shipperDaemonSets(ctx).then((found) => found[0] && shipperPodsOf(ctx, found[0])))
+  // The shipper's own pods are not prefetched: thousands on a large cluster, paged at the same time as the agents'
+  // they would raise the peak memory (P3) for a check that is not on the longest path.
+  if (wants('agent.shipper')) quiet(shipperDaemonSets(ctx))
   // Wave 3 (needs the DaemonSet's namespace): pods, ConfigMap, Service, EndpointSlices.
   quiet(tetragonPods(ctx))
   quiet(tetragonConfigMap(ctx))
