@@ -102,25 +102,26 @@ export function rulesAllow(rules: V1ResourceRule[], need: {verb: string; resourc
  */
 async function review(kube: KubeClient, needs: Need[], signal?: AbortSignal): Promise<{reviews: Array<{need: Need; allowed: boolean}>; counts: {rulesReviews: number; accessReviews: number}}> {
   const namespaces = [...new Set(needs.map((n) => n.namespace).filter((n): n is string => Boolean(n)))]
+  // One abort listener per concurrent review on the check's signal: bounded by the list of needs, not a leak.
+  if (signal) setMaxListeners(needs.length + namespaces.length + 10, signal)
+  const ask = async (n: Need) => [n, (await kube.canI(n.verb, n.resource, {group: n.group, namespace: n.namespace, subresource: n.subresource}, signal)).allowed] as const
+  // Cluster-wide needs are asked at once, alongside the rules reviews (which cannot settle them).
+  const clusterWide = needs.filter((n) => n.namespace === undefined)
   const rules = new Map<string, V1ResourceRule[]>()
-  await Promise.all(
-    namespaces.map(async (ns) => {
+  const [wide] = await Promise.all([
+    Promise.all(clusterWide.map(ask)),
+    ...namespaces.map(async (ns) => {
       const r = await kube.rulesReview(ns, signal).catch((error: unknown) => {
         if (error instanceof ForbiddenError) return undefined
         throw error
       })
       if (r && !r.incomplete) rules.set(ns, r.rules)
     }),
-  )
-  const settled = (n: Need) => n.namespace !== undefined && rulesAllow(rules.get(n.namespace) ?? [], n)
-  const rest = needs.filter((n) => !settled(n))
-  // One abort listener per concurrent review on the check's signal: bounded by the list of needs, not a leak.
-  if (signal) setMaxListeners(rest.length + namespaces.length + 10, signal)
-  const asked = new Map(
-    await Promise.all(rest.map(async (n) => [n, (await kube.canI(n.verb, n.resource, {group: n.group, namespace: n.namespace, subresource: n.subresource}, signal)).allowed] as const)),
-  )
+  ])
+  const rest = needs.filter((n) => n.namespace !== undefined && !rulesAllow(rules.get(n.namespace) ?? [], n))
+  const asked = new Map([...wide, ...(await Promise.all(rest.map(ask)))])
   return {
     reviews: needs.map((need) => ({need, allowed: asked.get(need) ?? true})),
-    counts: {rulesReviews: namespaces.length, accessReviews: rest.length},
+    counts: {rulesReviews: namespaces.length, accessReviews: clusterWide.length + rest.length},
   }
 }
