@@ -1,6 +1,6 @@
 // Elasticsearch access for tetractl: configuration from flags and environment, validated up front with
 // one-line errors naming the flag or variable to fix, the official 8.19 client (works against 8.x and
-// 9.x servers through REST compatibility, elastic.md §7) loaded lazily, bounded retries with backoff on
+// 9.x servers: it sends compatible-with=8, while 8.x servers refuse the 9.x client's =9, elastic/elasticsearch-js#2909) loaded lazily, bounded retries with backoff on
 // 429/502/503/504, and translation of client errors (product check, 401, 403, DNS, TLS). Never puts a
 // secret into an error, a log line or evidence.
 
@@ -336,7 +336,7 @@ export async function createEsHandle(opts: EsConnectionOptions): Promise<EsHandl
   let infoP: Promise<EsInfo> | undefined
   const info = (signal?: AbortSignal) => {
     infoP ??= request<EsInfo>({method: 'GET', path: '/'}, signal).then((r) => {
-      // GET / always names the version (elastic.md §7): without it, this is not Elasticsearch.
+      // GET / always names the version (version.number): without it, this is not Elasticsearch.
       if (typeof r.body?.version?.number !== 'string') throw notElasticsearch('answered GET / without version.number')
       return r.body
     })

@@ -1,4 +1,4 @@
-// Kibana access for tetractl (Fleet and saved-objects APIs, elastic.md §4): its own URL and credentials
+// Kibana access for tetractl (Fleet and saved-objects APIs): its own URL and credentials
 // (falling back to the Elasticsearch ones, since Kibana authenticates against the same cluster), a CA
 // file, `kbn-xsrf` on every write, per-request timeouts, one-line errors naming the setting to fix.
 // Plain node:https so a custom CA works without extra dependencies. Never echoes a secret.
@@ -92,7 +92,7 @@ export class KibanaUnreachableError extends UnreachableError {
   }
 }
 
-/** A 2xx answer without the fields the API always returns (elastic.md §4 table): not Kibana's API. */
+/** A 2xx answer without the fields the API always returns (e.g. Fleet's `item`, _find's `saved_objects`): not Kibana's API. */
 export function kibanaShapeError(handle: Pick<KibanaHandle, 'url'>, what: string, missing: string): KibanaUnreachableError {
   return new KibanaUnreachableError(`The server at ${handle.url} answered ${what} without ${missing}: not Kibana — a proxy or login page?`, `Check ${KIBANA_SETTINGS.url} and any proxy in front of Kibana.`)
 }
@@ -131,7 +131,7 @@ export function createKibanaHandle(opts: KibanaConnectionOptions): KibanaHandle 
       const headers: Record<string, string> = {accept: 'application/json'}
       if (authorization) headers.authorization = authorization
       if (payload !== undefined) headers['content-type'] = 'application/json'
-      // Kibana rejects non-GET API requests without kbn-xsrf (elastic.md §4).
+      // Kibana rejects non-GET API requests without kbn-xsrf (any value; Kibana API docs, POST /api/fleet/package_policies).
       if (req.method !== 'GET') headers['kbn-xsrf'] = 'true'
       const send = u.protocol === 'https:' ? httpsRequest : httpRequest
       return new Promise<{statusCode: number; body: T}>((resolve, reject) => {
@@ -148,7 +148,7 @@ export function createKibanaHandle(opts: KibanaConnectionOptions): KibanaHandle 
         const r = send(u, {method: req.method, headers, timeout, ...(u.protocol === 'https:' ? {ca, rejectUnauthorized: !opts.insecure} : {}), signal}, (res) => {
           const status = res.statusCode ?? 0
           const contentType = String(res.headers['content-type'] ?? '').split(';')[0].trim()
-          // Kibana's HTTP APIs answer JSON (elastic.md §4); HTML on a success is a login page or a proxy.
+          // Kibana's HTTP APIs answer JSON; HTML on a success is a login page or a proxy.
           if (status >= 200 && status < 300 && contentType && !/json/i.test(contentType)) {
             res.destroy()
             return fail(notKibana(`answered ${serverText(contentType, 60)}`))

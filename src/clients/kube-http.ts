@@ -1,6 +1,6 @@
 // The HTTP layer under @kubernetes/client-node's generated APIs, passed per call as `httpApi`
-// (client-node 1.x mergeConfiguration takes it from the call's options). The default layer (node-fetch,
-// toolchain.md §4) reads any body whole and has no size bound; this one caps every response body,
+// (client-node 1.x mergeConfiguration takes it from the call's options). The default layer (node-fetch in
+// client-node 1.x) reads any body whole and has no size bound; this one caps every response body,
 // enforces the caller's total timeout through the signal, and refuses a 2xx answer that is not JSON
 // where the API always answers JSON (a proxy or login page in front of the API server).
 import {request as httpRequest, type IncomingMessage} from 'node:http'

@@ -1,5 +1,5 @@
 // The only module that talks to the Kubernetes API. Imported lazily from command run()s:
-// @kubernetes/client-node costs ~0.9 s to import (toolchain.md §7).
+// @kubernetes/client-node costs ~0.9 s to import (measured on Node 20 with client-node 1.4).
 import {existsSync, readFileSync} from 'node:fs'
 import net from 'node:net'
 import {homedir} from 'node:os'
@@ -50,7 +50,7 @@ type Resource = {verb: string; resource: string; namespace?: string; group?: str
 
 /** Pages one list may take (500 items each: 500,000 items) before tetractl stops following `continue`. */
 export const MAX_LIST_PAGES = 1000
-/** Items per list page: bounded pages keep memory flat however large the cluster (toolchain.md §11). */
+/** Items per list page: bounded pages keep memory flat however large the cluster (client-node pages with `_continue`). */
 export const DEFAULT_PAGE_SIZE = 500
 
 /** Resources whose answer is the pod's or Service's own body, not API JSON. */
@@ -138,7 +138,8 @@ export function loadKubeConfig(opts: KubeOptions): {kc: k8s.KubeConfig; source: 
   } catch {
     throw new UserError(`Cluster "${cluster.name}" has an invalid server URL "${redact(cluster.server)}".`, 'Fix the kubeconfig.')
   }
-  // client-node refuses plain HTTP unless the cluster sets insecure-skip-tls-verify (toolchain.md §4).
+  // client-node refuses plain HTTP unless the cluster sets insecure-skip-tls-verify
+  // (kubernetes-client/javascript 1.4.0 src/config.ts createAgent).
   if (server.protocol === 'http:' && !cluster.skipTLSVerify) {
     throw new UserError(
       `Cluster "${cluster.name}" uses a plain http:// server (${redact(cluster.server)}) without insecure-skip-tls-verify.`,
@@ -464,7 +465,7 @@ export class KubeClient {
 
   /**
    * Run a command in a container over the exec WebSocket. Resolves when the command ends
-   * (Exec.exec resolves when the socket opens, toolchain.md §11), bounded by timeoutMs.
+   * (client-node 1.4's Exec.exec resolves when the socket opens), bounded by timeoutMs.
    */
   async exec(namespace: string, pod: string, container: string, command: string[], opts: {timeoutMs?: number; signal?: AbortSignal} = {}): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs
@@ -508,7 +509,7 @@ export class KubeClient {
         .catch((error: Error) => {
           clearTimeout(timer)
           opts.signal?.removeEventListener('abort', onAbort)
-          // client-node reports a refused upgrade only as "Unexpected server response: 403" (toolchain.md §11).
+          // client-node reports a refused upgrade only as "Unexpected server response: 403" (measured, 1.4).
           const m = /Unexpected server response: (\d+)/.exec(String(error?.message))
           if (m?.[1] === '403') reject(new ForbiddenError(this.streamVerb(), 'pods/exec', namespace))
           else if (m?.[1] === '401') reject(this.translate(new k8s.ApiException(401, 'Unauthorized', '', {}), {verb: 'create', resource: 'pods/exec', namespace}))

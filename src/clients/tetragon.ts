@@ -1,4 +1,5 @@
-// The only module that talks to a Tetragon agent's gRPC API (tetragon.md §1). Imported lazily from command run()s:
+// The only module that talks to a Tetragon agent's gRPC API (tetragon.FineGuidanceSensors,
+// registered in cilium/tetragon v1.7.0 cmd/tetragon/main.go Serve). Imported lazily from command run()s:
 // it loads grpc-js and protobufjs.
 //
 // All calls go through grpc-js method definitions with raw bytes: requests are encoded from JSON with protobufjs
@@ -17,7 +18,7 @@ import {lookupType, type ApiVariant, type Type} from '../tetragon/proto.js'
 import {inspectEventBytes, type SchemaInspection} from '../tetragon/schema.js'
 import {NeedsReference, transcoder, type Transcoder} from '../tetragon/wire-json.js'
 
-/** `tetra --max-recv-size` default, DefaultMaxGRPCRecvMsgSize (tetragon.md §1.1). */
+/** `tetra --max-recv-size` default, DefaultMaxGRPCRecvMsgSize, 10 MiB (cilium/tetragon v1.7.0 pkg/defaults/defaults.go). */
 export const MAX_RECEIVE_BYTES = 10 * 1024 * 1024
 
 const SERVICE = '/tetragon.FineGuidanceSensors'
@@ -32,7 +33,7 @@ const ACCEPTED = 'expected host:port (e.g. localhost:54321) or unix:///absolute/
 
 /**
  * Validate a `--tetragon-address`. Accepted: `host:port`, `[ipv6]:port`, `unix:///absolute/path`
- * (Tetragon's own forms, tetragon.md §1.1, without the listen-only shorthands `:port` and bare `host`).
+ * (the agent's listen forms, cilium/tetragon v1.7.0 pkg/server/addr.go SplitListenAddr, without the listen-only shorthands `:port` and bare `host`).
  */
 export function parseTetragonAddress(address: string, flag = '--tetragon-address'): ParsedAddress {
   const bad = (why: string) =>
@@ -209,14 +210,14 @@ export interface TetragonTarget {
 export interface TetragonConnectOptions {
   /** Deadline of every unary call and of connection set-up for streams. */
   timeoutMs: number
-  /** Default 10 MiB like `tetra` (tetragon.md §1.1). */
+  /** Default 10 MiB like `tetra --max-recv-size` (cilium/tetragon v1.7.0 pkg/defaults/defaults.go). */
   maxReceiveBytes?: number
   /** Flag named in address errors (default `--tetragon-address`). */
   flag?: string
 }
 
 export interface TetragonStreamEvent {
-  /** Decoded JSON export form (tetragon.md §2.1); `{}` when the bytes could not be decoded (see unknown.decodeError). */
+  /** Decoded in the JSON export's form: protojson with proto field names (cilium/tetragon v1.7.0 pkg/encoder/encoder.go); `{}` when the bytes could not be decoded (see unknown.decodeError). */
   json: TetragonEventJson
   /** The GetEventsResponse bytes as received. */
   raw: Buffer
@@ -230,7 +231,7 @@ export interface TetragonClient {
   readonly address: string
   /** GetVersion (all versions): e.g. `v1.7.0`. */
   getVersion(): Promise<string>
-  /** GetHealth: JSON form of GetHealthStatusResponse (always RUNNING upstream, §1.2). */
+  /** GetHealth: JSON form of GetHealthStatusResponse (the agent always answers RUNNING). */
   getHealth(): Promise<JsonObject>
   /** GetInfo (v1.7.0+); `undefined` when the agent answers UNIMPLEMENTED (older agent). */
   getInfo(): Promise<JsonObject | undefined>
@@ -268,7 +269,7 @@ export interface StreamOptions {
   variant?: ApiVariant
 }
 
-/** GetInfoResponse.conf → {key: bare value} (values are Any-wrapped StringValue/BoolValue/Int64Value/ListValue, §1.3). */
+/** GetInfoResponse.conf → {key: bare value} (values are Any-wrapped StringValue/BoolValue/Int64Value/ListValue, cilium/tetragon v1.7.0 pkg/tetragoninfo/info.go). */
 export function infoConfig(info: JsonObject): Record<string, JsonValue> {
   const out: Record<string, JsonValue> = {}
   for (const c of (info.conf as JsonObject[] | undefined) ?? []) {
@@ -341,7 +342,7 @@ class ResponseDecoder {
 
 function channelOptions(maxReceiveBytes: number): grpc.ChannelOptions {
   return {
-    // grpc-js honours *_proxy even for 127.0.0.1 (toolchain.md §5).
+    // grpc-js honours *_proxy even for 127.0.0.1 (measured with @grpc/grpc-js 1.14); grpc.enable_http_proxy: 0 stops it.
     'grpc.enable_http_proxy': 0,
     'grpc.max_receive_message_length': maxReceiveBytes,
     // Fail fast on refused connections instead of backing off for the whole deadline.
@@ -433,7 +434,7 @@ export function connectTetragon(target: TetragonTarget, opts: TetragonConnectOpt
       try {
         return await unary('GetInfo', 'GetInfoRequest', 'GetInfoResponse')
       } catch (e) {
-        // GetInfo exists from v1.7.0; older agents answer UNIMPLEMENTED (tetragon.md §1.2).
+        // GetInfo exists from v1.7.0; older agents answer UNIMPLEMENTED (added to cilium/tetragon api/v1/tetragon/sensors.proto in v1.7.0).
         if (e instanceof TetragonError && e.kind === 'unimplemented') return undefined
         throw e
       }
@@ -493,7 +494,7 @@ export function connectTetragon(target: TetragonTarget, opts: TetragonConnectOpt
     async *getRawEventBatches(request: JsonObject = {}, o: Omit<StreamOptions, 'inspect'> = {}) {
       const signal = o.signal
       if (signal?.aborted) return
-      // A live stream has no deadline; only connection set-up is bounded (tetragon.md §1.2: no replay).
+      // A live stream has no deadline; only connection set-up is bounded (GetEvents is live only, no replay).
       try {
         await waitReady(client, timeoutMs)
       } catch {
@@ -501,7 +502,7 @@ export function connectTetragon(target: TetragonTarget, opts: TetragonConnectOpt
         const d = describeProbe(addr, p, `no connection within ${timeoutMs} ms.`)
         throw new TetragonError(p.kind === 'h2' ? 'deadline' : d.kind, d.message, addr, grpc.status.UNAVAILABLE, d.hint)
       }
-      // v0.8.0 numbers EventType differently: event_set names must be encoded with its enum (§1.5).
+      // v0.8.0 numbers EventType differently: event_set names must be encoded with its enum (renumbered in v0.8.1).
       const reqType = lookupType('GetEventsRequest', o.variant)
       const call = client.makeServerStreamRequest<JsonObject, Buffer>(
         `${SERVICE}/GetEvents`,

@@ -43,7 +43,8 @@ export const shipperOnEveryTetragonNode: Check<CheckContext> = {
     const sidecar = tds.spec?.template?.spec?.containers?.find((c) => c.name === 'export-stdout')
     const agentNodes = tds.status?.desiredNumberScheduled ?? 0
 
-    // The package's documented model: the export-stdout container's image is Filebeat (elastic.md §2.4).
+    // The package's documented model: the export-stdout container's image is Filebeat
+    // (elastic/integrations packages/tetragon/docs/README.md: export.stdout.image.override).
     if (sidecar && /filebeat/.test(sidecar.image ?? '')) {
       const mounted = (sidecar.volumeMounts ?? []).map((m) => m.mountPath)
       const ready = tds.status?.numberReady ?? 0

@@ -36,7 +36,7 @@ export const esConnect: Check<ElasticCheckContext> = {
           evidence,
         })
       }
-      // The 8.19 client sends compatible-with=8, which 8.x and 9.x servers accept (elastic.md §7).
+      // The 8.19 client sends compatible-with=8, which 8.x and 9.x servers accept (REST compatibility is N-1).
       return pass(`Elasticsearch ${i.version.number} at ${es.url} (cluster ${i.cluster_name ?? 'unknown'})`, evidence)
     })
   },

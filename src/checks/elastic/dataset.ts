@@ -30,7 +30,8 @@ export const esDataset: Check<ElasticCheckContext> = {
       if (stats) via.indexPattern = stats.total
       const mine = (stats?.streams ?? ov.streams).filter((s) => s.dataset === ds)
       const streams = mine.map((s) => ({name: s.name, documents: s.count}))
-      // Who wrote them: a Fleet-managed Elastic Agent sends data_stream.* and event.dataset, Filebeat does not (elastic.md §1, §5).
+      // Who wrote them: a Fleet-managed Elastic Agent sends data_stream.* and event.dataset, Filebeat does not
+      // (elastic/kibana#66551: data not shipped by Elastic Agent lacks data_stream.*).
       const byAgent = mine.reduce((n, s) => n + s.elasticAgent, 0)
       const inStreams = mine.reduce((n, s) => n + s.count, 0)
       const shipper = inStreams === 0 ? undefined : byAgent === inStreams ? 'elastic-agent' : byAgent === 0 ? 'other' : 'mixed'

@@ -10,9 +10,9 @@ import type {Outcome} from '../../engine/types.js'
 import type {ElasticCheckContext, ElasticProfile} from './context.js'
 import {labelHint} from '../../engine/runner.js'
 
-/** The package's dataset (elastic.md §1): data stream logs-cilium_tetragon.log-default. */
+/** The package's dataset, data stream logs-cilium_tetragon.log-default (elastic/integrations packages/tetragon/data_stream/log/fields/base-fields.yml). */
 export const PACKAGE_DATASET = 'cilium_tetragon.log'
-/** The dataset the commonly documented setup uses (elastic.md §1). */
+/** The dataset the commonly documented setup uses; the package never writes it. */
 export const DOCUMENTED_DATASET = 'tetragon.log'
 export const PACKAGE_NAME = 'cilium_tetragon'
 export const TEMPLATE_NAME = `logs-${PACKAGE_DATASET}`
@@ -30,7 +30,7 @@ export const DOCS = {
   compat: 'https://github.com/elastic/elasticsearch-js#compatibility',
 } as const
 
-/** Fields the package pipeline sets (elastic.md §2.5, §2.7). */
+/** Fields the package pipeline sets (elastic/integrations packages/tetragon/data_stream/log/elasticsearch/ingest_pipeline/default.yml). */
 export const PACKAGE_FIELDS = [
   'cilium_tetragon.log',
   'event.original',
@@ -50,7 +50,7 @@ export const PACKAGE_FIELDS = [
 /** Present on every document the pipeline parsed. */
 export const CORE_FIELDS = ['cilium_tetragon.log', 'event.original', 'process.executable', 'process.entity_id', 'host.name'] as const
 
-/** Fields the commonly documented setup expects but the pipeline never sets (elastic.md §1, §2.5). */
+/** Fields the commonly documented setup expects but the pipeline never sets (same default.yml: no process.name, destination.*, event.category). */
 export const NEVER_SET_FIELDS = [
   'process.name',
   'destination.ip',
@@ -76,7 +76,7 @@ export const INSTEAD: Record<string, string> = {
 
 const EVENT_KEYS = ['process_exec', 'process_exit', 'process_kprobe'] as const
 
-/** Mapped `type: nested` by the package's fields.yml (elastic.md §2.5): visible only to `nested` queries. */
+/** Mapped `type: nested` by the package's fields.yml (elastic/integrations packages/tetragon/data_stream/log/fields/fields.yml): visible only to `nested` queries. */
 export const KPROBE_ARGS = 'cilium_tetragon.log.process_kprobe.args'
 
 /** The fields es.fields counts. */
@@ -186,7 +186,7 @@ export function overview(ctx: ElasticCheckContext, es: EsHandle, signal?: AbortS
           size: 0,
           track_total_hits: true,
           aggs: {
-            // A Fleet-managed Elastic Agent stamps elastic_agent.*; Filebeat does not (elastic.md §5).
+            // A Fleet-managed Elastic Agent stamps elastic_agent.*; a standalone Filebeat does not.
             indices: {terms: {field: '_index', size: 500}, aggs: {newest: {max: {field: '@timestamp'}}, elastic_agent: {filter: {exists: {field: 'elastic_agent.id'}}}}},
             event_dataset: {terms: {field: 'event.dataset', size: 100}},
             data_stream_dataset: {terms: {field: 'data_stream.dataset', size: 100}},
@@ -316,7 +316,7 @@ export function indexSettings(ctx: ElasticCheckContext, es: EsHandle, name: stri
 }
 
 /**
- * How each counted field can be counted, from the server's own mapping (elastic.md §2.6):
+ * How each counted field can be counted, from the server's own mapping (_field_caps):
  * `exists` for searchable fields and objects, `nested` (with its path) for fields in a nested object,
  * `source` for fields neither indexed nor with doc values (ecs@mappings' event.original), which no
  * query finds and which are therefore read from a `_source` sample.

@@ -55,7 +55,8 @@ export const esFields: Check<ElasticCheckContext> = {
 
       const lacks = (k: string) => (sampled(k) ? (sample.parsedWith[k] ?? 0) < sample.parsed : has(k) < parsed)
       const missingCore: string[] = CORE_FIELDS.filter(lacks)
-      // The pipeline maps pod metadata to container.* and orchestrator.* together (elastic.md §2.5 row 8).
+      // The pipeline maps pod metadata to container.* and orchestrator.* together (one step of the package's
+      // ingest_pipeline/default.yml, from process.pod).
       if (has('container.id') > has('orchestrator.namespace')) missingCore.push('orchestrator.namespace')
       const execExit = has('cilium_tetragon.log.process_exec') + has('cilium_tetragon.log.process_exit')
       const kprobes = has('cilium_tetragon.log.process_kprobe')

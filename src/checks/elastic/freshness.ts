@@ -21,7 +21,8 @@ export const esFreshness: Check<ElasticCheckContext> = {
         newest: ts,
         ageMs: age,
         maxAgeMs: ctx.opts.maxAgeMs,
-        // @timestamp is when the shipper read the line; the Tetragon event time is kept as a keyword (elastic.md §2.4).
+        // @timestamp is when the shipper read the line; the Tetragon event time is kept as a keyword
+        // (cilium_tetragon.log.time; the package pipeline never sets @timestamp from it).
         tetragonTime: stats.newest?.cilium_tetragon?.log?.time,
         node: stats.newest?.cilium_tetragon?.log?.node_name,
         ingested: stats.newest?.event?.ingested,

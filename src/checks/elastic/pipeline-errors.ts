@@ -2,7 +2,8 @@ import {fail, pass, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
 import {chooseDataset, datasetStats, DOCS, fmtAge, guarded, skipNoEs} from './facts.js'
 
-/** The fix for the failures the package pipeline is known to produce (elastic.md §2.5, §10). */
+/** The fix for the failures the package pipeline is known to produce (its on_failure sets error.message and event.kind: pipeline_error;
+ * elastic/integrations packages/tetragon/data_stream/log/elasticsearch/ingest_pipeline/default.yml). */
 function hintFor(samples: string[]): string {
   const text = samples.join('\n')
   if (/field \[container\.[\w.]+\] already exists/.test(text)) {

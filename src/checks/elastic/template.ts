@@ -33,7 +33,7 @@ export const esTemplate: Check<ElasticCheckContext> = {
       const problems: string[] = []
       if (!(template.index_patterns ?? []).includes(`logs-${PACKAGE_DATASET}-*`)) problems.push(`index_patterns ${JSON.stringify(template.index_patterns)} lack logs-${PACKAGE_DATASET}-*`)
       if (template._meta?.package?.name !== PACKAGE_NAME) problems.push(`_meta.package.name is ${template._meta?.package?.name ?? 'unset'}, not ${PACKAGE_NAME}`)
-      // Built-in `logs` is priority 100 and Filebeat's own template 150 (elastic.md §2.4).
+      // Built-in `logs` is priority 100 and Filebeat's own template 150; Fleet's is 200 (elastic/kibana#192731).
       if ((template.priority ?? 0) <= 150) problems.push(`priority ${template.priority ?? 0} does not win over Filebeat's and the built-in logs templates`)
       if (problems.length) {
         return warn(`Index template ${TEMPLATE_NAME} is not the one Fleet installs: ${problems.join('; ')}.`, {hint: INSTALL_HINT, docs: DOCS.package, evidence})

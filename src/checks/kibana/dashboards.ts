@@ -16,7 +16,7 @@ export const kibanaDashboards: Check<ElasticCheckContext> = {
         {method: 'GET', path: '/api/saved_objects/_find', query: {type: 'dashboard', search_fields: 'title', search: 'tetragon*', per_page: 20}},
         signal,
       )
-      // _find always answers {saved_objects: [...], total, …} (elastic.md §4).
+      // _find always answers {saved_objects: [...], total, …} (Kibana saved-objects API).
       if (!Array.isArray(r.body?.saved_objects)) throw kibanaShapeError(kb, 'GET /api/saved_objects/_find', 'a saved_objects array')
       const titles = r.body.saved_objects.map((o) => o.attributes?.title ?? o.id)
       const evidence = {total: r.body.total ?? titles.length, titles}

@@ -41,10 +41,11 @@ export const kibanaPackage: Check<ElasticCheckContext> = {
     const kb = await ctx.kibana()
     if (!kb) return skipNoKibana()
     return guarded(async () => {
-      // 0.x versions are prerelease for Fleet (isPackagePrerelease), so ask with prerelease=true (elastic.md §4).
+      // 0.x versions are prerelease for Fleet (isPackagePrerelease), so ask with prerelease=true
+      // (elastic/kibana common/services/package_prerelease.ts).
       const r = await kb.request<PackageInfo>({method: 'GET', path: `/api/fleet/epm/packages/${PACKAGE_NAME}`, query: {prerelease: true}, ignore: [404]}, signal)
       const item = r.body?.item
-      // Fleet always answers {item: {status, …}} (elastic.md §4): anything else is not Fleet speaking.
+      // Fleet always answers {item: {status, …}} (elastic/kibana GetInfoResponse): anything else is not Fleet speaking.
       if (r.statusCode < 300 && typeof item?.status !== 'string') throw kibanaShapeError(kb, `GET /api/fleet/epm/packages/${PACKAGE_NAME}`, 'item.status')
       // Kibana >= 8.12 reports installationInfo; older versions savedObject.attributes.
       const inst = item?.installationInfo ?? item?.savedObject?.attributes
