@@ -1,5 +1,5 @@
-// TracingPolicies `tetractl setup --policies` applies, written from the upstream facts in
-// shared/spec/tetragon.md §6. Without a policy Tetragon emits only process_exec / process_exit (§6.1).
+// TracingPolicies `tetractl setup --policies` applies, adapted from cilium/tetragon v1.7.0
+// examples. Without a policy Tetragon emits only process_exec / process_exit (docs/content/en/docs/concepts/events.md).
 import type {TracingPolicyObject} from '../clients/kube-apply.js'
 
 export type PolicyKind = 'network' | 'file'
@@ -8,7 +8,7 @@ export const POLICY_KINDS: readonly PolicyKind[] = ['network', 'file']
 const LABELS = {'app.kubernetes.io/managed-by': 'tetractl'}
 
 /**
- * `connect`: cilium/tetragon v1.7.0 examples/tracingpolicy/tcp-connect.yaml (§6.3) — kprobes on
+ * `connect`: cilium/tetragon v1.7.0 examples/tracingpolicy/tcp-connect.yaml — kprobes on
  * tcp_connect, tcp_close (arg 0 `sock`) and tcp_sendmsg (arg 0 `sock`, arg 2 `int` = bytes), no
  * selectors, so in-cluster destinations are kept (unlike the quickstart's NotDAddr variant).
  */
@@ -28,18 +28,19 @@ export function networkPolicy(): TracingPolicyObject {
   }
 }
 
-/** §6.4 file-monitoring-filtered, selector (a): reads of these prefixes. */
+/** examples/quickstart/file_monitoring.yaml (file-monitoring-filtered), selector (a): reads of these prefixes. */
 export const SENSITIVE_READ_PREFIXES = ['/boot', '/root/.ssh', '/etc/shadow', '/etc/profile', '/etc/sudoers', '/etc/pam.conf', '/etc/bashrc', '/etc/csh.cshrc', '/etc/csh.login']
-/** §6.4 selector (b): reads of shell rc / history files. */
+/** Same example, selector (b): reads of shell rc / history files. */
 export const SHELL_FILE_SUFFIXES = ['.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.cshrc', '.cshdirs', '.profile', '.login', '.logout', '.history']
-/** MAY_READ in security_file_permission's mask argument (§6.4). */
+/** MAY_READ in security_file_permission's mask argument (as in the same example). */
 const MAY_READ = '4'
 
 /**
- * `sensitive-file-reads`: the read part of cilium/tetragon v1.7.0 examples/quickstart/file_monitoring.yaml
- * (§6.4): one kprobe, security_file_permission (arg 0 `file`, arg 1 `int` mask, return int), with
+ * `sensitive-file-reads`: the read part of cilium/tetragon v1.7.0 examples/quickstart/file_monitoring.yaml:
+ * one kprobe, security_file_permission (arg 0 `file`, arg 1 `int` mask, return int), with
  * selectors (a) and (b) ANDed with mask = MAY_READ. It leaves out the example's security_path_truncate
- * hook, which fails the whole policy on kernels ≥ 6.2 (§6.4 "Kernel compatibility"), and its
+ * hook, which fails the whole policy on kernels ≥ 6.2
+ * (cilium/tetragon v1.7.0 docs/content/en/docs/use-cases/filename-access.md), and its
  * mmap / write selectors, which are not reads.
  */
 export function filePolicy(): TracingPolicyObject {

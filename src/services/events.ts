@@ -1,5 +1,5 @@
-// `tetractl events`: tail an agent's GetEvents stream (tetragon.md §1.5) through the same access as the doctor
-// (port-forward to an agent pod, or --tetragon-address), print it as Tetragon's JSON export form (§2.1) or in
+// `tetractl events`: tail an agent's GetEvents stream (cilium/tetragon v1.7.0 api/v1/tetragon/events.proto) through the same access as the doctor
+// (port-forward to an agent pod, or --tetragon-address), print it as Tetragon's JSON export form (protojson, proto field names) or in
 // `tetra getevents -o compact` form (cilium/tetragon v1.7.0 pkg/encoder/encoder.go, color.go).
 import type {Writable} from 'node:stream'
 
@@ -79,8 +79,8 @@ export function eventBody(ev: JsonObject): {kind: string; body: JsonObject} | un
 }
 
 /**
- * The same filter on decoded events: agents ignore filter fields newer than themselves (pod_regex before v0.8.1,
- * tetragon.md §1.8 rule 5), which would widen the match.
+ * The same filter on decoded events: agents ignore filter fields newer than themselves (pod_regex before v0.8.1;
+ * Filter fields added per release in cilium/tetragon api/v1/tetragon/events.proto), which would widen the match.
  */
 export function matches(ev: JsonObject, f: EventFilter): boolean {
   const e = eventBody(ev)

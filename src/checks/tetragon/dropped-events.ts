@@ -8,7 +8,8 @@ import {standaloneMode, TETRAGON_DOCS} from './api.js'
 import {parsePrometheus, total, type Sample} from './prometheus.js'
 import {sleep} from '../../engine/sleep.js'
 
-// Every generation of the lost-event counters (tetragon.md §4.1, §4.3): kernel-side misses, perf buffer lost
+// Every generation of the lost-event counters (renamed in cilium/tetragon
+// contrib/upgrade-notes/v1.2.0.md and v1.3.0.md): kernel-side misses, perf buffer lost
 // samples, the events queue, and the per-listener (gRPC client / JSON exporter) overflow.
 const LOST = [
   'tetragon_bpf_missed_events_total', // v1.2.0+ {msg_op, error}
@@ -117,7 +118,8 @@ export const tetragonDroppedEvents: Check<CheckContext> = {
     })
     const worst = [...perNode].sort((x, y) => y.perSecond - x.perSecond || y.ratio - x.ratio)
     const lossy = worst.filter((n) => n.lost > 0)
-    // The periodic "BPF events statistics: … % events loss" line (tetragon.md §4.4), where losses were counted.
+    // The periodic "BPF events statistics: … % events loss" line (cilium/tetragon v1.7.0 pkg/observer/observer.go
+    // PrintStats), where losses were counted.
     const logLines: string[] = []
     await Promise.all(
       lossy.slice(0, LOG_PODS).map(async (n) => {

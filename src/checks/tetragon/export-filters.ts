@@ -15,7 +15,8 @@ export interface ExportFilterConfig {
 
 /**
  * The agent's export allow and deny lists, with the precedence the agent applies: flags > TETRAGON_* environment >
- * the chart's ConfigMap > the flag default "" (no filter) (tetragon.md §3.5, §3.6). Shared with validate.
+ * the chart's ConfigMap > the flag default "" (no filter) (viper precedence, cilium/tetragon v1.7.0
+ * docs/content/en/docs/reference/daemon-configuration.md). Shared with validate.
  */
 export function exportFilterConfig(ctx: CheckContext, signal?: AbortSignal): Promise<ExportFilterConfig> {
   return ctx.memo.get('tetragon.export-filters', async () => {
@@ -38,7 +39,7 @@ export function exportFilterConfig(ctx: CheckContext, signal?: AbortSignal): Pro
   })
 }
 
-/** The events tetractl validate and the cilium_tetragon pipeline expect: process exec/exit and kprobes (tetragon.md §2.5). */
+/** The events tetractl validate and the cilium_tetragon pipeline expect: process exec/exit and kprobes. */
 const NEEDED: EventType[] = ['PROCESS_EXEC', 'PROCESS_EXIT', 'PROCESS_KPROBE']
 /** A namespace nobody created yet, e.g. validate's probe namespace: an allow list naming namespaces drops it. */
 const NEW_NAMESPACE = 'tetractl-validate-new'
@@ -86,7 +87,7 @@ export const tetragonExportFilters: Check<CheckContext> = {
     }
     const judged = interest.map(judge)
     // Without --event-namespace, the chart's default deny (kube-system, cilium, host processes) is the documented
-    // behaviour (tetragon.md §2.3): reported, not a finding.
+    // behaviour (tetragon.exportDenyList in cilium/tetragon v1.7.0 install/kubernetes/tetragon/values.yaml): reported, not a finding.
     const byDefault = (n: string) => !explicit && CHART_DENIED_NAMESPACES.includes(n) && judge(n).dropped.length === NEEDED.length
     const dropped = judged.filter((j) => j.dropped.length > 0 && !byDefault(j.namespace))
     const defaultDropped = judged.filter((j) => byDefault(j.namespace)).map((j) => j.namespace)

@@ -26,7 +26,8 @@ export const grpcListensOnPodNetwork: Check<CheckContext> = {
         // Chart v1.7.0 made the unix socket the default (contrib/upgrade-notes/v1.7.0.md).
         return fail(`gRPC listens only on the unix socket ${addr.socketPath} (chart 1.7 default): no TCP port for a collector or the tetragon-grpc Service`, {hint, docs: DOCS.grpc, evidence})
       case 'loopback':
-        // Agents run with hostNetwork, so this is the node's loopback: a port-forward works, a collector does not (toolchain.md §12).
+        // Agents run with hostNetwork, so this is the node's loopback: a port-forward works, a collector does not
+        // (port-forward dials localhost in the pod's netns: containerd internal/cri/server/sandbox_portforward_linux.go).
         return fail(`gRPC listens on ${addr.host}:${addr.port} (the node's loopback; chart ≤1.6 default): the Service and collectors get connection refused`, {hint, docs: DOCS.grpc, evidence})
       case 'specific':
         return warn(`gRPC listens only on ${addr.host}:${addr.port}; with hostNetwork each node has its own IP, so this works on at most one node`, {hint, docs: DOCS.grpc, evidence})

@@ -6,7 +6,8 @@ import {agentsOr, grpcAgents, isOutcome, notReadyNote, podProblem, type Agents} 
 import {clusterRequires, handshake, handshakeProblem, handshakeWith, standaloneMode, TETRAGON_DOCS} from './api.js'
 import {serverAddress} from '../../cluster/server-address.js'
 
-// Two paths, because they fail differently (toolchain.md §12): the collector's path (a TCP connect from the cluster
+// Two paths, because they fail differently (a port-forward dials localhost in the pod's network namespace,
+// containerd internal/cri/server/sandbox_portforward_linux.go): the collector's path (a TCP connect from the cluster
 // network to the Service's endpoint, probed through the API server's services proxy) and the API handshake
 // (GetVersion through a port-forward, which dials localhost inside the pod and so also reaches a loopback bind).
 /** The collector's path, probed through the API server's services proxy (memoised so it can start early). */

@@ -3,8 +3,9 @@ import type {CheckContext} from '../context.js'
 import {perAgent} from './agents.js'
 import {clusterRequires, standaloneMode, TETRAGON_DOCS} from './api.js'
 
-// GetHealth always answers RUNNING (tetragon.md §1.2, §9 item 7): the real liveness signal is the standard
-// grpc.health.v1 service "liveness" on --health-server-address (:6789), which the chart's livenessProbe uses.
+// GetHealth always answers RUNNING: the real liveness signal is the standard
+// grpc.health.v1 service "liveness" on --health-server-address (:6789), which the chart's livenessProbe uses
+// (cilium/tetragon v1.7.0 pkg/health/server.go, install/kubernetes/tetragon/templates/_container_tetragon.tpl).
 export const tetragonLiveness: Check<CheckContext> = {
   id: 'tetragon.liveness',
   layer: 'tetragon',

@@ -5,7 +5,8 @@ import type {CheckContext} from '../context.js'
 import {apiOr, isOutcome, perAgent} from './agents.js'
 import {clusterRequires, standaloneMode, TETRAGON_DOCS} from './api.js'
 
-// Which kprobe calls make the events `tetractl validate` waits for (tetragon.md §6.3, §6.4).
+// Which kprobe calls make the events `tetractl validate` waits for (cilium/tetragon v1.7.0
+// examples/tracingpolicy/tcp-connect.yaml, examples/quickstart/file_monitoring.yaml).
 const NETWORK_CALLS = new Set(['tcp_connect'])
 const FILE_CALLS = new Set(['security_file_permission', 'security_file_open', 'fd_install', 'security_mmap_file'])
 const FILE_SYSCALL = /^(__\w+_)?sys_(read|openat|open|write)$/
@@ -18,7 +19,7 @@ interface PolicyResource {
   name: string
   namespace?: string
   calls: string[]
-  /** tcp_connect hooks whose selectors exclude destinations (NotDAddr), like the quickstart egress policy (§6.3). */
+  /** tcp_connect hooks whose selectors exclude destinations (NotDAddr), like the quickstart egress policy. */
   excludesDestinations: boolean
 }
 
@@ -53,7 +54,7 @@ async function readPolicyResources(ctx: CheckContext, signal?: AbortSignal): Pro
   }
 }
 
-/** TracingPolicyStatus (§1.3): loaded and healthy? Before v1.0.0 the state is packed into `info`. */
+/** TracingPolicyStatus (cilium/tetragon api/v1/tetragon/sensors.proto): loaded and healthy? Before v1.0.0 the state is packed into `info`. */
 function problem(p: JsonObject): string | undefined {
   const state = String(p.state ?? '')
   if (p.error) return String(p.error)
@@ -78,7 +79,7 @@ export const tetragonPolicies: Check<CheckContext> = {
       try {
         loaded = await h.access.client.listTracingPolicies()
       } catch (error) {
-        // ListTracingPolicies exists since v0.9.0 (tetragon.md §1.2).
+        // ListTracingPolicies exists since v0.9.0 (older agents answer UNIMPLEMENTED).
         if ((error as {kind?: string}).kind === 'unimplemented') return skip(`Tetragon ${h.version} has no ListTracingPolicies (added in v0.9.0)`, {version: h.version})
         throw error
       }

@@ -8,7 +8,7 @@ import {clusterRequires, TETRAGON_DOCS} from './api.js'
 export const TESTED_FROM = 'v1.0.0'
 export const TESTED_THROUGH = 'v1.7' // any v1.7.x
 
-/** A build that is not a release tag: `v1.8.0-pre.0-42-gabc` (git describe, tetragon.md §1.2), `-dirty`, `-rc.1`. */
+/** A build that is not a release tag: `v1.8.0-pre.0-42-gabc` (git describe at build time), `-dirty`, `-rc.1`. */
 export function isUnreleased(version: string): boolean {
   return parseVersion(version)?.suffix !== undefined
 }
@@ -30,7 +30,7 @@ export const tetragonVersion: Check<CheckContext> = {
       if (!v) {
         return warn(`GetVersion returned "${raw}", which is not a version tetractl can compare; results below assume the newest API`, {hint: upgrade, docs: TETRAGON_DOCS.versions, evidence})
       }
-      // GetEventsResponse / EventType numbering dates from v0.8.1; v0.8.0 is incompatible (tetragon.md §1.8 rule 6, §8).
+      // GetEventsResponse / EventType numbering dates from v0.8.1; v0.8.0 is incompatible (other enum numbers, process_dns).
       if (compareVersions(v, 'v0.8.1') < 0) {
         return fail(`Tetragon ${raw} is wire-incompatible with every current client (event type numbering changed in v0.8.1): collectors decode its events wrongly`, {
           hint: upgrade,

@@ -1,6 +1,7 @@
-// The Kibana side of setup (elastic.md §4): install the `cilium_tetragon` package through Fleet and,
+// The Kibana side of setup (Fleet EPM API): install the `cilium_tetragon` package through Fleet and,
 // with --agent-policy, add the seed-style package policy. The package has no gRPC input and its
-// released data stream defines no streams (elastic.md §1, §2.3): the policy cannot carry the
+// released data stream defines no streams (elastic/integrations packages/tetragon/manifest.yml and
+// data_stream/log/manifest.yml): the policy cannot carry the
 // Service address, and setup says so instead of pretending it configures a collector.
 import {PACKAGE_NAME} from '../../checks/elastic/facts.js'
 import type {KibanaHandle} from '../../clients/kibana.js'
@@ -17,7 +18,7 @@ export const NO_GRPC_INPUT_NOTE =
   'Elastic Agent does not dial the Service. Events reach Elasticsearch through the Filebeat sidecar the package documents.'
 
 export async function planKibana(kb: KibanaHandle, opts: {agentPolicy?: string; serviceAddress: string}): Promise<Planned[]> {
-  // 0.x versions are prerelease for Fleet (elastic.md §4).
+  // 0.x versions are prerelease for Fleet (elastic/kibana common/services/package_prerelease.ts).
   const r = await kb.request<PackageInfo>({method: 'GET', path: `/api/fleet/epm/packages/${PACKAGE_NAME}`, query: {prerelease: true}, ignore: [404]})
   const installed = r.body?.item?.status === 'installed'
   const version = r.body?.item?.installationInfo?.version ?? r.body?.item?.savedObject?.attributes?.version ?? r.body?.item?.version

@@ -6,7 +6,8 @@ import {DEFAULT_GRPC_PORT} from '../../cluster/facts.js'
 
 export type Values = Record<string, unknown>
 
-/** All interfaces, so the Service and collectors reach each node's agent (tetragon.md §3.4; agents use hostNetwork). */
+/** All interfaces, so the Service and collectors reach each node's agent (the chart's default is a unix socket since v1.7.0,
+ * localhost before; agents use hostNetwork). */
 export const GRPC_ADDRESS = `0.0.0.0:${DEFAULT_GRPC_PORT}`
 
 const isMap = (v: unknown): v is Values => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -20,7 +21,7 @@ export function deepMerge(base: Values, over: Values): Values {
 /**
  * The user's values with `tetragon.grpc.enabled: true` and `tetragon.grpc.address: 0.0.0.0:54321`.
  * A `server-address` in `tetragon.extraArgs` becomes a container flag, which wins over the ConfigMap
- * (tetragon.md §3.6), so it is set too when the user had one.
+ * (viper precedence, cilium/tetragon v1.7.0 docs/content/en/docs/reference/daemon-configuration.md), so it is set too when the user had one.
  */
 export function withGrpcValues(current: Values): Values {
   if (grpcValuesSet(current)) return current
@@ -32,8 +33,8 @@ export function withGrpcValues(current: Values): Values {
 
 /**
  * The values already mean gRPC on all interfaces: `enabled` unset is the chart default, true
- * (tetragon.md §3.3). Adding it anyway would change `.Values.tetragon`, whose checksum rolls every
- * agent pod (§3.9), for nothing.
+ * (cilium/tetragon v1.7.0 install/kubernetes/tetragon/values.yaml). Adding it anyway would change `.Values.tetragon`,
+ * whose checksum/configmap annotation rolls every agent pod (templates/daemonset.yaml), for nothing.
  */
 export function grpcValuesSet(current: Values): boolean {
   const t = (current.tetragon ?? {}) as Values

@@ -175,7 +175,8 @@ async function diagnose(sc: StageContext, at: Pick<ProbeTarget, 'namespace' | 'p
 }
 
 /**
- * The allow list is newline-separated JSON filters, any of which keeps an event (tetragon.md §2.3): appending a filter
+ * The allow list is newline-separated JSON filters, any of which keeps an event (chart value tetragon.exportAllowList, cilium/tetragon v1.7.0
+ * install/kubernetes/tetragon/values.yaml): appending a filter
  * on the probe's namespace lets it through. --set-json passes the chart value as one JSON string (Helm >= 3.10).
  */
 export function exportFilterHint(a: {allow?: string; because?: string; namespace: string; tetragonNamespace: string}): string {

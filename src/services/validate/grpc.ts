@@ -1,5 +1,5 @@
-// gRPC stage: the stream of the probe node's agent, subscribed before anything runs in the probe pod (GetEvents has
-// no replay, tetragon.md §1.2), proven live by a marker exec, then matched against the probe commands: their
+// gRPC stage: the stream of the probe node's agent, subscribed before anything runs in the probe pod (GetEvents is
+// a live stream with no replay), proven live by a marker exec, then matched against the probe commands: their
 // process_exec / process_exit and the kprobe events the loaded policies make.
 import type {Outcome} from '../../engine/types.js'
 import {openAgentStream, type AgentStream} from './agent.js'

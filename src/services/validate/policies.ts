@@ -1,6 +1,7 @@
-// Which TracingPolicies make the probe's kprobe events: a tcp_connect hook for curl (tetragon.md §6.3) and a
-// security_file_permission hook that selects a read of /etc/shadow for cat (§6.4). Without a policy Tetragon
-// emits only process_exec / process_exit (§6.1). Read from the TracingPolicy objects (their hooks) and the
+// Which TracingPolicies make the probe's kprobe events: a tcp_connect hook for curl (cilium/tetragon v1.7.0
+// examples/tracingpolicy/tcp-connect.yaml) and a security_file_permission hook that selects a read of /etc/shadow
+// for cat (examples/quickstart/file_monitoring.yaml). Without a policy Tetragon emits only process_exec / process_exit
+// (docs/content/en/docs/concepts/events.md). Read from the TracingPolicy objects (their hooks) and the
 // agent's ListTracingPolicies (what it has loaded, including policies added over gRPC or from files).
 import {listTracingPolicies, type TracingPolicyObject} from '../../clients/kube-objects.js'
 import type {KubeClient} from '../../clients/kube.js'
@@ -51,7 +52,7 @@ function argMatches(operator: string, values: string[], value: string): boolean 
   }
 }
 
-/** Does a hook's selector list let `args` through? Selectors are alternatives; matchArgs are ANDed (§6.4). */
+/** Does a hook's selector list let `args` through? Selectors are alternatives; matchArgs are ANDed (Tetragon selector semantics). */
 function selects(hook: NonNullable<TracingPolicyObject['spec']['kprobes']>[number], args: string[]): boolean {
   const selectors = hook.selectors ?? []
   if (selectors.length === 0) return true
@@ -63,7 +64,8 @@ function selects(hook: NonNullable<TracingPolicyObject['spec']['kprobes']>[numbe
 
 function agentState(p: JsonObject): {name: string; namespace?: string; enabled: boolean; state?: string} {
   const state = typeof p.state === 'string' ? p.state : undefined
-  // `state` since v1.1.0, `enabled` since v1.0.0, older agents pack it into `info` (tetragon.md §1.3).
+  // `state` since v1.1.0, `enabled` since v1.0.0, older agents pack it into `info`
+  // (cilium/tetragon api/v1/tetragon/sensors.proto TracingPolicyStatus).
   const enabled = state ? state === 'TP_STATE_ENABLED' : typeof p.enabled === 'boolean' ? p.enabled : !/enabled:false/.test(String(p.info ?? ''))
   return {name: String(p.name ?? ''), namespace: typeof p.namespace === 'string' ? p.namespace : undefined, enabled, state}
 }
@@ -104,7 +106,7 @@ export async function inspectPolicies(args: {kube: KubeClient; client?: Tetragon
 
   return {
     network: cover('network', NETWORK_CALLS, [], 'tcp_connect'),
-    // security_file_permission(file, mask): a read is MAY_READ = 4 (tetragon.md §6.4).
+    // security_file_permission(file, mask): a read is MAY_READ = 4 (cilium/tetragon v1.7.0 examples/quickstart/file_monitoring.yaml).
     file: cover('file', FILE_CALLS, ['/etc/shadow', '4'], 'security_file_permission for a read of /etc/shadow'),
     agentPolicies: agent?.map((p) => (p.namespace ? `${p.namespace}/${p.name}` : p.name)),
   }

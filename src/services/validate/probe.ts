@@ -10,7 +10,7 @@ import type {CommandName} from './types.js'
 
 /**
  * The default probe image (src/defaults.ts) runs as a non-root user, so the pod sets runAsUser 0: `cat /etc/shadow`
- * must be allowed to read for security_file_permission to fire (the read happens after open, tetragon.md §6.4).
+ * must be allowed to read for security_file_permission to fire (the hook fires on the read, which needs a successful open).
  */
 export {DEFAULT_IMAGE}
 export const MANAGED_BY = {'app.kubernetes.io/managed-by': 'tetractl'}

@@ -1,9 +1,10 @@
 // The Elasticsearch stage: wait (bounded, polling with backoff) for the documents of the probe's events, matched by
 // pod and process (exec_id as seen on the gRPC stream), then check the fields each profile expects:
-// - package: what the cilium_tetragon ingest pipeline sets (elastic.md §2.5, §2.7): event.dataset (constant_keyword
+// - package: what the cilium_tetragon ingest pipeline (elastic/integrations packages/tetragon/
+//   data_stream/log/elasticsearch/ingest_pipeline/default.yml) and mapping give: event.dataset (constant_keyword
 //   of the template, not in _source), process.executable, event.action "executed"/"end" on exec/exit only, message;
 //   the destination IP stays in cilium_tetragon.log.process_kprobe.args[].sock_arg.daddr.
-// - seed: what the commonly documented setup looks for (elastic.md §1): process.name, destination.ip, event.action,
+// - seed: what the commonly documented setup looks for: process.name, destination.ip, event.action,
 //   message, event.dataset — fields the package pipeline never sets, which is exactly what the seed's users meet.
 import type {EsHandle} from '../../clients/elasticsearch.js'
 import type {JsonObject, TetragonEventJson} from '../../tetragon/json.js'
@@ -46,7 +47,7 @@ function parseEvent(source: JsonObject): TetragonEventJson | undefined {
   for (const raw of [get(source, 'message'), get(source, 'event.original')]) {
     const text = Array.isArray(raw) ? raw[0] : raw
     if (typeof text !== 'string') continue
-    // A CRI line `<ts> stdout F {json}` (container log path, elastic.md §2.5) still carries the event.
+    // A CRI line `<ts> stdout F {json}` (read from the container log path; the package pipeline's json processor fails on it) still carries the event.
     const start = text.indexOf('{')
     if (start < 0) continue
     try {

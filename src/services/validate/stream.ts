@@ -1,5 +1,5 @@
 // The Tetragon stage: a GetEvents stream of the probe node's agent, filtered to the probe pod, opened before the
-// probe commands run (GetEvents has no replay, tetragon.md §1.2), and the matching of the probe's events in it.
+// probe commands run (GetEvents is live only, no replay), and the matching of the probe's events in it.
 import type {TetragonClient} from '../../clients/tetragon.js'
 import type {JsonObject, TetragonEventJson} from '../../tetragon/json.js'
 
@@ -21,8 +21,8 @@ export interface Subscription {
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /**
- * GetEventsRequest for one pod: allow_list [{namespace, pod_regex, event_set}] (Filter fields since v0.8.0 / v0.8.1,
- * tetragon.md §1.5, so every agent since v0.8.1 honours them).
+ * GetEventsRequest for one pod: allow_list [{namespace, pod_regex, event_set}] (Filter fields since v0.8.0 / v0.8.1
+ * in cilium/tetragon api/v1/tetragon/events.proto, so every agent since v0.8.1 honours them).
  */
 export function podFilter(namespace: string, pod: string): JsonObject {
   return {allow_list: [{namespace: [namespace], pod_regex: [`^${escapeRe(pod)}$`], event_set: ['PROCESS_EXEC', 'PROCESS_EXIT', 'PROCESS_KPROBE']}]}
@@ -127,5 +127,5 @@ export function filePath(e: TetragonEventJson): string | undefined {
   return undefined
 }
 
-/** Older samples carry `etc/shadow` without the leading slash: compare by suffix (tetragon.md §2.4). */
+/** Older samples carry `etc/shadow` without the leading slash: compare by suffix (2021–22 upstream doc samples). */
 export const isShadow = (path: string | undefined) => Boolean(path && (path === '/etc/shadow' || path.endsWith('etc/shadow')))

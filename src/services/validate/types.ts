@@ -29,7 +29,7 @@ export interface StepResult extends CheckResult {
   stage: Stage
 }
 
-/** The probe commands, in the order they run (tetragon.md §2.5, §6). */
+/** The probe commands, in the order they run: whoami needs no policy, curl and cat need a kprobe policy. */
 export type CommandName = 'whoami' | 'curl' | 'cat'
 
 export interface StepDef {
