@@ -1,6 +1,6 @@
 // Would the agent's JSON export keep an event? The export is a GetEvents listener whose request is the ConfigMap's
-// export-allowlist / export-denylist (one JSON Filter per line, tetragon.md §2.1, §2.3): an event passes when any
-// allow filter matches (fields inside one filter ANDed) and no deny filter matches (§1.5). An empty allow list keeps
+// export-allowlist / export-denylist (one JSON Filter per line; the exporter is itself a GetEvents listener, cilium/tetragon v1.7.0 pkg/exporter/exporter.go): an event passes when any
+// allow filter matches (fields inside one filter ANDed) and no deny filter matches (GetEventsRequest allow_list / deny_list). An empty allow list keeps
 // everything. Only the fields an event can be judged on here are evaluated; a filter using others (or a pod / binary
 // the caller did not name) makes the answer unknown. Shared by `validate` (the probe's events) and the doctor's
 // tetragon.export-filters (whole namespaces).
@@ -34,7 +34,7 @@ function filterMatches(f: Record<string, unknown>, e: ProbeEvent): Verdict {
   if (eventSet && eventSet.length > 0 && !eventSet.includes(e.type)) return false
   const ns = list('namespace')
   if (ns && ns.length > 0 && !ns.includes(e.namespace)) return false
-  // namespace_regex (v1.7.0, §1.5).
+  // namespace_regex (Filter field added in v1.7.0).
   const nsRe = list('namespace_regex')
   if (nsRe && nsRe.length > 0 && !nsRe.some((p) => re(p)?.test(e.namespace))) return false
   // health_check: true matches probe-initiated execs only; the events asked about here are not health checks.
@@ -108,12 +108,12 @@ export function exportKeeps(config: {allow?: string; deny?: string}, e: ProbeEve
   return {kept: unknown ? 'unknown' : true}
 }
 
-/** The chart's default lists (cilium/tetragon v1.7.0 values.yaml, tetragon.md §2.3). */
+/** The chart's default lists (cilium/tetragon v1.7.0 install/kubernetes/tetragon/values.yaml). */
 export const CHART_DEFAULT_ALLOW = '{"event_set":["PROCESS_EXEC", "PROCESS_EXIT", "PROCESS_KPROBE", "PROCESS_UPROBE", "PROCESS_TRACEPOINT", "PROCESS_LSM"]}'
 export const CHART_DEFAULT_DENY = '{"health_check":true}\n{"namespace":["", "cilium", "kube-system"]}'
 /** Namespaces the chart's default deny list drops ("" = host processes). */
 export const CHART_DENIED_NAMESPACES = ['', 'cilium', 'kube-system']
-/** Every event type the export can carry (§1.5 EventType), for "which types never reach the export". */
+/** Every event type the export can carry (EventType in cilium/tetragon v1.7.0 api/v1/tetragon/events.proto), for "which types never reach the export". */
 export const EXPORTABLE_TYPES = ['PROCESS_EXEC', 'PROCESS_EXIT', 'PROCESS_KPROBE', 'PROCESS_TRACEPOINT', 'PROCESS_LOADER', 'PROCESS_UPROBE', 'PROCESS_THROTTLE', 'PROCESS_LSM', 'PROCESS_USDT']
 
 /** Event types no allow filter lets through, whatever the namespace (only when every allow filter names event_set). */

@@ -1,8 +1,9 @@
-// Tetragon's JSON export form (tetragon.md §2.1: what `protojson.MarshalOptions{UseProtoNames: true}` produces) →
+// Tetragon's JSON export form (what `protojson.MarshalOptions{UseProtoNames: true}` produces,
+// cilium/tetragon v1.7.0 pkg/encoder/encoder.go) →
 // protobuf, for the lab's agents and for checking export lines against our proto. The other direction, protobuf →
 // JSON, is reference-json.ts (@bufbuild/protobuf) and, for the event stream, wire-json.ts.
 //
-// JSON → proto is tolerant (tetragon.md §1.8 rule 1): unknown keys and event types are reported as issues, never
+// JSON → proto is tolerant (new fields and event types arrive in every release): unknown keys and event types are reported as issues, never
 // thrown, so pre-OSS or newer-agent lines can be inspected.
 
 import type {Field, Message, OneOf, Type} from 'protobufjs'
@@ -26,7 +27,7 @@ export interface JsonIssue {
 type Int64 = number | string
 
 function fractionDigits(nanos: number): string {
-  // Go protojson prints 0, 3, 6 or 9 digits (tetragon.md §2.1 table).
+  // Go protojson prints 0, 3, 6 or 9 fractional digits for a Timestamp.
   if (nanos === 0) return ''
   if (nanos % 1_000_000 === 0) return '.' + String(nanos / 1_000_000).padStart(3, '0')
   if (nanos % 1000 === 0) return '.' + String(nanos / 1000).padStart(6, '0')
@@ -311,7 +312,7 @@ export interface ExportLineReport {
   parseError?: string
 }
 
-/** Check JSON export text (one event per line, §2.1) against our proto, line by line. Never throws. */
+/** Check JSON export text (one event per line) against our proto, line by line. Never throws. */
 export function inspectExportLines(text: string, variant: ApiVariant = 'current'): ExportLineReport[] {
   const out: ExportLineReport[] = []
   text.split('\n').forEach((raw, i) => {

@@ -1,4 +1,4 @@
-// Loads tetractl's hand-written .proto files (proto/, see tetragon.md §1) with protobufjs.
+// Loads tetractl's hand-written .proto files (proto/, after cilium/tetragon v1.7.0 api/v1/tetragon/*.proto) with protobufjs.
 // Google well-known types (timestamp, wrappers, duration, field_mask, any) resolve to protobufjs's bundled
 // definitions, so proto/ ships only our own files.
 //
@@ -19,9 +19,10 @@ export function protoDir(): string {
 }
 
 /**
- * API variants tetractl knows. `current` is v1.7.0, the latest release (tetragon.md "About this document").
+ * API variants tetractl knows. `current` is v1.7.0, the latest release at the time of writing.
  * `v1.0` is the current proto as agents before v1.1.0 sent it: Pod field 3 was `repeated string labels`, a number
- * v1.6.0 reused for `uid` (tetragon.md §1.6 Pod, §9.16). `v0.8.0` is the first release's own proto (§1.8 rule 6).
+ * v1.6.0 reused for `uid` (api/v1/tetragon/tetragon.proto Pod). `v0.8.0` is the first release's own proto
+ * (other EventType numbers, process_dns).
  * Pick one with apiVariantFor (versions.ts).
  */
 export type ApiVariant = 'current' | 'v1.0' | 'v0.8.0'
@@ -33,11 +34,11 @@ const FILES: Record<Exclude<ApiVariant, 'v1.0'>, {dir: string; files: string[]}>
       'tetragon/sensors.proto',
       'tetragon/eventlogservice.proto',
       'grpc/health/v1/health.proto',
-      // protobufjs's bundled copy: needed to render GetInfoResponse.conf values (Any of ListValue, §1.3).
+      // protobufjs's bundled copy: needed to render GetInfoResponse.conf values (Any of ListValue, cilium/tetragon v1.7.0 pkg/tetragoninfo/info.go).
       'google/protobuf/struct.proto',
     ],
   },
-  // v0.8.0 had a single tetragon.proto with another EventType numbering (tetragon.md §1.1, §1.5).
+  // v0.8.0 had a single tetragon.proto with another EventType numbering (cilium/tetragon v0.8.0 api/v1/tetragon/tetragon.proto).
   'v0.8.0': {dir: 'tetragon-v0.8.0', files: ['tetragon/tetragon.proto']},
 }
 
@@ -64,7 +65,7 @@ export function loadRoot(variant: ApiVariant = 'current'): Root {
 
 const isTypeJson = (o: protobuf.AnyNestedObject | undefined): o is protobuf.IType => o !== undefined && 'fields' in o
 
-/** The current proto with Pod field 3 back to `repeated string labels` (v0.8.0 – v1.0.3, tetragon.md §1.8). */
+/** The current proto with Pod field 3 back to `repeated string labels` (v0.8.0 – v1.0.3). */
 function preV11Root(): Root {
   const json = loadRoot('current').toJSON()
   const tetragon = json.nested?.tetragon

@@ -1,5 +1,5 @@
 // The reference protobuf → JSON decoder: @bufbuild/protobuf's `toJson`, a conformant implementation of the proto3
-// JSON mapping (the one Go's protojson implements, which Tetragon's JSON export uses, tetragon.md §2.1), with
+// JSON mapping (the one Go's protojson implements, which Tetragon's JSON export uses, cilium/tetragon v1.7.0 pkg/encoder/encoder.go), with
 // `useProtoFieldName` for the snake_case keys of `protojson.MarshalOptions{UseProtoNames: true}`.
 //
 // Its descriptors are built at run time from the protobufjs reflection of the vendored protos (proto.ts), so the

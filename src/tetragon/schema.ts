@@ -1,6 +1,6 @@
 // Unknown-field detection on raw GetEventsResponse bytes: which field numbers (and where) our proto does not know,
 // which event oneof numbers are unknown, and wire-level anomalies that betray an agent/collector proto mismatch
-// ("protobuf decoding failure", tetragon.md §1.8). protobufjs drops unknown fields while decoding, so this walks the
+// ("protobuf decoding failure"). protobufjs drops unknown fields while decoding, so this walks the
 // wire format itself, guided by the protobufjs Type.
 
 import type {Field, Type} from 'protobufjs'
@@ -40,7 +40,7 @@ export interface SchemaInspection {
   clean: boolean
 }
 
-// Field numbers whose meaning changed across releases (tetragon.md §1.5, §1.6, §1.8 "Removed or renamed items").
+// Field numbers whose meaning changed across releases (cilium/tetragon api/v1/tetragon/*.proto compared across tags).
 const HISTORY: Record<string, Record<number, string>> = {
   'tetragon.GetEventsResponse': {
     14: 'process_dns (ProcessDns): v0.8.0 only, removed in v0.8.1 — the agent speaks the incompatible v0.8.0 API',
@@ -51,7 +51,7 @@ const HISTORY: Record<string, Record<number, string>> = {
 }
 
 // GetEventsResponse numbers in the event oneof ranges: events use 1–999 and 40000+, common keys 1000–1004
-// (tetragon.md §1.5). Reserved 2–4, 6–8, 13–26 once held removed event types.
+// (cilium/tetragon v1.7.0 api/v1/tetragon/events.proto). Reserved 2–4, 6–8, 13–26 once held removed event types.
 const RESERVED_EVENT_NUMBERS = (n: number) => (n >= 2 && n <= 4) || (n >= 6 && n <= 8) || (n >= 13 && n <= 26)
 const isEventNumber = (n: number) => n < 1000 || n >= 40000
 

@@ -1,6 +1,7 @@
 // Tetragon version facts: lenient version parsing, which RPCs / fields / metric names exist in which release.
 // Pure data and functions (no grpc, no protobufjs): safe to import from checks.
-// Sources: tetragon.md §1.2 (RPCs), §1.3–§1.8 ("since" columns), §2.3 (export filters), §4.3 (metric names), §8.
+// Sources: cilium/tetragon api/v1/tetragon/*.proto compared across tags v0.8.0 to v1.7.0 (RPCs, fields), the chart's
+// install/kubernetes/tetragon/values.yaml per tag (export filters), contrib/upgrade-notes/v1.2.0.md, v1.3.0.md (metrics).
 
 export interface TetragonVersion {
   major: number
@@ -11,7 +12,7 @@ export interface TetragonVersion {
   raw: string
 }
 
-/** `v1.7.0`, `1.7.0`, `v1.7.0-pre.0-123-gabcdef` (git describe, §1.2) → parts; undefined when unparsable. */
+/** `v1.7.0`, `1.7.0`, `v1.7.0-pre.0-123-gabcdef` (git describe at build time) → parts; undefined when unparsable. */
 export function parseVersion(text: string): TetragonVersion | undefined {
   const m = /^\s*v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+](.*))?\s*$/.exec(text)
   if (!m) return undefined
@@ -43,7 +44,7 @@ export function inRange(version: string, since: string, until?: string): boolean
   return compareVersions(version, since) >= 0 && (until === undefined || compareVersions(version, until) < 0)
 }
 
-// ---- RPCs (§1.2) ----------------------------------------------------------------------------------
+// ---- RPCs (sensors.proto) ----------------------------------------------------------------------------------
 
 export const RPCS: Record<string, {since: string; removedIn?: string; note?: string}> = {
   GetEvents: {since: 'v0.8.0'},
@@ -73,7 +74,7 @@ export function hasRpc(version: string, rpc: string): boolean {
   return r !== undefined && inRange(version, r.since, r.removedIn)
 }
 
-/** GetEventsResponse / EventType numbering changed in v0.8.1; v0.8.0 is incompatible (§1.8 rule 6, §8). */
+/** GetEventsResponse / EventType numbering changed in v0.8.1; v0.8.0 is incompatible (other enum numbers, process_dns). */
 export function hasLegacyEventNumbering(version: string): boolean {
   const v = parseVersion(version)
   return v !== undefined && compareVersions(v, 'v0.8.1') < 0
@@ -81,8 +82,8 @@ export function hasLegacyEventNumbering(version: string): boolean {
 
 /**
  * Which proto decodes an agent's events (the ApiVariant names of src/tetragon/proto.ts, kept as plain strings so
- * this module stays free of protobufjs): v0.8.0 speaks its own API (§1.8 rule 6); before v1.1.0 Pod field 3 is
- * `labels` (repeated string), which the current proto would read as `uid` (§1.6 Pod, §9.16). An unknown version
+ * this module stays free of protobufjs): v0.8.0 speaks its own API (single tetragon.proto, other numbering); before v1.1.0 Pod field 3 is
+ * `labels` (repeated string), which the current proto would read as `uid` (number 3 reused in v1.6.0). An unknown version
  * is taken as the newest release.
  */
 export function apiVariantFor(version: string | undefined): 'current' | 'v1.0' | 'v0.8.0' {
@@ -91,7 +92,7 @@ export function apiVariantFor(version: string | undefined): 'current' | 'v1.0' |
   return inRange(version, 'v1.1.0') ? 'current' : 'v1.0'
 }
 
-// ---- Fields per release (§1.3–§1.6 "since" columns) -----------------------------------------------
+// ---- Fields per release (the proto files per tag) -----------------------------------------------
 
 /** message → field → first release. Fields not listed are as old as their message. */
 export const FIELD_SINCE: Record<string, Record<string, string>> = {
@@ -146,7 +147,7 @@ export const FIELD_SINCE: Record<string, Record<string, string>> = {
   DeleteTracingPolicyRequest: {namespace: 'v1.2.0'},
 }
 
-/** Message types introduced after v0.8.0 (§1.5, §1.6). */
+/** Message types introduced after v0.8.0 (events.proto, tetragon.proto per tag). */
 export const MESSAGE_SINCE: Record<string, string> = {
   ProcessLoader: 'v0.9.0', ProcessUprobe: 'v0.9.0', RateLimitInfo: 'v0.10.0', ProcessThrottle: 'v1.2.0', ProcessLsm: 'v1.2.0',
   ProcessUsdt: 'v1.6.0', UserNamespace: 'v0.11.0', ProcessCredentials: 'v0.11.0', BinaryProperties: 'v1.0.0',
@@ -158,14 +159,14 @@ export function fieldExistsIn(version: string, message: string, field: string): 
   return since === undefined || inRange(version, since)
 }
 
-/** Filter fields a `version` agent does not know and silently ignores (matching MORE events, §1.5). */
+/** Filter fields a `version` agent does not know and silently ignores (matching MORE events; Filter in events.proto). */
 export function filterFieldsIgnoredBy(version: string, filter: Record<string, unknown>): string[] {
   return Object.keys(filter).filter((k) => !fieldExistsIn(version, 'Filter', k))
 }
 
-// ---- JSON export filters (§2.3) -------------------------------------------------------------------
+// ---- JSON export filters (chart values.yaml) -------------------------------------------------------------------
 
-/** Helm default `tetragon.exportAllowList` for a chart/agent version (history in §2.3). */
+/** Helm default `tetragon.exportAllowList` for a chart/agent version (UPROBE from v0.10, TRACEPOINT v1.0, LSM v1.2). */
 export function defaultExportAllowList(version: string): Array<{event_set: string[]}> {
   const set = ['PROCESS_EXEC', 'PROCESS_EXIT', 'PROCESS_KPROBE']
   if (inRange(version, 'v0.10.0')) set.push('PROCESS_UPROBE')
@@ -174,12 +175,12 @@ export function defaultExportAllowList(version: string): Array<{event_set: strin
   return [{event_set: set}]
 }
 
-/** Helm default `tetragon.exportDenyList`, unchanged since v0.8.0 (§2.3). */
+/** Helm default `tetragon.exportDenyList`, unchanged since v0.8.0 (cilium/tetragon install/kubernetes/tetragon/values.yaml). */
 export function defaultExportDenyList(): Array<Record<string, unknown>> {
   return [{health_check: true}, {namespace: ['', 'cilium', 'kube-system']}]
 }
 
-// ---- Metric names (§4.3) --------------------------------------------------------------------------
+// ---- Metric names (pkg/metrics per tag, contrib/upgrade-notes) --------------------------------------------------------------------------
 
 export interface LostEventMetricNames {
   perfLost: string
@@ -242,7 +243,7 @@ export function lostEventMetricNames(version: string): LostEventMetricNames {
     queueReceived: 'tetragon_observer_ringbuf_queue_events_received_total',
     bpfMissed: 'tetragon_bpf_missed_events_total',
     notifyOverflow: 'tetragon_notify_overflowed_events_total',
-    // v1.2.x keeps the v1.0 name; renamed in v1.3.0 (§4.3).
+    // v1.2.x keeps the v1.0 name; renamed in v1.3.0 (cilium/tetragon contrib/upgrade-notes/v1.3.0.md).
     rateLimitDropped: inRange(version, 'v1.3.0') ? 'tetragon_export_ratelimit_events_dropped_total' : 'tetragon_ratelimit_dropped_total',
     ...exported,
   }

@@ -8,7 +8,7 @@
 // reference, @bufbuild/protobuf's proto3 JSON mapping):
 // declaration-order keys, zero values omitted for fields without presence, 64-bit integers as strings, enums as
 // names (unknown numbers stay numbers), bytes as base64, wrappers as bare values, Timestamps in RFC 3339 with 0/3/6/9
-// fractional digits, map keys sorted by their UTF-8 bytes as Go does (tetragon.md §2.1).
+// fractional digits, map keys sorted by their UTF-8 bytes as Go does (google.golang.org/protobuf encoding/protojson).
 //
 // Whatever it does not handle exactly like the reference throws NeedsReference, and the caller uses the reference
 // for that message: groups, a singular message field or two members of one oneof present twice (merge rules the
