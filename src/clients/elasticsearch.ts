@@ -1,7 +1,7 @@
 // Elasticsearch access for tetractl: configuration from flags and environment, validated up front with
-// one-line errors naming the flag or variable to fix, the official 8.19 client (works against 8.x and
-// 9.x servers: it sends compatible-with=8, while 8.x servers refuse the 9.x client's =9, elastic/elasticsearch-js#2909) loaded lazily, bounded retries with backoff on
-// 429/502/503/504, and translation of client errors (product check, 401, 403, DNS, TLS). Never puts a
+// one-line errors naming the flag or variable to fix, the official 8.19 client (its compatible-with=8
+// suits 8.x and 9.x servers; 8.x servers refuse the 9.x client's =9, elastic/elasticsearch-js#2909) loaded lazily,
+// bounded retries with backoff on 429/502/503/504, and translation of client errors (product check, 401, 403, DNS, TLS). Never puts a
 // secret into an error, a log line or evidence.
 
 import {existsSync, readFileSync} from 'node:fs'

@@ -107,7 +107,8 @@ export interface TracingPolicyObject {
 }
 
 /**
- * TracingPolicy (cluster-wide) and TracingPolicyNamespaced objects in `namespace` (cilium.io/v1alpha1, cilium/tetragon v1.7.0 install/kubernetes/tetragon/crds-yaml/).
+ * TracingPolicy (cluster-wide) and TracingPolicyNamespaced objects in `namespace`
+ * (cilium.io/v1alpha1, cilium/tetragon v1.7.0 install/kubernetes/tetragon/crds-yaml/).
  * `undefined` when the CRDs are not installed.
  */
 export async function listTracingPolicies(kube: KubeClient, namespace: string, signal?: AbortSignal): Promise<TracingPolicyObject[] | undefined> {

@@ -217,7 +217,8 @@ export interface TetragonConnectOptions {
 }
 
 export interface TetragonStreamEvent {
-  /** Decoded in the JSON export's form: protojson with proto field names (cilium/tetragon v1.7.0 pkg/encoder/encoder.go); `{}` when the bytes could not be decoded (see unknown.decodeError). */
+  /** Decoded in the JSON export's form (protojson, proto field names; cilium/tetragon v1.7.0 pkg/encoder/encoder.go);
+   * `{}` when the bytes could not be decoded (see unknown.decodeError). */
   json: TetragonEventJson
   /** The GetEventsResponse bytes as received. */
   raw: Buffer
@@ -269,7 +270,8 @@ export interface StreamOptions {
   variant?: ApiVariant
 }
 
-/** GetInfoResponse.conf → {key: bare value} (values are Any-wrapped StringValue/BoolValue/Int64Value/ListValue, cilium/tetragon v1.7.0 pkg/tetragoninfo/info.go). */
+/** GetInfoResponse.conf → {key: bare value} (values are Any-wrapped StringValue/BoolValue/Int64Value/ListValue,
+ * cilium/tetragon v1.7.0 pkg/tetragoninfo/info.go). */
 export function infoConfig(info: JsonObject): Record<string, JsonValue> {
   const out: Record<string, JsonValue> = {}
   for (const c of (info.conf as JsonObject[] | undefined) ?? []) {

@@ -1,7 +1,7 @@
 // Would the agent's JSON export keep an event? The export is a GetEvents listener whose request is the ConfigMap's
-// export-allowlist / export-denylist (one JSON Filter per line; the exporter is itself a GetEvents listener, cilium/tetragon v1.7.0 pkg/exporter/exporter.go): an event passes when any
-// allow filter matches (fields inside one filter ANDed) and no deny filter matches (GetEventsRequest allow_list / deny_list). An empty allow list keeps
-// everything. Only the fields an event can be judged on here are evaluated; a filter using others (or a pod / binary
+// export-allowlist / export-denylist (one JSON Filter per line; cilium/tetragon v1.7.0 pkg/exporter/exporter.go):
+// an event passes when any allow filter matches (fields inside one filter ANDed) and no deny filter matches
+// (GetEventsRequest allow_list / deny_list). An empty allow list keeps everything. Only the fields an event can be judged on here are evaluated; a filter using others (or a pod / binary
 // the caller did not name) makes the answer unknown. Shared by `validate` (the probe's events) and the doctor's
 // tetragon.export-filters (whole namespaces).
 
@@ -113,7 +113,8 @@ export const CHART_DEFAULT_ALLOW = '{"event_set":["PROCESS_EXEC", "PROCESS_EXIT"
 export const CHART_DEFAULT_DENY = '{"health_check":true}\n{"namespace":["", "cilium", "kube-system"]}'
 /** Namespaces the chart's default deny list drops ("" = host processes). */
 export const CHART_DENIED_NAMESPACES = ['', 'cilium', 'kube-system']
-/** Every event type the export can carry (EventType in cilium/tetragon v1.7.0 api/v1/tetragon/events.proto), for "which types never reach the export". */
+/** Every event type the export can carry (EventType, cilium/tetragon v1.7.0 api/v1/tetragon/events.proto),
+ * for "which types never reach the export". */
 export const EXPORTABLE_TYPES = ['PROCESS_EXEC', 'PROCESS_EXIT', 'PROCESS_KPROBE', 'PROCESS_TRACEPOINT', 'PROCESS_LOADER', 'PROCESS_UPROBE', 'PROCESS_THROTTLE', 'PROCESS_LSM', 'PROCESS_USDT']
 
 /** Event types no allow filter lets through, whatever the namespace (only when every allow filter names event_set). */

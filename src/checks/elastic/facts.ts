@@ -10,7 +10,8 @@ import type {Outcome} from '../../engine/types.js'
 import type {ElasticCheckContext, ElasticProfile} from './context.js'
 import {labelHint} from '../../engine/runner.js'
 
-/** The package's dataset, data stream logs-cilium_tetragon.log-default (elastic/integrations packages/tetragon/data_stream/log/fields/base-fields.yml). */
+/** The package's dataset (event.dataset in elastic/integrations packages/tetragon/data_stream/log/fields/base-fields.yml):
+ * data stream logs-cilium_tetragon.log-default. */
 export const PACKAGE_DATASET = 'cilium_tetragon.log'
 /** The dataset the commonly documented setup uses; the package never writes it. */
 export const DOCUMENTED_DATASET = 'tetragon.log'
@@ -76,7 +77,8 @@ export const INSTEAD: Record<string, string> = {
 
 const EVENT_KEYS = ['process_exec', 'process_exit', 'process_kprobe'] as const
 
-/** Mapped `type: nested` by the package's fields.yml (elastic/integrations packages/tetragon/data_stream/log/fields/fields.yml): visible only to `nested` queries. */
+/** Mapped `type: nested` (elastic/integrations packages/tetragon/data_stream/log/fields/fields.yml):
+ * visible only to `nested` queries. */
 export const KPROBE_ARGS = 'cilium_tetragon.log.process_kprobe.args'
 
 /** The fields es.fields counts. */

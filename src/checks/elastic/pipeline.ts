@@ -7,7 +7,8 @@ export const INSTALL_HINT =
   'curl -sS -X POST "$KIBANA_URL/api/fleet/epm/packages/cilium_tetragon" -H "kbn-xsrf: true" -H "Authorization: ApiKey $KIBANA_API_KEY"\n' +
   '# or in Kibana: Integrations → Cilium Tetragon, enable "Display beta integrations", then "Add integration only"'
 
-/** The package pipeline's signature processors (elastic/integrations packages/tetragon/data_stream/log/elasticsearch/ingest_pipeline/default.yml). */
+/** The package pipeline's signature processors
+ * (elastic/integrations packages/tetragon/data_stream/log/elasticsearch/ingest_pipeline/default.yml). */
 export function looksLikePackagePipeline(p: PipelineInfo): string[] {
   const processors = p.processors ?? []
   const tags = new Set(processors.map((x) => String(Object.values(x)[0]?.tag ?? '')))

@@ -44,7 +44,8 @@ export const tetragonDaemonSetReady: Check<CheckContext> = {
       })
     }
     if (desired < nodes) {
-      // The chart tolerates every taint (operator: Exists in the cilium/tetragon v1.7.0 Helm chart), so a node without an agent is a nodeSelector/affinity choice or a scheduling problem.
+      // The chart tolerates every taint (operator: Exists in the cilium/tetragon v1.7.0 Helm chart),
+      // so a node without an agent is a nodeSelector/affinity choice or a scheduling problem.
       return warn(`${name}: agents scheduled on ${desired} of ${nodes} nodes; events from the other ${nodes - desired} are not collected`, {
         hint: `kubectl -n ${install.namespace} get ds ${ds.metadata?.name} -o jsonpath='{.spec.template.spec.nodeSelector}{.spec.template.spec.affinity}'`,
         docs: DOCS.install,

@@ -16,7 +16,8 @@ export const exportSidecarRunning: Check<CheckContext> = {
     const ns = install.namespace
     const sidecars = pods.flatMap((p) => p.containers.filter((c) => c.name === 'export-stdout').map((c) => ({pod: p.name, ...c})))
     if (sidecars.length === 0) {
-      // export.mode "" removes the sidecar (cilium/tetragon v1.7.0 install/kubernetes/tetragon/values.yaml); the export file may still be read by another shipper.
+      // export.mode "" removes the sidecar (cilium/tetragon v1.7.0 install/kubernetes/tetragon/values.yaml);
+      // the export file may still be read by another shipper.
       return warn('no export-stdout container in the agent pods (export.mode is empty): nothing tails the JSON export file inside the pod', {
         hint: `helm upgrade ${install.daemonSet?.metadata?.name ?? 'tetragon'} cilium/tetragon -n ${ns} --reuse-values --set export.mode=stdout`,
         docs: DOCS.export,

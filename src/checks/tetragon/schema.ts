@@ -76,7 +76,8 @@ export const tetragonSchema: Check<CheckContext> = {
       }
       const legacy = hasLegacyEventNumbering(h.version)
       if (legacy) {
-        // v0.8.0's single tetragon.proto: other EventType numbers, process_dns (#14), Pod.labels (#3) (cilium/tetragon v0.8.0 api/v1/tetragon/tetragon.proto).
+        // v0.8.0's single tetragon.proto: other EventType numbers, process_dns (#14), Pod.labels (#3)
+        // (cilium/tetragon v0.8.0 api/v1/tetragon/tetragon.proto).
         return warn(`Tetragon ${h.version} speaks the v0.8.0 API (legacy EventType numbering, process_dns, Pod.labels): ${list.length ? `${list.length} decoding problem${list.length === 1 ? '' : 's'} in ${n} events, e.g. ${list[0]!.what}` : `${n} events read; filters by event type and newer fields do not work`}`, {
           hint: 'helm upgrade tetragon cilium/tetragon -n kube-system --reuse-values --version 1.7.0  # a release >= v1.0.0 speaks the API tetractl reads',
           docs: TETRAGON_DOCS.versions,

@@ -47,7 +47,8 @@ function parseEvent(source: JsonObject): TetragonEventJson | undefined {
   for (const raw of [get(source, 'message'), get(source, 'event.original')]) {
     const text = Array.isArray(raw) ? raw[0] : raw
     if (typeof text !== 'string') continue
-    // A CRI line `<ts> stdout F {json}` (read from the container log path; the package pipeline's json processor fails on it) still carries the event.
+    // A CRI line `<ts> stdout F {json}` (read from the container log path; the package pipeline's json processor
+    // fails on it) still carries the event.
     const start = text.indexOf('{')
     if (start < 0) continue
     try {
