@@ -257,7 +257,7 @@ export async function createEsHandle(opts: EsConnectionOptions): Promise<EsHandl
         return new EsUnreachableError(`Elasticsearch answered ${status}${type ? ` ${type}` : ''} ${maxRetries + 1} times in a row: ${reason}`, `The cluster is overloaded or unavailable; check GET _cluster/health and retry (${ES_SETTINGS.url}).`, status)
       }
       if (status === 400 && type === 'media_type_header_exception') {
-        return new EsUnreachableError(`Elasticsearch refused the client's REST compatibility headers: ${redact(serverText(body.error?.caused_by?.reason ?? reason))}`, 'Use an 8.x client against an 8.x server (elastic.md §7).', 400)
+        return new EsUnreachableError(`Elasticsearch refused the client's REST compatibility headers: ${redact(serverText(body.error?.caused_by?.reason ?? reason))}`, 'Use an 8.x client against an 8.x server (elastic/elasticsearch-js#2909).', 400)
       }
       return new EsRequestError(`Elasticsearch answered ${status}${type ? ` ${type}` : ''}: ${reason}`, undefined, status, type)
     }

@@ -5,7 +5,7 @@ import {CHART_DEFAULT_ALLOW, CHART_DEFAULT_DENY, exportKeeps, parseFilterLines, 
 
 const chart = {allow: CHART_DEFAULT_ALLOW, deny: CHART_DEFAULT_DENY}
 
-describe('export filters (tetragon.md §2.3, §1.5)', () => {
+describe('export filters (the agent export allow/deny lists)', () => {
   it('chart defaults: kube-system, cilium and host processes dropped, other namespaces kept', () => {
     expect(exportKeeps(chart, {type: 'PROCESS_EXEC', namespace: 'default'}).kept).toBe(true)
     expect(exportKeeps(chart, {type: 'PROCESS_KPROBE', namespace: 'kube-system'})).toEqual({kept: false, because: 'export-denylist {"namespace":["","cilium","kube-system"]} drops PROCESS_KPROBE in namespace kube-system'})

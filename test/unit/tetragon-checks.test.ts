@@ -65,7 +65,7 @@ describe('versions and the services proxy', () => {
 
 describe('events: compact form and filters', () => {
   const proc = {binary: '/bin/cat', arguments: '/etc/shadow', pod: {namespace: 'default', name: 'xwing'}}
-  it('formats like tetra getevents -o compact (tetragon.md §6.4)', () => {
+  it('formats like tetra getevents -o compact (cilium/tetragon pkg/encoder)', () => {
     expect(formatCompact({process_exec: {process: proc}, node_name: 'n'})).toBe('🚀 process default/xwing /bin/cat /etc/shadow')
     expect(formatCompact({process_exit: {process: proc}, node_name: 'n'})).toBe('💥 exit    default/xwing /bin/cat /etc/shadow 0')
     expect(formatCompact({process_exit: {process: proc, signal: 'SIGKILL'}})).toBe('💥 exit    default/xwing /bin/cat /etc/shadow SIGKILL')

@@ -14,7 +14,7 @@ interface PackageInfo {
 export const PACKAGE_POLICY_NAME = 'cilium_tetragon-tetractl'
 
 export const NO_GRPC_INPUT_NOTE =
-  `the ${PACKAGE_NAME} package has no gRPC input (its only input is filestream, with no streams in released versions; elastic.md §1, §2.3): ` +
+  `the ${PACKAGE_NAME} package has no gRPC input (its only input is filestream, with no streams in released versions; see the package's data_stream/log/manifest.yml in elastic/integrations): ` +
   'Elastic Agent does not dial the Service. Events reach Elasticsearch through the Filebeat sidecar the package documents.'
 
 export async function planKibana(kb: KibanaHandle, opts: {agentPolicy?: string; serviceAddress: string}): Promise<Planned[]> {

@@ -327,7 +327,7 @@ export async function planPolicies(writer: KubeWriter, kinds: PolicyKind[], sign
       summary = `not needed: TracingPolicy ${other.metadata.name} already hooks ${kind === 'network' ? 'tcp_connect' : 'security_file_permission for reads of /etc/shadow'} (a second policy would duplicate every event)`
     } else {
       change = 'create'
-      summary = `create by server-side apply (field manager ${FIELD_MANAGER}): ${kind === 'network' ? 'tcp_connect/tcp_close/tcp_sendmsg events (tetragon.md §6.3)' : 'reads of sensitive files such as /etc/shadow (tetragon.md §6.4)'}`
+      summary = `create by server-side apply (field manager ${FIELD_MANAGER}): ${kind === 'network' ? 'tcp_connect/tcp_close/tcp_sendmsg events (cilium/tetragon examples/tracingpolicy/tcp-connect.yaml)' : 'reads of sensitive files such as /etc/shadow (cilium/tetragon examples/quickstart/file_monitoring.yaml)'}`
     }
     return {id: `policy:${desired.metadata.name}`, title, change, summary, detail: change === 'none' ? [] : YAML.stringify(desired).trimEnd().split('\n'), kind, desired}
   })
