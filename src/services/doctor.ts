@@ -140,9 +140,13 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
     run,
     failOn: flags['fail-on'] as FailOn,
   })
+  let diagnosed: Report | undefined
   if (flags.fix && k && !interruption.reason()) {
     // doctor is read-only unless --fix: the fixes live in their own service, which re-runs the affected checks.
     const {applyFixes} = await import('./fix.js')
+    // The diagnosis comes first, then the plan, then the question (issue #14 item 5): the user sees why before what.
+    if (!args.json) args.log(renderHuman(report, {color, verbose: flags.verbose}))
+    diagnosed = report
     report = await applyFixes({
       report,
       kube: k,
@@ -162,7 +166,8 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
     json: args.json,
     junit: flags.junit,
     log: args.log,
-    human: (r) => (stream ? progress.finish(r).join('\n') : renderHuman(r, {color, verbose: flags.verbose})),
+    // With --fix the diagnosis is already on screen; the report again only when the fixes changed it (the re-run's).
+    human: (r) => (stream ? progress.finish(r).join('\n') : flags.fix && r === diagnosed ? '' : renderHuman(r, {color, verbose: flags.verbose})),
     errorLine,
     // Under a streamed report the fix is printed whole above; a wrapped copy of a command would not paste.
     fixInError: !wrapErrors,

@@ -51,6 +51,44 @@ describe('doctor --fix --yes', () => {
   })
 })
 
+/** Index of the first match in `text`, failing the test with the whole output when there is none. */
+function at(text: string, re: RegExp): number {
+  const i = text.search(re)
+  if (i < 0) throw new Error(`no ${re} in:\n${text}`)
+  return i
+}
+
+describe('doctor --fix: diagnosis, then plan, then the question (issue #14 item 5)', () => {
+  it('--yes: the diagnosis (its failures and summary) comes before the plan, the plan before the changes and the re-run', async () => {
+    await withLab('no-service', async (h) => {
+      const res = await h.cli(['doctor', '--fix', '--yes', ...LAYERS])
+      expect(res.code, `${res.stdout}\n${res.stderr}`).toBe(0)
+      const out = res.stdout
+      const diagnosis = at(out, /× service\.exists|service\.exists.*\bfail/)
+      const diagnosisSummary = at(out, /Summary: .*[1-9]\d* failed/)
+      const plan = at(out, /--fix: changes for service\.exists/)
+      const applied = at(out, /✔ Service kube-system\/tetragon-grpc/)
+      const rerun = at(out, /--fix: re-ran /)
+      expect(diagnosis).toBeLessThan(diagnosisSummary)
+      expect(diagnosisSummary).toBeLessThan(plan)
+      expect(plan).toBeLessThan(applied)
+      expect(applied).toBeLessThan(rerun)
+      // The report after the re-run closes the output.
+      expect(out.slice(rerun)).toMatch(/Summary: \d+ passed, \d+ warnings?, 0 failed/)
+    })
+  })
+
+  it('without a terminal and without --yes: the diagnosis, then the plan, then the refusal (exit 2)', async () => {
+    await withLab('no-service', async (h) => {
+      const res = await h.cli(['doctor', '--fix', ...LAYERS])
+      expect(res.code).toBe(2)
+      expect(at(res.stdout, /Summary: .*[1-9]\d* failed/)).toBeLessThan(at(res.stdout, /\+ Service kube-system\/tetragon-grpc: create/))
+      expect(oneLineError(res)).toMatch(/no terminal to ask on/)
+      expect(h.writes()).toEqual([])
+    })
+  })
+})
+
 describe('doctor --fix without --yes', () => {
   it('refuses without a terminal, changes nothing, exit 2', async () => {
     await withLab('no-service', async (h) => {
