@@ -112,9 +112,13 @@ export const outputFlags = {
   debug: Flags.boolean({description: 'print stack traces of unexpected errors', hidden: false}),
 }
 
+/** The helm executable, for the commands that run Helm (setup, doctor --fix); TETRACTL_HELM is read too. */
+export const helmBinFlag = (description: string) => Flags.string({description, env: 'TETRACTL_HELM', helpValue: 'PATH', helpGroup: 'HELM'})
+
 export const fixFlags = {
   fix: Flags.boolean({description: 'after the checks, offer to fix tetragon.grpc-bind, service.exists and service.selector (shows each change, asks first)'}),
   yes: Flags.boolean({char: 'y', description: 'with --fix: apply without asking (required without a TTY)', dependsOn: ['fix']}),
+  helm: helmBinFlag('with --fix: the helm executable (default: helm on PATH)'),
 }
 
 /** What the user cares about seeing in Elasticsearch (tetragon.export-filters); same name as `events`' filter. */

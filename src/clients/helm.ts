@@ -89,7 +89,7 @@ export class Helm {
         if (!error) return resolve({stdout, stderr, code: 0})
         const e = error as NodeJS.ErrnoException & {killed?: boolean; signal?: string; code?: number | string}
         if (e.code === 'ENOENT') {
-          return reject(new UserError(`\`${this.bin}\` was not found on PATH; tetractl setup runs Helm 3 to install or upgrade Tetragon.`, 'Install Helm 3 (https://helm.sh/docs/intro/install/) or pass --helm PATH.'))
+          return reject(new UserError(`\`${this.bin}\` ${this.bin.includes('/') ? 'does not exist' : 'was not found on PATH'}; tetractl runs Helm 3 to install or upgrade Tetragon.`, 'Install Helm 3 (https://helm.sh/docs/intro/install/) or pass --helm PATH.'))
         }
         if (e.code === 'EACCES') return reject(new UserError(`\`${this.bin}\` is not executable.`, 'Check its permissions or pass --helm PATH.'))
         if (e.killed || e.signal) {

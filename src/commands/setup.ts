@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP} from '../engine/exit-codes.js'
-import {durationFlag, elasticFlags, kubeFlags, releaseFlag, tetragonFlags} from '../flags.js'
+import {durationFlag, elasticFlags, helmBinFlag, kubeFlags, releaseFlag, tetragonFlags} from '../flags.js'
 import type {SetupResult} from '../services/setup/index.js'
 
 // Kibana access and the credentials it falls back to; the Elasticsearch query flags do not apply here.
@@ -32,7 +32,7 @@ ${EXIT_CODE_HELP.replace('findings at or above --fail-on (default: fail)', 'a ch
     ...tetragonFlags,
     release: releaseFlag({description: 'Helm release name (default: the existing Tetragon release, else tetragon)', helpGroup: 'HELM'}),
     'chart-version': Flags.string({description: 'chart version to install or upgrade to (default: keep the release\'s, else the newest)', helpGroup: 'HELM'}),
-    helm: Flags.string({description: 'the helm executable (default: helm on PATH)', env: 'TETRACTL_HELM', helpGroup: 'HELM'}),
+    helm: helmBinFlag('the helm executable (default: helm on PATH)'),
     'helm-timeout': durationFlag({description: 'timeout of `helm upgrade --install`', default: '5m', helpGroup: 'HELM'}),
     policies: Flags.string({description: 'also apply TracingPolicies: network (tcp_connect), file (reads of sensitive files)', delimiter: ',', multiple: true, options: ['network', 'file']}),
     'force-conflicts': Flags.boolean({description: 'take over fields of the Service / policies that another field manager owns (server-side apply force)'}),

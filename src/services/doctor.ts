@@ -152,6 +152,7 @@ export async function runDoctor(args: {flags: DoctorFlags; json: boolean; versio
       kube: k,
       ctx,
       yes: Boolean(flags.yes),
+      helmBin: flags.helm,
       json: args.json,
       log: args.log,
       rerun: async (ids: string[]) => {

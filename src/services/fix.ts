@@ -39,6 +39,8 @@ export interface FixArgs {
   kube: KubeClient
   ctx: CheckContext
   yes: boolean
+  /** --helm (or TETRACTL_HELM, read by the flag); default helm on PATH. */
+  helmBin?: string
   json: boolean
   log(s: string): void
   /** Re-run these checks (and what they require) on fresh facts; returns the new report for them. */
@@ -102,7 +104,7 @@ export async function applyFixes(args: FixArgs): Promise<Report> {
     let helm: Helm | undefined
     if (ids.has('tetragon.grpc-bind')) {
       const kubeconfig = await tmp.write('kubeconfig', kube.kc.exportConfig())
-      helm = new Helm({bin: process.env.TETRACTL_HELM, kubeconfig, kubeContext: kube.contextName})
+      helm = new Helm({bin: args.helmBin, kubeconfig, kubeContext: kube.contextName})
       await helm.version()
       const install = await tetragonInstall(ctx)
       plans.push(await planRelease({helm, ctx, namespace: install.namespace}))

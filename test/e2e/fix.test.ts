@@ -1,8 +1,12 @@
 // The built `tetractl doctor --fix` against the lab (issue #6 acceptance): shows the change, applies
 // it with --yes (refuses without a terminal otherwise), re-runs the affected checks.
+import {symlinkSync} from 'node:fs'
+import {join} from 'node:path'
+
 import {describe, expect, it} from 'vitest'
 
-import {oneLineError, problems, withLab} from '../fixtures/helm/harness.js'
+import {FAKE_HELM_DIR, oneLineError, problems, withLab} from '../fixtures/helm/harness.js'
+import {tempDir} from '../helpers.js'
 
 const LAYERS = ['--only', 'kubernetes,tetragon']
 
@@ -106,6 +110,47 @@ describe('doctor --fix without --yes', () => {
       const res = await h.cli(['doctor', '--fix', ...LAYERS])
       expect(res.code).toBe(0)
       expect(res.stdout).toMatch(/--fix: nothing to fix/)
+      expect(h.writes()).toEqual([])
+    })
+  })
+})
+
+describe('doctor --fix --helm PATH (issue #14 item 5)', () => {
+  // A PATH with node (the fake helm is a node script) and no helm: only --helm / TETRACTL_HELM can find one.
+  const nodeOnly = tempDir('tetractl-nohelm-')
+  symlinkSync(process.execPath, join(nodeOnly, 'node'))
+  const fakeHelm = join(FAKE_HELM_DIR, 'helm')
+
+  it('without helm on PATH: the error names --helm, which doctor accepts (exit 2, nothing changed)', async () => {
+    await withLab('grpc-localhost', async (h) => {
+      const res = await h.cli(['doctor', '--fix', '--yes', ...LAYERS], {PATH: nodeOnly})
+      expect(res.code).toBe(2)
+      expect(oneLineError(res)).toMatch(/`helm` was not found on PATH.*pass --helm PATH/)
+      expect(h.writes()).toEqual([])
+      const help = await h.cli(['doctor', '--help'])
+      expect(help.stdout).toMatch(/--helm=PATH\s+\[env: TETRACTL_HELM\] with --fix: the helm executable/)
+    })
+  })
+
+  it('--helm PATH is the helm that runs', async () => {
+    await withLab('grpc-localhost', async (h) => {
+      const res = await h.cli(['doctor', '--fix', '--yes', '--helm', fakeHelm, ...LAYERS], {PATH: nodeOnly})
+      expect(res.code, `${res.stdout}\n${res.stderr}`).toBe(0)
+      expect(h.mutatingHelmCalls().some((a) => a[0] === 'upgrade')).toBe(true)
+    })
+  })
+
+  it('TETRACTL_HELM is read as --helm; a --helm that does not exist is named in the error', async () => {
+    await withLab('grpc-localhost', async (h) => {
+      const res = await h.cli(['doctor', '--fix', '--yes', ...LAYERS], {PATH: nodeOnly, TETRACTL_HELM: fakeHelm})
+      expect(res.code, `${res.stdout}\n${res.stderr}`).toBe(0)
+      expect(h.mutatingHelmCalls().some((a) => a[0] === 'upgrade')).toBe(true)
+    })
+    await withLab('grpc-localhost', async (h) => {
+      const missing = join(nodeOnly, 'no-such-helm')
+      const bad = await h.cli(['doctor', '--fix', '--yes', '--helm', missing, ...LAYERS], {PATH: nodeOnly})
+      expect(bad.code).toBe(2)
+      expect(oneLineError(bad)).toContain(missing)
       expect(h.writes()).toEqual([])
     })
   })
