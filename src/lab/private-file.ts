@@ -11,7 +11,7 @@ import {UserError} from '../engine/errors.js'
  * over it: an existing file's mode is not kept, and a reader never sees half a file. Refuses a symbolic link
  * or anything but a regular file at `file`.
  */
-export function writePrivateFileSync(file: string, content: string): void {
+export function writePrivateFileSync(file: string, content: string, mode = 0o600): void {
   let st
   try {
     st = lstatSync(file)
@@ -21,10 +21,10 @@ export function writePrivateFileSync(file: string, content: string): void {
   if (st?.isSymbolicLink()) throw new UserError(`${file} is a symbolic link; the sandbox does not write its secrets through links.`, 'Remove it, or choose another --out folder.')
   if (st && !st.isFile()) throw new UserError(`${file} exists and is not a regular file.`, 'Remove it, or choose another --out folder.')
   const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode)
   try {
     // The umask can only remove bits; set the mode exactly.
-    fchmodSync(fd, 0o600)
+    fchmodSync(fd, mode)
     writeSync(fd, content)
   } catch (error) {
     closeSync(fd)
