@@ -57,6 +57,11 @@ export function installInterruptHandlers(): void {
   installed = true
   for (const sig of INTERRUPT_SIGNALS) process.on(sig, onSignal)
   process.on('exit', cleanupSync)
+  // bin/run.js kept the signals that came while the CLI was loading: the first one interrupts this run now.
+  const early = (globalThis as {tetractlEarlySignals?: {signals: NodeJS.Signals[]; release(): void}}).tetractlEarlySignals
+  early?.release()
+  const first = early?.signals[0]
+  if (first) onSignal(first)
 }
 
 export const interruption = {
