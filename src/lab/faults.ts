@@ -79,7 +79,7 @@ const HTML = '<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body><f
 // Escapes that would clear the screen, recolour and ring the bell, plus a forged second line.
 const HOSTILE = 'index [logs-x] \u001b[2J\u001b[31mcleared your terminal\u0007\r\nError: forged line \u009b31m'
 
-/** Response headers a JSON answer of this server carries (Elasticsearch: elastic.md §6 product check). */
+/** Response headers a JSON answer of this server carries (Elasticsearch: the client's product check needs x-elastic-product, @elastic/transport lib/middleware/ProductCheck.js). */
 function jsonHeaders(target: FaultTarget): Record<string, string> {
   if (target === 'es') return {'content-type': 'application/vnd.elasticsearch+json;compatible-with=8', 'x-elastic-product': 'Elasticsearch'}
   return {'content-type': 'application/json'}

@@ -19,7 +19,7 @@ const healthy: LabSpec = {
   },
   grpcService: seedService(),
   collectorAddress: DOCUMENTED_COLLECTOR_ADDRESS,
-  // The package ships no dashboards (elastic.md §2.8); a team that has everything working built its own.
+  // The package ships no dashboards (elastic/integrations#11610); a team that has everything working built its own.
   elastic: {scenario: 'healthy', dashboards: [{id: 'tetragon-process-events', title: 'Tetragon process events'}]},
 }
 
@@ -38,11 +38,11 @@ function variant(name: string, description: string, patch: Patch): LabSpec {
 const scenarioList: LabSpec[] = [
   healthy,
   variant('grpc-localhost', 'chart 1.6 default: gRPC on localhost:54321, unreachable from the collector', {
-    // Chart v0.8.4 – v1.6.1 render `server-address: localhost:54321` (spec tetragon.md §3.4).
+    // Chart v0.8.4 – v1.6.1 render `server-address: localhost:54321` (values `tetragon.grpc.address`).
     tetragon: {version: 'v1.6.1', chartVersion: '1.6.1', serverAddress: 'localhost:54321'},
   }),
   variant('grpc-unix-socket', 'chart 1.7 default: gRPC on a unix socket, no TCP port at all', {
-    // Chart v1.7.0 default `unix:///var/run/tetragon/tetragon.sock` (spec tetragon.md §3.4).
+    // Chart v1.7.0 default `unix:///var/run/tetragon/tetragon.sock` (cilium/tetragon v1.7.0 contrib/upgrade-notes/v1.7.0.md).
     tetragon: {serverAddress: 'unix:///var/run/tetragon/tetragon.sock'},
   }),
   variant('grpc-disabled', 'tetragon.grpc.enabled=false: the chart renders an empty server-address', {

@@ -1,5 +1,5 @@
 // Simulated Elasticsearch over real HTTPS, speaking the REST protocol the official client expects
-// (toolchain.md §6, elastic.md §6-§7): the product header and vendored content type on every response,
+// (as @elastic/elasticsearch 8.19/9.x expect): the product header and vendored content type on every response,
 // REST API compatibility (an 8.x server rejects compatible-with=9), Basic / ApiKey authentication with
 // the real 401/403 bodies, search/count with the query and aggregation subset of ./query.ts, data
 // streams, index templates, ingest pipelines and simulate, settings, cluster health, _doc/_bulk/_rollover.
@@ -57,7 +57,7 @@ export interface EsServerOptions {
   version: string
   users: LabUser[]
   apiKeys: LabApiKey[]
-  /** Omit `x-elastic-product` (a proxy that strips it, OpenSearch, ES < 7.14): elastic.md §6 item 1. */
+  /** Omit `x-elastic-product` (a proxy that strips it, OpenSearch, ES < 7.14): the client throws ProductNotSupportedError (elastic/elasticsearch-js#1520). */
   notElasticsearch?: boolean
   failures?: FailureInjection[]
   clusterName?: string
@@ -169,7 +169,7 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
         entry.ms = Math.round(performance.now() - started)
         log.push(entry)
         const h: Record<string, string | string[]> = {
-          // The client accepts vendored JSON only with a compatible-with it asked for (toolchain.md §6).
+          // The client accepts vendored JSON only with a compatible-with it asked for.
           'content-type': compat ? `application/vnd.elasticsearch+json;compatible-with=${compat}` : 'application/json; charset=UTF-8',
           ...headers,
         }
@@ -804,7 +804,7 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
 }
 
 /**
- * REST API compatibility (elastic.md §7): a server accepts its own major and the previous one in
+ * REST API compatibility (8.x refuses compatible-with=9 with a 400, elastic/elasticsearch-js#2909): a server accepts its own major and the previous one in
  * `compatible-with`; an 8.x server answers 400 media_type_header_exception to compatible-with=9.
  */
 function checkCompatibility(req: IncomingMessage, major: number): number | undefined {

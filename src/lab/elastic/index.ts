@@ -106,7 +106,7 @@ export async function startElasticLab(opts: ElasticLabOptions = {}): Promise<Ela
   const adminPassword = secret()
   const readerPassword = secret()
   const readerKey = {id: randomBytes(10).toString('base64url'), key: secret()}
-  // A read-only diagnostics role (elastic.md §6 item 8).
+  // A read-only diagnostics role: the privileges the checks' calls need (not yet confirmed against the Elasticsearch docs).
   const readerRole = {
     cluster: ['monitor', 'read_pipeline', 'manage_index_templates'],
     indices: [{names: ['logs-*'], privileges: ['read', 'view_index_metadata', 'monitor']}],
@@ -150,7 +150,7 @@ export async function startElasticLab(opts: ElasticLabOptions = {}): Promise<Ela
   }
   if (has('template-missing')) {
     // Filebeat wrote before the integration was installed: the data stream (and its write index) came
-    // from the built-in `logs` template, without the package pipeline (elastic.md §2.4, §10 item 1).
+    // from the built-in `logs` template, without the package pipeline.
     seed()
     if (packageInstalled) store.installPackageAssets(packageVersion)
   } else {

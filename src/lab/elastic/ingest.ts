@@ -259,7 +259,7 @@ export function evalCondition(doc: IngestDocument, source: string): boolean {
 // allow_duplicate_keys (json processor docs), trailing content rejected when strict_json_parsing (default
 // true since 8.7, "Migrating to 8.7"). Error texts follow Jackson's wording; the exact location suffix
 // is approximate. Failures here happen before `_tmp_` exists, so the package's on_failure (remove _tmp_
-// without ignore_missing) fails too and Elasticsearch rejects the document (elastic.md §2.5).
+// without ignore_missing) fails too and Elasticsearch rejects the document.
 
 export function parseJsonLikeJackson(text: string, allowDuplicateKeys = false, strict = true): Json {
   let i = 0

@@ -1,5 +1,5 @@
 // Simulated Kibana over HTTPS: status, the Fleet package / policy / agent routes and the saved-objects
-// search tetractl reads (elastic.md §4), with Kibana's rules: `kbn-xsrf` required on writes, 401/403
+// search tetractl reads (Fleet routes: elastic/kibana fleet common/constants/routes.ts), with Kibana's rules: `kbn-xsrf` required on writes, 401/403
 // bodies in Kibana's `{statusCode, error, message}` form, authentication against the same users and API
 // keys as the Elasticsearch lab. Installing the package puts its Elasticsearch assets into the lab's store.
 // Only tests and the lab import this file.
@@ -24,7 +24,7 @@ export interface KibanaServerOptions {
   /** Version Fleet would install / has installed. */
   packageVersion?: string
   overall?: 'available' | 'degraded' | 'unavailable' | 'critical'
-  /** Dashboards present in the space (the package ships none: elastic.md §2.8). */
+  /** Dashboards present in the space (the package has no kibana/ directory, so none: elastic/integrations#11610). */
   dashboards?: Array<{id: string; title: string}>
 }
 
@@ -56,7 +56,7 @@ const MANIFEST = {
   conditions: {kibana: {version: '^8.13.0 || ^9.0.0'}, elastic: {subscription: 'basic'}},
   owner: {github: 'elastic/integration-experience', type: 'elastic'},
   policy_templates: [{name: PACKAGE_NAME, title: 'Cilium Tetragon', description: 'log', inputs: [{type: 'filestream', title: 'log : filestream', description: 'log'}]}],
-  // The released data stream manifest has only `title: log` / `type: logs`: no streams (elastic.md §2.3).
+  // The released data stream manifest has only `title: log` / `type: logs`: no streams (elastic/integrations packages/tetragon/data_stream/log/manifest.yml).
   data_streams: [{type: 'logs', dataset: PACKAGE_DATASET, title: 'log', release: 'ga', ingest_pipeline: 'default', path: 'log', package: PACKAGE_NAME, elasticsearch: {}}],
 }
 
@@ -108,7 +108,7 @@ export async function startKibanaServer(opts: KibanaServerOptions): Promise<Kiba
     if (!kibanaAllowed(p, feature)) throw new KbnError(403, 'Forbidden', 'Forbidden')
   }
   const requireXsrf = (req: IncomingMessage) => {
-    // Kibana's XSRF protection: every non-GET API request needs a kbn-xsrf header (elastic.md §4).
+    // Kibana's XSRF protection: every non-GET API request needs a kbn-xsrf header (Kibana Fleet API docs).
     if (!req.headers['kbn-xsrf']) throw new KbnError(400, 'Bad Request', 'Request must contain a kbn-xsrf header.')
   }
 
@@ -208,7 +208,7 @@ export async function startKibanaServer(opts: KibanaServerOptions): Promise<Kiba
           enabled: true,
           policy_id: policyIds[0],
           policy_ids: policyIds,
-          // The released data stream defines no streams, so the input has none (elastic.md §2.3).
+          // The released data stream defines no streams, so the input has none.
           inputs: [{type: 'filestream', policy_template: PACKAGE_NAME, enabled: true, streams: []}],
           revision: 1,
           created_at: new Date().toISOString(),

@@ -2,7 +2,7 @@
 // are composed of (logs@mappings, the package's fields/*.yml as Fleet turns them into `@package`, and
 // ecs@mappings' dynamic templates, all copied in fixtures/elastic/), the dynamic mapping a write applies
 // to fields no template declares, and the per-field facts search needs (searchable, aggregatable, nested
-// scope). Field facts follow elastic.md §2.6. Only the lab imports this file.
+// scope). Field facts follow the package's data_stream/log/fields/*.yml plus ecs@mappings. Only the lab imports this file.
 
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
@@ -140,7 +140,7 @@ function compose(parts: MappingSource[]): MappingSource {
 
 /** Built-in `logs` template: logs@mappings, logs@settings, logs@custom, ecs@mappings. */
 export const builtinLogsMappings = (): MappingSource => compose([components().logs, components().ecs])
-/** Fleet's `logs-cilium_tetragon.log` template (elastic.md §2.6 composition). */
+/** Fleet's `logs-cilium_tetragon.log` template: logs@mappings, logs@settings, @package, @custom, ecs@mappings, Fleet globals. */
 export const fleetPackageMappings = (): MappingSource => compose([components().logs, components().pkg, components().ecs])
 
 const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`)
@@ -290,7 +290,7 @@ export class IndexMapping {
               this.add(path, {type: 'object'})
             } else if (e.def.type !== 'object' && e.def.type !== 'nested') {
               // An object where a leaf is mapped is a document_parsing_exception in Elasticsearch; the
-              // package's own pod_labels declarations collide this way (elastic.md §2.6, unverified): not enforced.
+              // package's own pod_labels declarations collide this way (pod_labels.app vs app.kubernetes.io/name; unverified): not enforced.
               if (e.def.type === 'flattened' || e.def.type === 'geo_point') continue
             }
             walk(x, `${path}.`)
@@ -352,7 +352,7 @@ export class IndexMapping {
   }
 }
 
-/** Whether a leaf can be searched at all: neither indexed nor doc values means no (elastic.md §2.6). */
+/** Whether a leaf can be searched at all: neither indexed nor doc values means no (ECS event.original: index and doc_values false). */
 export function searchable(def: FieldDef): boolean {
   if (def.type === 'object' || def.type === 'nested') return false
   return def.index !== false || hasDocValues(def)

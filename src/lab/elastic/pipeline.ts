@@ -1,4 +1,4 @@
-// Emulation of the `cilium_tetragon` ingest pipeline (elastic.md §2.5). The definition is the package's
+// Emulation of the `cilium_tetragon` ingest pipeline (elastic/integrations packages/tetragon/data_stream/log/elasticsearch/ingest_pipeline/default.yml). The definition is the package's
 // own default.yml (fixtures/elastic/cilium_tetragon-log-default-pipeline.yml, copied from
 // elastic/integrations 01e2fd9); the generic engine in ./ingest.ts runs it processor by processor, and
 // the two Painless scripts are re-implemented below. Only tests and the lab import this file.
@@ -25,7 +25,7 @@ export const PACKAGE_NAME = 'cilium_tetragon'
 export const PACKAGE_DATASET = 'cilium_tetragon.log'
 export const DEFAULT_PACKAGE_VERSION = '0.2.1'
 
-/** Fleet names integration pipelines `${type}-${dataset}-${packageVersion}` (elastic.md §2.5). */
+/** Fleet names integration pipelines `${type}-${dataset}-${packageVersion}` (elastic/kibana getPipelineNameForDatastream). */
 export const pipelineIdFor = (version: string) => `logs-${PACKAGE_DATASET}-${version}`
 
 const FIXTURE = fileURLToPath(new URL('../../../fixtures/elastic/cilium_tetragon-log-default-pipeline.yml', import.meta.url))
@@ -39,7 +39,7 @@ export function packagePipeline(): PipelineDefinition {
 
 /**
  * The pipeline as Fleet installs it: the package's processors followed by `pipeline` processors for the
- * `@custom` hooks, all `ignore_missing_pipeline: true` (elastic.md §2.5, elastic/kibana
+ * `@custom` hooks, all `ignore_missing_pipeline: true` (elastic/kibana
  * server/services/epm/elasticsearch/ingest_pipeline/helpers.ts), plus Fleet's `_meta`.
  */
 export function fleetInstalledPipeline(version = DEFAULT_PACKAGE_VERSION): PipelineDefinition {
@@ -76,7 +76,7 @@ const WITH_PARENT = new Set(['process_exec', 'process_exit', 'process_kprobe', '
 /**
  * `copy_processes`: points `_tmp_.process` / `_tmp_.parent` at the event's own `process` / `parent`
  * maps. Painless assigns references, so later renames out of `_tmp_.process.*` also remove the fields
- * from `cilium_tetragon.log.<event>.process` (elastic.md §2.5 row 4).
+ * from `cilium_tetragon.log.<event>.process` (default.yml script `copy_processes`).
  */
 const copyProcesses: ScriptImpl = (doc) => {
   const map = doc.source
@@ -166,7 +166,7 @@ export function runTetragonPipeline(
  * How elastic-package turns a raw `.log` test line into a document: `{"message": <line>}` plus the
  * test config's `fields` (elastic-package internal/testrunner/runners/pipeline testcase.go). The
  * package's expected outputs carry `tags: ["preserve_original_event"]`, which the pipeline does not
- * add, so the upstream test config adds it (elastic.md §2.1).
+ * add, so the upstream test config adds it (packages/tetragon/data_stream/log/_dev/test/pipeline/).
  */
 export function pipelineTestEvent(line: string, fields: JsonMap = {tags: ['preserve_original_event']}): JsonMap {
   return {message: line, ...structuredClone(fields)}

@@ -2,7 +2,7 @@
 // in-memory documents: bool/filter/must/should/must_not, term, terms, range (with date math), exists,
 // match, match_phrase, match_all, prefix, wildcard, ids, nested; aggregations terms, max, min,
 // value_count, cardinality, filter, filters, top_hits. Fields are resolved through the index mapping
-// (./mappings.ts) as Elasticsearch does (elastic.md §2.6): `constant_keyword` values come from the
+// (./mappings.ts) as Elasticsearch does: `constant_keyword` values come from the
 // mapping, not `_source`; a field neither indexed nor with doc values (ecs@mappings' `event.original`)
 // never matches `exists` and refuses term-level queries; fields under a `nested` object match only inside
 // a `nested` query; `text` / `match_only_text` fields match analysed tokens and cannot be aggregated.
@@ -162,7 +162,7 @@ function fieldExists(doc: StoredDoc, field: string, scope: Scope): boolean {
   const e = doc.mapping.get(field)
   if (!e) return false
   if (e.def.type !== 'object' && e.def.type !== 'nested') {
-    // Neither indexed nor doc values: nothing records that the field exists (elastic.md §2.6).
+    // Neither indexed nor doc values: nothing records that the field exists, so `exists` counts 0.
     if (e.nestedIn !== scope.nested || !searchable(e.def)) return false
     return fieldValues(doc, field, scope).length > 0
   }
@@ -502,7 +502,7 @@ function noAggOnText(field: string, type: string, docs: StoredDoc[]) {
     throw aggError(`Field [${field}] of type [${entry?.def.type ?? 'match_only_text'}] is not supported for aggregation [${type}]`)
   }
   if (entry && entry.def.type !== 'object' && entry.def.type !== 'nested' && !aggregatable(entry.def)) {
-    // A keyword without doc values (ecs@mappings event.original) has no field data (elastic.md §2.6).
+    // A keyword without doc values (ecs@mappings event.original) has no field data (ECS: index and doc_values false).
     throw aggError(`Can't load fielddata on [${field}] because fielddata is unsupported on fields of type [${entry.def.type}]. Use doc values instead.`)
   }
 }

@@ -1,8 +1,8 @@
 // Emulation of the log shipper between Tetragon's JSON export and Elasticsearch. The package documents a
-// Filebeat sidecar (elastic.md §2.4): a filestream input on /var/run/cilium/tetragon/*.log, no JSON
+// Filebeat sidecar (elastic/integrations packages/tetragon/docs/README.md): a filestream input on /var/run/cilium/tetragon/*.log, no JSON
 // decoding (`message` = the raw line, `@timestamp` = the time Filebeat read it), output index
 // `logs-cilium_tetragon.log-default`; the ingest pipeline does the parsing. A Fleet-managed Elastic Agent
-// (elastic.md §5; the lab cluster's kube-system/elastic-agent DaemonSet) reads the export-stdout
+// (elastic/elastic-agent deploy/kubernetes manifest; the lab cluster's kube-system/elastic-agent DaemonSet) reads the export-stdout
 // containers' logs instead and adds what Fleet's stream processors add: data_stream.*, event.dataset,
 // elastic_agent.* (issue #10 item 2; unverified against a running agent). Each line is shipped by the
 // shipper of the node named in it. Other labs call `ingest(line)` with export lines. Only the lab imports
@@ -15,16 +15,16 @@ import {PACKAGE_DATASET} from './pipeline.js'
 import type {EsStore} from './store.js'
 
 export type ShipperMode =
-  /** The package README's Filebeat sidecar reading the export file (elastic.md §2.4). */
+  /** The package README's Filebeat sidecar reading the export file (elastic/integrations packages/tetragon/docs/README.md). */
   | 'filebeat-sidecar'
   /**
    * The commonly documented path `/var/log/containers/*export-stdout*.log` read with the container
    * parser and add_kubernetes_metadata: the event also carries `container.*` / `kubernetes.*` of the
    * Tetragon pod (Beats "Kubernetes fields": kubernetes.container.image is an alias of
-   * container.image.name), so the pipeline's rename into `container.*` fails (elastic.md §2.5).
+   * container.image.name), so the pipeline's rename into `container.*` fails (the package's ingest_pipeline/default.yml).
    */
   | 'container-logs'
-  /** The same path read without a container parser: `message` is the CRI line `<ts> stdout F {json}` (elastic.md §2.5, §5). */
+  /** The same path read without a container parser: `message` is the CRI line `<ts> stdout F {json}`, which the pipeline's json processor rejects. */
   | 'container-logs-raw'
   /** The export-stdout container's log read with the container parser only (no Kubernetes metadata). */
   | 'container-parser'
@@ -120,7 +120,7 @@ export function createShipper(store: EsStore, opts: ShipperOptions = {}): Shippe
     const base: JsonMap = {
       '@timestamp': ts,
       // Beats add agent.*, ecs.version, host.name (unless publisher_pipeline.disable_host) and the
-      // filestream input's log.* fields; Filebeat alone does not send data_stream.* (elastic.md §1).
+      // filestream input's log.* fields; Filebeat alone does not send data_stream.*.
       agent: {type: 'filebeat', version, name: node, id: agent.id, ephemeral_id: agent.ephemeralId},
       ecs: {version: '8.0.0'},
       host: {name: node},

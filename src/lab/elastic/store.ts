@@ -29,7 +29,7 @@ export interface TemplateSettings {
   default_pipeline?: string
   final_pipeline?: string
   lifecycle?: string
-  /** `logsdb` for new logs-*-* data streams on Elasticsearch >= 9.0 (elastic.md §2.6). */
+  /** `logsdb` for new logs-*-* data streams on Elasticsearch >= 9.0 (Elastic docs "Logs data streams"). */
   mode?: string
   /** index.number_of_replicas of a user template (indices.put_index_template), applied to the indices it creates. */
   number_of_replicas?: string
@@ -86,13 +86,13 @@ export function builtinLogsTemplate(major: 8 | 9): IndexTemplate {
       ignore_missing_component_templates: ['logs@custom'],
     },
     settings: {default_pipeline: 'logs@default-pipeline', lifecycle: 'logs@lifecycle', ...(major >= 9 ? {mode: 'logsdb'} : {})},
-    // logs@mappings: only data_stream.type has a value (elastic.md §1).
+    // logs@mappings: only data_stream.type has a value.
     constants: new IndexMapping(builtinLogsMappings()).constants(),
     mappings: builtinLogsMappings(),
   }
 }
 
-/** The index template Fleet installs for the package (elastic.md §2.6, §6 item 6). */
+/** The index template Fleet installs for the package (priority 200, composed_of the Fleet component templates, _meta.managed_by fleet). */
 export function fleetTemplate(version: string, major: 8 | 9): IndexTemplate {
   const name = `logs-${PACKAGE_DATASET}`
   return {
@@ -122,7 +122,7 @@ export function fleetTemplate(version: string, major: 8 | 9): IndexTemplate {
       ...(major >= 9 ? {mode: 'logsdb'} : {}),
     },
     // base-fields.yml: event.module / event.dataset carry values; data_stream.* do not, except
-    // data_stream.type from logs@mappings (elastic.md §2.6).
+    // data_stream.type from logs@mappings; the package's base-fields.yml leaves it without value.
     constants: new IndexMapping(fleetPackageMappings()).constants(),
     mappings: fleetPackageMappings(),
   }
@@ -130,7 +130,7 @@ export function fleetTemplate(version: string, major: 8 | 9): IndexTemplate {
 
 /**
  * Fleet's final pipeline, reduced to what the lab needs: it stamps `event.ingested`
- * (elastic.md §3: "event.ingested and similar only appear through a final pipeline").
+ * (event.ingested and similar only appear through a final pipeline).
  */
 export const FLEET_FINAL_PIPELINE: PipelineDefinition = {
   description: 'Final pipeline for processing all incoming Fleet Agent documents (lab subset: event.ingested only).',
@@ -162,7 +162,7 @@ export class EsStore {
     this.pipelines.set('logs@default-pipeline', LOGS_DEFAULT_PIPELINE)
   }
 
-  /** What Fleet puts into Elasticsearch when the package is installed (elastic.md §4 installed_es). */
+  /** What Fleet puts into Elasticsearch when the package is installed (the EPM package's installationInfo.installed_es). */
   installPackageAssets(version = DEFAULT_PACKAGE_VERSION): Array<{id: string; type: string}> {
     const t = fleetTemplate(version, this.major)
     this.templates.set(t.name, t)
