@@ -55,7 +55,7 @@ function decodeContinue(tok: string): ContinueToken {
 
 const keyOf = (o: KObj) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`
 
-/** What a list returns: items without kind/apiVersion (toolchain.md §12). */
+/** What a list returns: items without kind/apiVersion, as the API server returns them. */
 function listItem(o: KObj): KObj {
   const {kind: _k, apiVersion: _a, ...rest} = o
   return rest as KObj

@@ -6,7 +6,7 @@ import {type KObj, type Store, deterministicUid} from './store.js'
 // What the controllers (endpoints, endpointslice, daemonset, deployment) would write, computed on
 // read from the Services and pods so it follows every change other labs make.
 
-/** Endpoints API capacity: 1,000 addresses, then truncated (toolchain.md §12; endpoints controller maxCapacity). */
+/** Endpoints API capacity: 1,000 addresses, then truncated with the over-capacity annotation (endpoints controller maxCapacity). */
 export const MAX_ENDPOINTS_ADDRESSES = 1000
 /** kube-controller-manager --max-endpoints-per-slice default. */
 export const MAX_ENDPOINTS_PER_SLICE = 100
@@ -129,7 +129,7 @@ export function computedEndpointSlices(store: Store, namespace?: string): KObj[]
     const chunks: Backend[][] = []
     for (let i = 0; i < bs.length; i += MAX_ENDPOINTS_PER_SLICE) chunks.push(bs.slice(i, i + MAX_ENDPOINTS_PER_SLICE))
     // A Service selecting nothing still gets one placeholder slice with `endpoints: null`
-    // (toolchain.md §12) and no ports.
+    // (not []) and no ports.
     if (chunks.length === 0) chunks.push([])
     chunks.forEach((chunk, i) => {
       const first = chunk[0]?.pod

@@ -74,7 +74,7 @@ export class Dns {
   resolve(name: string, pod: KObj): DnsAnswer {
     const r = resolverFor(pod)
     if (!r.cluster) {
-      // The node's resolver knows nothing about cluster.local (toolchain.md §12).
+      // The node's resolver knows nothing about cluster.local (Tetragon pods use dnsPolicy: Default).
       const ips = this.upstream?.(name.replace(/\.$/, '').toLowerCase())
       return ips ? {kind: 'ok', name: name.replace(/\.$/, ''), ips} : {kind: 'nxdomain'}
     }

@@ -175,7 +175,7 @@ export class ExecRegistry {
   /**
    * A file of a ConfigMap volume the container mounts: one file per key (or per `items` entry) under the mount path,
    * a single key with `subPath` (kubernetes pkg/volume/configmap; the Tetragon chart mounts tetragon-config at
-   * /etc/tetragon/tetragon.conf.d/, tetragon.md §3.5).
+   * /etc/tetragon/tetragon.conf.d/, one file per agent flag).
    */
   private configMapFile(ctx: ExecContext, path: string): string | undefined {
     const spec = ctx.pod.spec ?? {}

@@ -10,7 +10,7 @@ import type {KObj} from './store.js'
 // release)) (helm pkg/storage/driver/secrets.go newSecretsObject, util.go encodeRelease), which the
 // Secret's own base64 wraps once more.
 
-/** The chart's default `tetragon.grpc.address` per chart version (tetragon.md §3.4). */
+/** The chart's default `tetragon.grpc.address` per chart version (chart values per tag; the v1.7.0 switch to a unix socket: contrib/upgrade-notes/v1.7.0.md). */
 export function chartDefaultServerAddress(chartVersion: string): string {
   const [maj = 0, min = 0, pat = 0] = chartVersion.replace(/^v/, '').split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0)
   const n = maj * 1_000_000 + min * 1000 + pat
@@ -23,7 +23,7 @@ export function chartDefaultServerAddress(chartVersion: string): string {
 export function releaseValues(spec: LabSpec): Record<string, unknown> {
   const t = spec.tetragon
   const tetragon: Record<string, unknown> = {}
-  // `tetragon.grpc.enabled: false` renders an empty server-address (tetragon.md §3.5).
+  // `tetragon.grpc.enabled: false` renders an empty server-address (templates/tetragon_configmap.yaml).
   if (t.serverAddress === '') tetragon.grpc = {enabled: false}
   else if (t.serverAddress !== chartDefaultServerAddress(t.chartVersion)) tetragon.grpc = {address: t.serverAddress}
   if (t.exportAllowList) tetragon.exportAllowList = t.exportAllowList.map((l) => JSON.stringify(l)).join('\n')

@@ -8,7 +8,7 @@ import type {KObj, Store} from './store.js'
 // Service ClusterIPs go through a kube-proxy model; pod and node IPs reach what other labs
 // registered. Loopback-only listeners (a process bound to 127.0.0.1 inside a network namespace)
 // are reachable only from that namespace: by port-forward, never by Service traffic
-// (toolchain.md §12, containerd sandbox_portforward_linux.go).
+// (containerd internal/cri/server/sandbox_portforward_linux.go).
 
 export interface Target {
   host: string

@@ -6,7 +6,7 @@ import {APISERVER_IP, CLUSTER_DNS_IP, KUBERNETES_SERVICE_IP, allocateClusterIp, 
 import {type KObj, type Store, deterministicUid, k8sTime} from './store.js'
 
 // Renders the initial cluster state of a LabSpec the way the real Helm chart and controllers would
-// (tetragon.md §3, elastic.md §5).
+// (cilium/tetragon install/kubernetes/tetragon, elastic/elastic-agent deploy/kubernetes).
 
 /** k8s.io/apimachinery util/rand alphabet: no vowels, so generated names never spell words. */
 const ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789'
@@ -44,7 +44,7 @@ export function semverAtLeast(version: string, min: string): boolean {
   return true
 }
 
-/** Labels of `tetragon.labels` (tetragon.md §3.2): part-of and component only since chart 1.3.0. */
+/** Labels of `tetragon.labels` (chart templates/_helpers.tpl): part-of and component only since chart 1.3.0. */
 export function tetragonLabels(chartVersion: string, release = 'tetragon'): Record<string, string> {
   const labels: Record<string, string> = {
     'app.kubernetes.io/name': 'tetragon',
@@ -61,8 +61,8 @@ export function tetragonLabels(chartVersion: string, release = 'tetragon'): Reco
 }
 
 function operatorLabels(chartVersion: string, release = 'tetragon'): Record<string, string> {
-  // Operator pods: name tetragon-operator, component operator (tetragon.md §3.2); they share
-  // part-of/instance/managed-by with the agent (toolchain.md §12).
+  // Operator pods: name tetragon-operator, component operator; they share
+  // part-of/instance/managed-by with the agent, so select agents by name=tetragon.
   const labels: Record<string, string> = {
     'app.kubernetes.io/name': 'tetragon-operator',
     'app.kubernetes.io/instance': release,
@@ -77,7 +77,7 @@ function operatorLabels(chartVersion: string, release = 'tetragon'): Record<stri
   return labels
 }
 
-/** Data of ConfigMap `tetragon-config` as chart v1.7.0 renders its defaults (tetragon.md §3.5, §2.3). */
+/** Data of ConfigMap `tetragon-config` as chart v1.7.0 renders its defaults (cilium/tetragon v1.7.0 install/kubernetes/tetragon/templates/tetragon_configmap.yaml). */
 export function tetragonConfigData(spec: LabSpec): Record<string, string> {
   const t = spec.tetragon
   const data: Record<string, string> = {
@@ -115,7 +115,7 @@ export function tetragonConfigData(spec: LabSpec): Record<string, string> {
     'enable-cgidmap': 'false',
     'enable-pod-annotations': 'false',
   }
-  // `use-perf-ring-buffer` is rendered since chart v1.6.0 (tetragon.md §3.5).
+  // `use-perf-ring-buffer` is rendered since chart v1.6.0.
   if (semverAtLeast(t.chartVersion, '1.6.0')) data['use-perf-ring-buffer'] = 'false'
   // Helm tetragon.exportAllowList / exportDenyList land here, one JSON filter per line (§2.3); the agent reads them from the ConfigMap.
   if (t.exportAllowList) data['export-allowlist'] = t.exportAllowList.map((f) => JSON.stringify(f)).join('\n')
@@ -383,7 +383,7 @@ export function renderCluster(spec: LabSpec, store: Store, now = new Date()): vo
     {name: 'metrics', port: 9153, protocol: 'TCP', targetPort: 9153},
   ], CLUSTER_DNS_IP), born)
 
-  // --- Tetragon Helm release (tetragon.md §3) ---
+  // --- Tetragon Helm release (cilium/tetragon install/kubernetes/tetragon) ---
   const labels = tetragonLabels(t.chartVersion)
   const helmAnn = {'meta.helm.sh/release-name': 'tetragon', 'meta.helm.sh/release-namespace': t.namespace}
   const withExport = (t.exportMode ?? 'stdout') === 'stdout'
@@ -475,7 +475,7 @@ export function renderCluster(spec: LabSpec, store: Store, now = new Date()): vo
   }
   store.create('services', service(ctx, t.namespace, 'tetragon', labels, labels, [{name: 'metrics', port: 2112, protocol: 'TCP', targetPort: 2112}]), inst)
 
-  // Operator Deployment: its pods must not match app.kubernetes.io/name=tetragon (toolchain.md §12).
+  // Operator Deployment: its pods must not match app.kubernetes.io/name=tetragon (the agent selector).
   const opLabels = operatorLabels(t.chartVersion)
   const opSelector = {'app.kubernetes.io/name': 'tetragon-operator', 'app.kubernetes.io/instance': 'tetragon'}
   const opImage = `quay.io/cilium/tetragon-operator:${t.version}`
@@ -512,7 +512,7 @@ export function renderCluster(spec: LabSpec, store: Store, now = new Date()): vo
   }), inst)
   store.create('services', service(ctx, t.namespace, 'tetragon-operator-metrics', opLabels, opSelector, [{name: 'metrics', port: 2113, protocol: 'TCP', targetPort: 2113}]), inst)
 
-  // TracingPolicies the user applied (tetragon.md §6.3, §6.4).
+  // TracingPolicies the user applied (the upstream tcp-connect and file_monitoring examples).
   for (const p of t.policies ?? []) store.create('tracingpolicies', tracingPolicy(p), inst)
 
   // --- The seed's gRPC Service ---
@@ -521,7 +521,7 @@ export function renderCluster(spec: LabSpec, store: Store, now = new Date()): vo
     store.create('services', service(ctx, g.namespace, g.name, {}, g.selector, [{name: 'grpc', port: g.port, protocol: 'TCP', targetPort: g.targetPort}]), inst)
   }
 
-  // --- Elastic Agent (elastic.md §5, elastic/elastic-agent deploy/kubernetes manifest) ---
+  // --- Elastic Agent (elastic/elastic-agent deploy/kubernetes/elastic-agent-managed-kubernetes.yaml) ---
   const eaLabels = {app: 'elastic-agent'}
   const eaImage = 'docker.elastic.co/elastic-agent/elastic-agent:8.19.0'
   const eaPodSpec = {
@@ -587,7 +587,7 @@ export function renderCluster(spec: LabSpec, store: Store, now = new Date()): vo
 
 function tracingPolicy(kind: 'network' | 'file'): KObj {
   if (kind === 'network') {
-    // cilium/tetragon v1.7.0 examples/tracingpolicy/tcp-connect.yaml (tetragon.md §6.3).
+    // cilium/tetragon v1.7.0 examples/tracingpolicy/tcp-connect.yaml.
     const sock = [{index: 0, type: 'sock'}]
     return {metadata: {name: 'connect'}, spec: {kprobes: [
       {call: 'tcp_connect', syscall: false, args: sock},
@@ -595,7 +595,7 @@ function tracingPolicy(kind: 'network' | 'file'): KObj {
       {call: 'tcp_sendmsg', syscall: false, args: [{index: 0, type: 'sock'}, {index: 2, type: 'int'}]},
     ]}}
   }
-  // cilium/tetragon v1.7.0 examples/quickstart/file_monitoring.yaml (tetragon.md §6.4); only the
+  // cilium/tetragon v1.7.0 examples/quickstart/file_monitoring.yaml; only the
   // read selector of security_file_permission is spelled out here.
   const ret = {return: true, returnArg: {index: 0, type: 'int'}}
   return {metadata: {name: 'file-monitoring-filtered'}, spec: {kprobes: [

@@ -39,7 +39,7 @@ export const RESOURCES: ResourceDef[] = [
   {group: 'apps', version: 'v1', resource: 'deployments', singular: 'deployment', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], verbs: RW, subresources: [{name: 'status', kind: 'Deployment', verbs: ['get', 'patch', 'update']}]},
   {group: 'apps', version: 'v1', resource: 'replicasets', singular: 'replicaset', kind: 'ReplicaSet', namespaced: true, shortNames: ['rs'], verbs: RW, subresources: [{name: 'status', kind: 'ReplicaSet', verbs: ['get', 'patch', 'update']}]},
   {group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', namespaced: true, verbs: RW},
-  // Tetragon CRDs (tetragon.md §3.8): TracingPolicy cluster-scoped, TracingPolicyNamespaced namespaced.
+  // Tetragon CRDs (chart crds-yaml/): TracingPolicy cluster-scoped, TracingPolicyNamespaced namespaced.
   {group: 'cilium.io', version: 'v1alpha1', resource: 'tracingpolicies', singular: 'tracingpolicy', kind: 'TracingPolicy', namespaced: false, shortNames: ['tgtp'], verbs: RW},
   {group: 'cilium.io', version: 'v1alpha1', resource: 'tracingpoliciesnamespaced', singular: 'tracingpolicynamespaced', kind: 'TracingPolicyNamespaced', namespaced: true, shortNames: ['tgtpn'], verbs: RW},
   {group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview', kind: 'SelfSubjectAccessReview', namespaced: false, verbs: ['create'], virtual: true},

@@ -217,7 +217,7 @@ export class KubeServer {
     let subject = this.authenticate(req)
     if (!subject) {
       rec.token = 'invalid'
-      // Invalid bearer token: 401 Unauthorized (client-node 1.4 drops the body, toolchain.md §11).
+      // Invalid bearer token: 401 Unauthorized (client-node 1.4 drops the body).
       throw new ApiError(401, 'Unauthorized', 'Unauthorized')
     }
     rec.token = subject.label

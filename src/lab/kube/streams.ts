@@ -37,7 +37,7 @@ export function resolveContainer(pod: KObj, container: string | null): string {
   if (!container) {
     if (names.length === 1) return names[0]!
     if (names.length === 0) throw badRequest(`a container name must be specified for pod ${name}`)
-    // toolchain.md §11: exec and log on a multi-container pod need `container` (400).
+    // Exec and log on a multi-container pod need `container`, else 400.
     throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`)
   }
   if (!names.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`)
@@ -106,7 +106,7 @@ function sandboxOf(pod: KObj): {id: string; netns: string} {
 /**
  * Port-forward session: port-prefix frames on both channels, then channel 0 bridged to a real TCP
  * socket. The target is localhost:<port> in the pod's network namespace (for hostNetwork pods the
- * node's), falling back to the pod IP (toolchain.md §12).
+ * node's), falling back to the pod IP (containerd internal/cri/server/sandbox_portforward_linux.go).
  */
 export function runPortForward(ws: WebSocket, network: Network, pod: KObj, ports: number[], sockets: Set<net.Socket>): void {
   const podIp: string = pod.status?.podIP ?? ''
