@@ -1,5 +1,5 @@
 // A simulated Tetragon agent: the real gRPC API (our protos, grpc-js, real sockets), the standard health service,
-// Prometheus metrics and the JSON export path, behaving per version as tetragon.md documents. Lab only.
+// Prometheus metrics and the JSON export path, behaving per version as the upstream releases do. Lab only.
 
 import {mkdtempSync, rmSync, chmodSync} from 'node:fs'
 import http from 'node:http'
@@ -47,7 +47,7 @@ export interface TetragonAgentOptions {
   backgroundIntervalMs?: number
   /**
    * `export-filename`: the chart's /var/run/cilium/tetragon/tetragon.log by default; `''` disables the JSON export,
-   * as for a bare binary or container image (tetragon.md §2.2 table, `--export-filename` default `""`).
+   * as for a bare binary or container image (`--export-filename` default `""`: no export file).
    */
   exportFilename?: string
   /** Export filters as the agent reads them (`export-allowlist` / `export-denylist`); default: the chart's (§2.3). */
@@ -274,7 +274,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
         l.queue = l.queue.slice(l.head)
         l.head = 0
       }
-      // Honour back-pressure: wait for 'drain' (toolchain.md §5).
+      // Honour back-pressure: wait for 'drain' before writing more.
       if (!l.call.write(b)) {
         l.waitingDrain = true
         l.call.once('drain', () => {
@@ -650,7 +650,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
       return () => exportListeners.delete(fn)
     },
     policyNames: () => policies.map((p) => p.name),
-    // The agent watches TracingPolicy resources itself (enable-tracing-policy-crd, tetragon.md §3.8).
+    // The agent watches TracingPolicy resources itself (the chart renders enable-tracing-policy-crd: "true").
     loadPolicyYaml(yaml: string) {
       const p = policyFromYaml(yaml, nextPolicyId)
       const existing = policies.findIndex((x) => x.name === p.name && x.namespace === p.namespace)

@@ -1,4 +1,4 @@
-// What a Tetragon agent emits for a process run in a pod (tetragon.md §1.6 field semantics, §2.5, §6): process_exec
+// What a Tetragon agent emits for a process run in a pod (cilium/tetragon api/v1/tetragon/tetragon.proto, pkg/grpc/tracing/tracing.go): process_exec
 // and process_exit always (§6.1), process_kprobe only when a loaded policy hooks the call (§6.3, §6.4).
 // Events are built in the JSON export form of the current (v1.7.0) proto; the agent strips what its version lacks.
 

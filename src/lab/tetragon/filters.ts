@@ -1,4 +1,4 @@
-// GetEvents allow/deny filter semantics for the lab agent (tetragon.md §1.5): an event passes when ANY allow-list
+// GetEvents allow/deny filter semantics for the lab agent (cilium/tetragon api/v1/tetragon/events.proto): an event passes when ANY allow-list
 // Filter matches (all set fields of one Filter ANDed) and NO deny-list Filter matches; empty lists pass everything.
 // Filters are applied to the event as the agent sees it (JSON export form of its own proto).
 

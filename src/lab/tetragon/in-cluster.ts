@@ -11,8 +11,8 @@ import {runTetra} from './tetra.js'
 
 /** Above this many nodes, agents start on first contact instead of all at once. */
 const EAGER_NODES = 10
-const GRPC_HEALTH_PORT = 6789 // tetragon.healthGrpc.port (tetragon.md §1.1)
-const METRICS_PORT = 2112 // tetragon.prometheus.port (tetragon.md §3.3)
+const GRPC_HEALTH_PORT = 6789 // tetragon.healthGrpc.port (chart values.yaml)
+const METRICS_PORT = 2112 // tetragon.prometheus.port (chart values.yaml)
 
 export interface TetragonInCluster {
   agents: Map<string, TetragonAgent>
@@ -33,7 +33,7 @@ const filterLines = (text?: string) =>
         .map((l) => JSON.parse(l))
 
 /**
- * The agent container's log as `kubectl logs -c tetragon` shows it (slog text format since v1.5.0, tetragon.md §4.4):
+ * The agent container's log as `kubectl logs -c tetragon` shows it (slog text format since v1.5.0):
  * the start-up lines, and the periodic "BPF events statistics" line that logStatus writes when the perf buffer's
  * lost counter increased (hourly check, cilium/tetragon v1.7.0 cmd/tetragon/main.go). The lab's dropped counters
  * stand for an agent that has run long enough for that check to have fired.
@@ -81,7 +81,7 @@ export async function attachTetragon(kube: KubeLab, spec: LabSpec, opts: {onExpo
     const agent = await startTetragonAgent({
       version: spec.tetragon.version,
       nodeName: node,
-      // The agent flag default applies when the ConfigMap has no key (tetragon.md §1.1).
+      // The agent flag default applies when the ConfigMap has no key.
       serverAddress: cm?.data?.['server-address'] ?? 'localhost:54321',
       policies: spec.tetragon.policies,
       schemaDrift: spec.tetragon.schemaDrift,
@@ -146,7 +146,7 @@ export async function attachTetragon(kube: KubeLab, spec: LabSpec, opts: {onExpo
     }),
   )
 
-  // /usr/bin/tetra ships in the agent image only (tetragon.md §7): the tetragon container of an agent pod.
+  // /usr/bin/tetra ships in the agent image only: the tetragon container of an agent pod.
   const undoTetra = exec.register('tetra', async (ctx) => {
     const node = ctx.pod.spec?.nodeName
     const image = (ctx.pod.spec?.containers ?? []).find((c: {name: string}) => c.name === ctx.container)?.image as string | undefined
@@ -180,7 +180,7 @@ export async function attachTetragon(kube: KubeLab, spec: LabSpec, opts: {onExpo
     )
   })
 
-  // Configuration changes roll the agent pods (checksum/configmap annotation, tetragon.md §3.9);
+  // Configuration changes roll the agent pods (checksum/configmap annotation, chart templates/daemonset.yaml);
   // TracingPolicy resources are picked up by the running agents (enable-tracing-policy-crd).
   const onChange = (ev: StoreEvent) => {
     const res = ev.def.resource

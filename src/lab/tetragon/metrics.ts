@@ -1,9 +1,9 @@
-// Prometheus text exposition of the lab agent, with each version's metric names for lost events (tetragon.md §4.3)
+// Prometheus text exposition of the lab agent, with each version's metric names for lost events (renamed at v0.8.1, v0.11.0 and v1.2.0)
 // and, where the spec documents them for the version, the flow counters of §4.2.
 
 import {inRange, lostEventMetricNames} from '../../tetragon/versions.js'
 
-/** cilium/tetragon v1.7.0 (tetragon.md "About this document"). */
+/** cilium/tetragon v1.7.0, the newest release the lab models. */
 export const V170_COMMIT = '1de2ed8ebea18e56257dc59597aa13bf8f0e471e'
 
 export interface DroppedCounts {

@@ -1,6 +1,6 @@
 // TracingPolicies in the lab agent: the upstream example policies behind TetragonSpec.policies, policies added over
 // gRPC (AddTracingPolicy yaml), the small part of selector semantics the end-to-end probes need, and the
-// TracingPolicyStatus each version reports (tetragon.md §1.3, §6).
+// TracingPolicyStatus each version reports (cilium/tetragon api/v1/tetragon/sensors.proto).
 
 import {parse as parseYaml} from 'yaml'
 import type {JsonObject} from '../../tetragon/json.js'

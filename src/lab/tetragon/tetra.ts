@@ -1,4 +1,4 @@
-// `tetra` inside the agent container (the image ships /usr/bin/tetra, tetragon.md §7): the commands the docs use
+// `tetra` inside the agent container (the image ships /usr/bin/tetra, cilium/tetragon cmd/tetra): the commands the docs use
 // through `kubectl exec … -c tetragon -- tetra <cmd>`, with tetra v1.7.0's output (cilium/tetragon v1.7.0 cmd/tetra).
 // Lab only.
 import type {ExecResult} from '../kube/exec.js'
