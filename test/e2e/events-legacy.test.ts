@@ -1,6 +1,6 @@
 // `tetractl events` against agents older than the current proto (issue #10 item 6): v0.8.0 speaks its own API and
 // every agent before v1.1.0 sends Pod field 3 as `labels` (repeated string), the number v1.6.0 reused for `uid`
-// (tetragon.md §1.6 Pod, §1.8, §9.16). Every fixture line goes through a lab agent of that version and the built CLI,
+// (cilium/tetragon api/v1/tetragon/tetragon.proto at v0.8.0, v1.1.0, v1.6.0). Every fixture line goes through a lab agent of that version and the built CLI,
 // and the printed event is compared field by field with what that agent's API can carry.
 import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -24,8 +24,8 @@ const LINES: Array<{where: string; event: JsonObject}> = readdirSync(DIR)
     }),
   )
 
-// The v0.8.0 API, message by message: the "first release" column of tetragon.md §1.8 and the v0.8.0 rows of §1.5 /
-// §1.6 (field → the message it holds, or null for a scalar / enum / well-known type).
+// The v0.8.0 API, message by message: the fields of cilium/tetragon v0.8.0 api/v1/tetragon/{tetragon,events}.proto
+// (field → the message it holds, or null for a scalar / enum / well-known type).
 type Fields = Record<string, string | null>
 const V080: Record<string, Fields> = {
   GetEventsResponse: {process_exec: 'ProcessExec', process_exit: 'ProcessExit', process_kprobe: 'ProcessKprobe', process_tracepoint: 'ProcessTracepoint', node_name: null, time: null},

@@ -81,7 +81,7 @@ describe('tetractl events against the lab (port-forward to an agent pod)', () =>
     for (const line of lines) {
       const ev = JSON.parse(line)
       const top = Object.keys(ev)
-      // Exactly one event key, first, then node_name and time (tetragon.md §2.1); snake_case everywhere.
+      // Exactly one event key, first, then node_name and time, in proto declaration order (protojson, cilium/tetragon v1.7.0 pkg/encoder/encoder.go); snake_case everywhere.
       expect(keys).toContain(top[0])
       expect(top.filter((k) => keys.includes(k))).toHaveLength(1)
       expect(ev.node_name).toBe(agent.nodeName)

@@ -130,7 +130,7 @@ describe('Elasticsearch lab (8.x)', () => {
     const stored = lab.store.docs.find((d) => d._id === ok._id)!._source as any
     expect(stored.process.exit_code).toBe(1)
     expect(stored.event.ingested).toBeDefined()
-    // ecs@mappings maps message / *.message as match_only_text: no terms aggregation on it (elastic.md §6 item 3).
+    // ecs@mappings maps message / *.message as match_only_text: no terms aggregation on it.
     // (error.message is mapped only once a document carries it; before that the aggregation is empty.)
     const agg = await admin.request<any>({method: 'POST', path: '/logs-*/_search', body: {size: 0, aggs: {m: {terms: {field: 'message'}}}}}).catch((e) => e)
     expect(agg.statusCode).toBe(400)

@@ -88,7 +88,7 @@ describe.each([8, 9] as const)('Elasticsearch lab %i.x mappings', (major) => {
 
   it('data_stream.* are constant_keyword without a value in the package template; event.dataset has one', async () => {
     // base-fields.yml redeclares data_stream.type without a value after logs@mappings (later component
-    // templates win), and the package's Filebeat sidecar sends no data_stream.* (elastic.md §1).
+    // templates win), and the package's Filebeat sidecar sends no data_stream.*.
     const r = await es.request<any>({method: 'GET', path: `/${DS}/_mapping/field/data_stream.*`})
     const [idx] = Object.keys(r.body)
     expect(r.body[idx].mappings['data_stream.type'].mapping.type).toEqual({type: 'constant_keyword'})

@@ -37,7 +37,7 @@ function sink() {
   return {w, text: () => text}
 }
 
-/** Runs a command through client-node's Exec and waits for the socket to close (toolchain.md §11). */
+/** Runs a command through client-node's Exec and waits for the socket to close (client-node 1.4 Exec). */
 async function exec(kc: k8s.KubeConfig, ns: string, pod: string, container: string | undefined, cmd: string[]) {
   const out = sink()
   const err = sink()
@@ -77,7 +77,7 @@ describe('kube lab: healthy scenario', () => {
       expect(p.status!.podIP).toBe(p.status!.hostIP)
       expect(p.spec!.dnsPolicy).toBe('Default')
       expect(p.spec!.containers.map((x) => x.name)).toEqual(['export-stdout', 'tetragon'])
-      // Items of a List carry no kind/apiVersion (toolchain.md §12).
+      // Items of a List carry no kind/apiVersion, as the API server sends them.
       expect((p as any).kind).toBeUndefined()
     }
     const both = await c.core.listNamespacedPod({namespace: NS, labelSelector: 'app.kubernetes.io/name in (tetragon, tetragon-operator)'})
@@ -343,7 +343,7 @@ describe('kube lab: other scenarios', () => {
         message: `pods "${agent}" is forbidden: User "system:serviceaccount:kube-system:tetractl" cannot get resource "pods/portforward" in API group "" in the namespace "kube-system"`,
         details: {name: agent, kind: 'pods'},
       })
-      // client-node surfaces the refusal only as the HTTP code (toolchain.md §11).
+      // client-node surfaces the refusal only as the HTTP code, without the body.
       const out = sink()
       await expect(new k8s.PortForward(c.kc).portForward('kube-system', agent, [54321], out.w, null, new PassThrough())).rejects.toThrow(/Unexpected server response: 403/)
       const ssar = (verb: string, resource: string, subresource?: string) =>
@@ -370,7 +370,7 @@ describe('kube lab: other scenarios', () => {
       const ep = await ca.core.readNamespacedEndpoints({name: 'tetragon-grpc', namespace: 'kube-system'})
       expect(ep.subsets![0]!.addresses).toBeUndefined()
       expect(ep.subsets![0]!.notReadyAddresses).toHaveLength(3)
-      // The raw slice of a selector matching nothing has `endpoints: null` (toolchain.md §12).
+      // The raw slice of a selector matching nothing has `endpoints: null`, not [].
       const res = await fetchJson(b, '/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dtetragon-grpc')
       expect(res.items).toHaveLength(1)
       expect(res.items[0].endpoints).toBeNull()

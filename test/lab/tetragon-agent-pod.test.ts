@@ -1,5 +1,5 @@
 // What the real agent image and chart put in the agent container, seen through exec as a user does
-// (`kubectl exec -n kube-system ds/tetragon -c tetragon -- tetra status`, tetragon.md §7, §3.5).
+// (`kubectl exec -n kube-system ds/tetragon -c tetragon -- tetra status`, as the Tetragon docs run it).
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'

@@ -349,7 +349,7 @@ spec:
   })
 })
 
-describe('proxy environment (toolchain.md §5)', () => {
+describe('proxy environment (grpc-js honours *_proxy unless grpc.enable_http_proxy is 0)', () => {
   test('https_proxy/http_proxy/grpc_proxy do not hijack the connection', async () => {
     const {agent} = await start()
     const saved = {https_proxy: process.env.https_proxy, http_proxy: process.env.http_proxy, grpc_proxy: process.env.grpc_proxy, no_proxy: process.env.no_proxy}

@@ -1,4 +1,4 @@
-// Encoding rules (tetragon.md §2.1), the wire-level schema detector, version facts, and proto loading.
+// JSON export encoding rules (cilium/tetragon pkg/encoder), the wire-level schema detector, version facts, and proto loading.
 import {fileURLToPath} from 'node:url'
 import * as protoLoader from '@grpc/proto-loader'
 import {describe, expect, test} from 'vitest'

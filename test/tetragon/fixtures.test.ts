@@ -1,5 +1,5 @@
 // Every fixture line of an open-source event type survives JSON → protobuf bytes → JSON unchanged
-// (tetragon.md §2.1 encoding rules); the pre-OSS book samples are reported, never crash (§2.4, §1.8 rule 1).
+// (JSON export encoding rules); the pre-OSS book samples are reported, never crash (unknown fields are tolerated).
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, test} from 'vitest'
