@@ -21,14 +21,14 @@ export interface TetragonSpec {
   chartVersion: string
   /**
    * ConfigMap `server-address`, as the chart renders `tetragon.grpc.address`.
-   * `''` = gRPC disabled (tetragon.grpc.enabled=false), as the chart renders it (spec §3.5).
+   * `''` = gRPC disabled (tetragon.grpc.enabled=false), as the chart renders it.
    */
   serverAddress: string
   /** Number of nodes whose agent pod is Ready (default: all). */
   readyPods?: number
   /** Restart count of the export-stdout container (default 0). */
   exportRestarts?: number
-  /** export.mode '' removes the export-stdout sidecar (spec §3.3). */
+  /** export.mode '' removes the export-stdout sidecar. */
   exportMode?: 'stdout' | ''
   /** TracingPolicies loaded (names of upstream example policies: 'network' = tcp_connect, 'file' = file reads). */
   policies?: Array<'network' | 'file'>

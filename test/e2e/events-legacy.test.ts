@@ -90,7 +90,7 @@ describe('events against a v0.8.0 agent', () => {
   })
   afterAll(() => agent?.stop())
 
-  // v0.8.0 carries exec, exit, kprobe and tracepoint events (§1.5): the throttle lines are not sent.
+  // v0.8.0 carries exec, exit, kprobe and tracepoint events: the throttle lines are not sent.
   const carried = LINES.filter((l) => ['process_exec', 'process_exit', 'process_kprobe', 'process_tracepoint'].includes(kindOf(l.event)))
 
   it.each([

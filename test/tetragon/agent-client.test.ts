@@ -66,7 +66,7 @@ describe('gRPC health service', () => {
     expect(await client.health('liveness', healthAddr)).toBe('NOT_SERVING')
     const failing = await start({livenessFailing: true})
     expect(await failing.client.health('liveness', `127.0.0.1:${failing.agent.healthPort}`)).toBe('NOT_SERVING')
-    // The API port does not serve grpc.health.v1 (separate server, §1.1).
+    // The API port does not serve grpc.health.v1 (a separate server, --health-server-address).
     const e = await client.health('liveness').catch((x: unknown) => x)
     expect((e as TetragonError).kind).toBe('unimplemented')
   })
@@ -117,7 +117,7 @@ describe('GetEvents', () => {
     expect(Buffer.from(exec.process.exec_id, 'base64').toString()).toMatch(/^node-1:\d+:\d+$/)
     expect(exec.process.pod).toMatchObject({namespace: 'default', name: 'tetractl-probe-1', container: {name: 'probe'}})
     expect(exec.parent.binary).toBe('/usr/bin/containerd-shim-runc-v2')
-    expect(exit.status).toBeUndefined() // exit 0 → no status key (§1.6)
+    expect(exit.status).toBeUndefined() // exit 0 → no status key
     const connect = events[3]!.json.process_kprobe as Record<string, any>
     expect(connect).toMatchObject({policy_name: 'connect', action: 'KPROBE_ACTION_POST', args: [{sock_arg: {family: 'AF_INET', type: 'SOCK_STREAM', protocol: 'IPPROTO_TCP', daddr: '10.96.0.10', dport: 80, state: 'TCP_SYN_SENT'}}]})
     expect(typeof connect.args[0].sock_arg.cookie).toBe('string') // uint64 → string
@@ -128,7 +128,7 @@ describe('GetEvents', () => {
     expect((events[8]!.json.process_exec as any).parent.binary).toBe('/bin/sh')
   })
 
-  test('no policy → exec/exit only (§6.1); exit code carried as status', async () => {
+  test('no policy → exec/exit only; exit code carried as status', async () => {
     const {agent, client} = await start({policies: []})
     const events = await collect(client, agent, {allow_list: [{pod_regex: ['^tetractl-probe-1$']}]}, () => {
       agent.execInPod({...pod, argv: ['curl', 'http://example.com'], exitCode: 7})
@@ -150,7 +150,7 @@ describe('GetEvents', () => {
     expect((err as TetragonError).message).toMatch(/invalid binary_regex/)
   })
 
-  test('filter fields newer than the agent are ignored (§1.5): namespace_regex on v1.6.1 matches everything', async () => {
+  test('filter fields newer than the agent are ignored: namespace_regex on v1.6.1 matches everything', async () => {
     const {agent, client} = await start({version: 'v1.6.1'})
     const events = await collect(client, agent, {allow_list: [{namespace_regex: ['^nomatch$']}]}, () => {
       agent.execInPod({...pod, argv: ['whoami']})
@@ -160,7 +160,7 @@ describe('GetEvents', () => {
 
   test('v0.8.0: old EventType numbering, Pod.labels and process_dns are reported', async () => {
     const {agent, client} = await start({version: 'v0.8.0'})
-    // PROCESS_EXIT is 5 today; 5 was PROCESS_EXEC in v0.8.0 (§1.5): the old agent sends exec events.
+    // PROCESS_EXIT is 5 today; 5 was PROCESS_EXEC in v0.8.0: the old agent sends exec events.
     const events = await collect(client, agent, {allow_list: [{event_set: ['PROCESS_EXIT']}]}, () => {
       agent.execInPod({...pod, argv: ['whoami'], labels: {app: 'probe', team: 'sec'}})
       agent.emit({process_dns: {}, node_name: 'node-1'})
@@ -223,7 +223,7 @@ describe('queues, export, metrics', () => {
     expect(agent.overflowed()).toBe(0)
   })
 
-  test('JSON export applies the default filters, the gRPC stream does not (§2.3)', async () => {
+  test('JSON export applies the default filters, the gRPC stream does not', async () => {
     const {agent, client} = await start({policies: []})
     const streamed = await collect(client, agent, {}, () => {
       agent.execInPod({...pod, namespace: 'kube-system', argv: ['whoami']})
@@ -234,7 +234,7 @@ describe('queues, export, metrics', () => {
     const lines = agent.exportLines().map((l) => JSON.parse(l))
     expect(lines).toHaveLength(2)
     expect(lines.every((l) => l.process_exec?.process.pod.namespace === 'default' || l.process_exit?.process.pod.namespace === 'default')).toBe(true)
-    expect(Object.keys(lines[0])[0]).toBe('process_exec') // event key first (§2.1)
+    expect(Object.keys(lines[0])[0]).toBe('process_exec') // event key first
   })
 
   test.each([
@@ -243,7 +243,7 @@ describe('queues, export, metrics', () => {
     ['v1.1.0', ['tetragon_ringbuf_perf_event_lost_total 3', 'tetragon_missed_events_total{msg_op="5"} 2', 'tetragon_ratelimit_dropped_total 4'], ['tetragon_observer_']],
     ['v1.2.0', ['tetragon_observer_ringbuf_events_lost_total 3', 'tetragon_bpf_missed_events_total{msg_op="5",error="ENOSPC"} 2', 'tetragon_ratelimit_dropped_total 4'], ['tetragon_export_ratelimit']],
     ['v1.7.0', ['tetragon_observer_ringbuf_events_lost_total 3', 'tetragon_bpf_missed_events_total{msg_op="5",error="ENOSPC"} 2', 'tetragon_export_ratelimit_events_dropped_total 4', 'tetragon_notify_overflowed_events_total 1', 'tetragon_build_info{version="v1.7.0"'], ['tetragon_missed_events_total', 'tetragon_ringbuf_perf_event_lost_total']],
-  ])('metric names %s (§4.3)', async (version, present, absent) => {
+  ])('metric names %s', async (version, present, absent) => {
     const {agent} = await start({version, dropped: {perfLost: 3, bpfMissed: 2, rateLimited: 4, notifyOverflow: 1}})
     const text = await (await fetch(`http://127.0.0.1:${agent.metricsPort}/metrics`)).text()
     for (const p of present) expect(text).toContain(p)
@@ -270,7 +270,7 @@ describe('listen addresses', () => {
     expect(any.grpc).toMatchObject({loopbackOnly: false, configuredHost: ''})
     const bare = await startTetragonAgent({version: 'v0.8.2', nodeName: 'n', serverAddress: 'localhost', backgroundIntervalMs: 0})
     agents.push(bare)
-    expect(bare.grpc).toMatchObject({configuredPort: 54321}) // ":54321" appended (§1.1)
+    expect(bare.grpc).toMatchObject({configuredPort: 54321}) // ":54321" appended
     const none = await startTetragonAgent({version: 'v1.7.0', nodeName: 'n', serverAddress: '', backgroundIntervalMs: 0})
     agents.push(none)
     expect(none.grpc).toBeNull()
@@ -285,7 +285,7 @@ describe('listen addresses', () => {
 })
 
 describe('policies and RPC sets per version', () => {
-  test('AddTracingPolicy over gRPC: a minimal /etc/shadow policy names the kprobe (§6.4); Delete removes it', async () => {
+  test('AddTracingPolicy over gRPC: a minimal /etc/shadow policy names the kprobe; Delete removes it', async () => {
     const {agent, client} = await start({policies: []})
     await client.addTracingPolicy(`apiVersion: cilium.io/v1alpha1
 kind: TracingPolicyNamespaced
@@ -332,7 +332,7 @@ spec:
     expect((ev2[1]!.json.process_exit as any).time).toBeUndefined()
   })
 
-  test('GetStackTraceTree exists up to v1.6.1 and is UNIMPLEMENTED on v1.7.0 (§1.2)', async () => {
+  test('GetStackTraceTree exists up to v1.6.1 and is UNIMPLEMENTED on v1.7.0', async () => {
     const grpc = await import('@grpc/grpc-js')
     const call = (addr: string) =>
       new Promise<number>((resolve) => {

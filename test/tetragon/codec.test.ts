@@ -118,7 +118,7 @@ describe('version facts', () => {
     expect(hasRpc('v0.8.4', 'ListTracingPolicies')).toBe(false)
     expect(hasLegacyEventNumbering('v0.8.0')).toBe(true)
     expect(hasLegacyEventNumbering('v0.8.1')).toBe(false)
-    // Pod field 3: labels until v1.0.3, uid from v1.6.0 (§1.6); v0.8.0 has its own proto.
+    // Pod field 3: labels until v1.0.3, uid from v1.6.0; v0.8.0 has its own proto.
     expect(['v0.8.0', 'v0.8.1', 'v1.0.3', 'v1.1.0', 'garbage'].map(apiVariantFor)).toEqual(['v0.8.0', 'v1.0', 'v1.0', 'current', 'current'])
     expect(lookupType('Pod', 'v1.0').fields.labels!.id).toBe(3)
     expect(lookupType('Pod', 'v1.0').fields.uid).toBeUndefined()
@@ -143,7 +143,7 @@ describe('proto files', () => {
     expect(def['grpc.health.v1.Health']).toBeDefined()
   })
 
-  test('field numbers of the event oneof and common keys (§1.5)', () => {
+  test('field numbers of the event oneof and common keys', () => {
     const r = lookupType('GetEventsResponse')
     const nums = Object.fromEntries(r.fieldsArray.map((f) => [f.name, f.id]))
     expect(nums).toEqual({

@@ -117,7 +117,7 @@ export function tetragonConfigData(spec: LabSpec): Record<string, string> {
   }
   // `use-perf-ring-buffer` is rendered since chart v1.6.0.
   if (semverAtLeast(t.chartVersion, '1.6.0')) data['use-perf-ring-buffer'] = 'false'
-  // Helm tetragon.exportAllowList / exportDenyList land here, one JSON filter per line (§2.3); the agent reads them from the ConfigMap.
+  // Helm tetragon.exportAllowList / exportDenyList land here, one JSON filter per line; the agent reads them from the ConfigMap.
   if (t.exportAllowList) data['export-allowlist'] = t.exportAllowList.map((f) => JSON.stringify(f)).join('\n')
   if (t.exportDenyList) data['export-denylist'] = t.exportDenyList.map((f) => JSON.stringify(f)).join('\n')
   return data

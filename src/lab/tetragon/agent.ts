@@ -31,7 +31,7 @@ export interface TetragonAgentOptions {
   serverAddress: string
   /** Health server port (Tetragon default 6789); 0/undefined = ephemeral; null = no health server. */
   healthPort?: number | null
-  /** Metrics port (Helm default 2112); 0/undefined = ephemeral; null = metrics disabled (standalone default, §5). */
+  /** Metrics port (Helm default 2112); 0/undefined = ephemeral; null = metrics disabled (standalone default). */
   metricsPort?: number | null
   policies?: Array<'network' | 'file'>
   /** Behave like an agent newer than tetractl's proto: extra field numbers and an extra event type. */
@@ -41,7 +41,7 @@ export interface TetragonAgentOptions {
   livenessFailing?: boolean
   /** `--cluster-name` (cluster_name in events since v1.3.0). */
   clusterName?: string
-  /** `--event-queue-size`, default 10000 (§1.2, §4.5). */
+  /** `--event-queue-size`, default 10000. */
   eventQueueSize?: number
   /** Replay real fixture events every N ms so streams are never empty; 0 = off. Default 1000. */
   backgroundIntervalMs?: number
@@ -50,7 +50,7 @@ export interface TetragonAgentOptions {
    * as for a bare binary or container image (`--export-filename` default `""`: no export file).
    */
   exportFilename?: string
-  /** Export filters as the agent reads them (`export-allowlist` / `export-denylist`); default: the chart's (§2.3). */
+  /** Export filters as the agent reads them (`export-allowlist` / `export-denylist`); default: the chart's. */
   exportAllowList?: JsonObject[]
   exportDenyList?: JsonObject[]
   /** Override GetInfo conf values (v1.7.0+). */
@@ -82,7 +82,7 @@ export interface TetragonAgent {
   emit(event: JsonObject): boolean
   /** A process run in a pod on this node: exec/exit (+ kprobes when a policy hooks the call). Returns what was emitted. */
   execInPod(info: ExecInPodInfo): TetragonEventJson[]
-  /** Lines written to the JSON export (default export allow/deny lists applied, §2.3). */
+  /** Lines written to the JSON export (default export allow/deny lists applied). */
   exportLines(): string[]
   onExport(listener: (line: string) => void): () => void
   /** Loaded policy names. */
@@ -103,7 +103,7 @@ export interface TetragonAgent {
 
 const SERVICE = 'tetragon.FineGuidanceSensors'
 
-// ---- Listen address parsing (cilium/tetragon v1.7.0 pkg/server/addr.go SplitListenAddr, §1.1) ---------------
+// ---- Listen address parsing (cilium/tetragon v1.7.0 pkg/server/addr.go SplitListenAddr) ---------------
 
 type Listen = {kind: 'none'} | {kind: 'unix'; path: string} | {kind: 'tcp'; host: string; port: number}
 
@@ -150,7 +150,7 @@ function stripForVersion(type: Type, obj: JsonObject, version: string): JsonObje
 
 /**
  * Agents before v1.1.0 filled Pod.labels (repeated string, field 3) from the pod's Cilium endpoint labels; v0.8.1 –
- * v1.0.3 also sent pod_labels (5), v0.8.0 had only labels (§1.6 Pod; cilium/tetragon v1.0.0 pkg/process/podinfo.go).
+ * v1.0.3 also sent pod_labels (5), v0.8.0 had only labels (cilium/tetragon v1.0.0 pkg/process/podinfo.go).
  * `key=value` is illustrative.
  */
 function podLabelsToLegacy(v: JsonValue, keepPodLabels: boolean): JsonValue {
@@ -169,8 +169,8 @@ function podLabelsToLegacy(v: JsonValue, keepPodLabels: boolean): JsonValue {
   return out
 }
 
-// Hypothetical future fields: numbers unused in v1.7.0 and on main (§1.3–§1.6), as a newer agent would add them
-// (evolution is additive, §1.8).
+// Hypothetical future fields: numbers unused in v1.7.0 and on main, as a newer agent would add them
+// (the proto only ever adds field numbers).
 let driftRootCache: Root | undefined
 function driftRoot(): Root {
   if (driftRootCache) return driftRootCache
@@ -218,21 +218,21 @@ const grpcError = (code: grpc.status, details: string) => Object.assign(new Erro
 export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<TetragonAgent> {
   const version = opts.version
   const nodeName = opts.nodeName
-  // v0.8.0 speaks the incompatible pre-v0.8.1 API (§1.8 rule 6, §8); before v1.1.0 Pod field 3 is labels (§1.6).
+  // v0.8.0 speaks the incompatible pre-v0.8.1 API; before v1.1.0 Pod field 3 is labels.
   const variant: ApiVariant = apiVariantFor(version)
   const root = variant === 'current' && opts.schemaDrift ? driftRoot() : loadRoot(variant)
   const responseType = root.lookupType('tetragon.GetEventsResponse')
   const eventTypeEnum = root.lookupEnum('tetragon.EventType')
   const currentResponse = loadRoot('current').lookupType('tetragon.GetEventsResponse')
   const queueSize = opts.eventQueueSize ?? 10_000
-  // Before v0.8.4 Notify was a blocking send: no loss (§4.1 stage 4). The lab cannot block emit(), so it queues.
+  // Before v0.8.4 Notify was a blocking send: no loss. The lab cannot block emit(), so it queues.
   const boundedQueues = inRange(version, 'v0.8.4')
   const table = new ProcessTable(nodeName)
   let nextPolicyId = 1
   const policies: LabPolicy[] = (opts.policies ?? []).map((p) => builtinPolicy(p, nextPolicyId++))
   let livenessFailing = opts.livenessFailing ?? false
   let logLevel = 'LOG_LEVEL_INFO'
-  const eventLog = {max_size: 10, rotation_interval: '0s', max_backups: 5} // export-file-* defaults (§2.2)
+  const eventLog = {max_size: 10, rotation_interval: '0s', max_backups: 5} // export-file-* defaults
 
   // Counters for metrics.
   let received = 0
@@ -242,7 +242,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
   let lastExportedMs = 0
   const eventsByType = new Map<string, number>()
 
-  // ---- listeners (gRPC clients and the JSON exporter, §2.1) ----
+  // ---- listeners (gRPC clients and the JSON exporter, itself a GetEvents listener) ----
   interface Listener {
     filter: CompiledRequest
     fieldFilters?: CompiledFieldFilters
@@ -337,7 +337,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
         // The aggregator's channel is full only while its goroutine waits in Send.
         if (l.waitingDrain && l.queue.length - l.head >= l.aggregatorBuffer) continue
       } else if (boundedQueues && l.queue.length - l.head >= queueSize) {
-        // Per-listener queue full: dropped "so that we do not block everything" (§4.1 stage 4).
+        // Per-listener queue full: dropped "so that we do not block everything".
         overflowed++
         continue
       }
@@ -345,7 +345,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
       pump(l)
     }
     if (exportFilename !== '' && exportFilter.passes(agentJson, kind)) {
-      // The JSON exporter writes one protojson line per event (§2.1).
+      // The JSON exporter writes one protojson line per event.
       const line = JSON.stringify(agentJson)
       exported++
       exportedBytes += line.length + 1
@@ -380,7 +380,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
 
   const impl: Record<string, Handler> = {
     GetVersion: unary(() => ({version})),
-    // Always RUNNING/"running": liveness only (§1.2).
+    // Always RUNNING/"running": liveness only.
     GetHealth: unary(() => ({health_status: [{event: 'HEALTH_STATUS_TYPE_STATUS', status: 'HEALTH_STATUS_RUNNING', details: 'running'}]})),
     AddTracingPolicy: unary((req) => {
       const p = policyFromYaml(String(req.yaml ?? ''), nextPolicyId)
@@ -412,7 +412,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
       return {}
     }),
     ListSensors: unary(() => {
-      if (inRange(version, 'v1.7.0')) deprecated('ListSensors') // always an error in v1.7.0 (§1.2)
+      if (inRange(version, 'v1.7.0')) deprecated('ListSensors') // always an error in v1.7.0
       return {sensors: policies.map((p) => ({name: 'generic_kprobe', enabled: p.enabled, ...(inRange(version, 'v0.9.0') ? {collection: p.name} : {})}))}
     }),
     EnableSensor: unary(() => (inRange(version, 'v1.7.0') ? deprecated('EnableSensor') : {})),
@@ -430,7 +430,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
       try {
         filter = compileRequest(call.request ?? {}, version, eventTypeOf)
       } catch (e) {
-        // Invalid filters make GetEvents fail immediately (§1.5).
+        // Invalid filters make GetEvents fail immediately.
         call.emit('error', grpcError(grpc.status.UNKNOWN, e instanceof FilterError ? e.message : String(e)))
         return
       }
@@ -462,7 +462,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
     handlers[m.name] = impl[m.name]!
   }
   if (hasRpc(version, 'GetStackTraceTree')) {
-    // v0.8.0 – v1.6.1 only (§1.2). Its messages are not in the spec: the lab answers an empty message.
+    // v0.8.0 – v1.6.1 only. Its messages are not in the spec: the lab answers an empty message.
     definition.GetStackTraceTree = methodDef(`/${SERVICE}/GetStackTraceTree`, null, null, false)
     handlers.GetStackTraceTree = ((_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.alloc(0))) as Handler
   }
@@ -474,7 +474,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
     const list = (v: string[]) => ({'@type': 'type.googleapis.com/google.protobuf.ListValue', value: v})
     const enc = (v: string | number | boolean | string[]) =>
       Array.isArray(v) ? list(v) : typeof v === 'boolean' ? bool(v) : typeof v === 'number' ? int(v) : str(v)
-    // Option names as viper knows them (§1.3 notes, §3.5, §4.5); values from this agent's configuration.
+    // Option names as viper knows them; values from this agent's configuration.
     const conf: Record<string, string | number | boolean | string[]> = {
       'server-address': opts.serverAddress,
       'health-server-address': healthPort === null ? '' : `:${healthPort}`,
@@ -501,7 +501,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
     }
   }
 
-  // ---- health server (grpc.health.v1, service "liveness", §1.1) ----
+  // ---- health server (grpc.health.v1, service "liveness") ----
   let healthServer: grpc.Server | null = null
   let healthPort: number | null = null
   const watchers = new Set<{service: string; call: grpc.ServerWritableStream<unknown, unknown>}>()
@@ -546,7 +546,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
       tempDir = mkdtempSync(path.join(tmpdir(), 'tetractl-lab-'))
       const socketPath = path.join(tempDir, path.basename(listen.path) || 'tetragon.sock')
       await bind(server, `unix://${socketPath}`)
-      chmodSync(socketPath, 0o660) // unixlisten.ListenWithRename(addr, 0660) (§1.1)
+      chmodSync(socketPath, 0o660) // unixlisten.ListenWithRename(addr, 0660)
       grpcInfo = {socketPath, configuredPath: listen.path, configured: opts.serverAddress}
     } else {
       const port = await bind(server, '127.0.0.1:0')
@@ -558,7 +558,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
   }
 
   function addEventLogService(s: grpc.Server) {
-    // tetragon.EventLogService, new in v1.7.0 (§1.2).
+    // tetragon.EventLogService, new in v1.7.0.
     const r = loadRoot('current')
     const svc = r.lookupService('tetragon.EventLogService')
     const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {}
@@ -599,7 +599,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
   // ---- background cadence ----
   let bgIndex = 0
   const bgMs = opts.backgroundIntervalMs ?? 1000
-  // With kprobe policies loaded a node never stops posting events (§6.3, §6.4): every other tick the docs' other demo
+  // With kprobe policies loaded a node never stops posting events: every other tick the docs' other demo
   // pod (default/tiefighter, process_exec.jsonl) fetches a page (tcp_* hooks) and reads /etc/profile (file hooks);
   // only runs that a loaded policy hooks are emitted. Not curl in xwing: those are what tests and probes emit.
   const BACKGROUND_RUNS = [['wget', '-q', '-O', '/dev/null', 'https://ebpf.io/'], ['cat', '/etc/profile']]

@@ -1,5 +1,5 @@
 // What a Tetragon agent emits for a process run in a pod (cilium/tetragon api/v1/tetragon/tetragon.proto, pkg/grpc/tracing/tracing.go): process_exec
-// and process_exit always (§6.1), process_kprobe only when a loaded policy hooks the call (§6.3, §6.4).
+// and process_exit always, process_kprobe only when a loaded policy hooks the call.
 // Events are built in the JSON export form of the current (v1.7.0) proto; the agent strips what its version lacks.
 
 import {createHash, randomBytes} from 'node:crypto'
@@ -29,8 +29,8 @@ export interface ExecInPodInfo {
   resolve?: (host: string) => string | undefined
 }
 
-// Where binaries live in the images of the upstream docs: /usr/bin/curl, /usr/bin/whoami (§2.5, fixtures),
-// /bin/cat and /bin/bash (§6.4 compact output).
+// Where binaries live in the images of the upstream docs: /usr/bin/curl, /usr/bin/whoami (test fixtures),
+// /bin/cat and /bin/bash.
 const BIN: Record<string, string> = {
   curl: '/usr/bin/curl', whoami: '/usr/bin/whoami', cat: '/bin/cat', sh: '/bin/sh', bash: '/bin/bash', ls: '/bin/ls',
   id: '/usr/bin/id', wget: '/usr/bin/wget', nc: '/usr/bin/nc', python3: '/usr/bin/python3',
@@ -54,7 +54,7 @@ function ipFrom(text: string, prefix: [number, number]): string {
   return `${prefix[0]}.${prefix[1] + (h[0]! & 0x0f)}.${h[1]! % 254}.${1 + (h[2]! % 253)}`
 }
 
-/** Per-node process bookkeeping: pids and boot-relative ktime for exec_id (§1.6 Process.exec_id). */
+/** Per-node process bookkeeping: pids and boot-relative ktime for exec_id. */
 export class ProcessTable {
   private nextPid = 40_000 + Math.floor(Math.random() * 10_000)
   readonly bootMs = Date.now() - 3_600_000 - Math.floor(Math.random() * 86_400_000)
@@ -101,7 +101,7 @@ export function buildExecInPod(info: ExecInPodInfo, table: ProcessTable, policie
     workload: info.workload ?? info.podName,
     workload_kind: info.workloadKind ?? 'Pod',
   }
-  const docker = cid.slice(0, 31) // Process.docker: container ID prefix, 31 characters in samples (§1.6)
+  const docker = cid.slice(0, 31) // Process.docker: container ID prefix, 31 characters in samples
 
   // The container's runtime shim: a host process (no pod), found in /proc when the agent started.
   const shimPid = 1000 + (parseInt(cid.slice(0, 4), 16) % 30_000)
@@ -163,7 +163,7 @@ export function buildExecInPod(info: ExecInPodInfo, table: ProcessTable, policie
   let t = 0
   const exitCode = info.exitCode ?? 0
   if ((argv[0] === 'sh' || argv[0] === 'bash' || argv[0] === '/bin/sh' || argv[0] === '/bin/bash') && argv[1] === '-c' && argv[2]) {
-    // `kubectl exec … -- bash -c "cat /etc/shadow"`: the shell, then the command (§6.4 documented output).
+    // `kubectl exec … -- bash -c "cat /etc/shadow"`: the shell, then the command.
     const sh = mkProcess(argv, shim, at(0))
     events.push(exec(sh, shim, at(0)))
     outer = {process: sh, parent: shim}
@@ -201,7 +201,7 @@ export function buildExecInPod(info: ExecInPodInfo, table: ProcessTable, policie
         const cookie = BigInt('0x' + randomBytes(8).toString('hex')).toString()
         const family = daddr.includes(':') ? 'AF_INET6' : 'AF_INET'
         const sock = (state: string): JsonObject => ({
-          // KprobeSock mapping (§2.5): symbolic family/type/protocol/state; mark/priority 0 are omitted.
+          // KprobeSock mapping: symbolic family/type/protocol/state; mark/priority 0 are omitted.
           sock_arg: {family, type: 'SOCK_STREAM', protocol: 'IPPROTO_TCP', saddr, daddr, sport, dport, cookie, state},
         })
         const connect = firing('tcp_connect', [daddr])
@@ -218,7 +218,7 @@ export function buildExecInPod(info: ExecInPodInfo, table: ProcessTable, policie
   }
   if (cmd === 'cat') {
     for (const file of argv.slice(1).filter((a) => !a.startsWith('-'))) {
-      // security_file_permission(file, MAY_READ=4); return 0 when allowed (§2.5).
+      // security_file_permission(file, MAY_READ=4); return 0 when allowed.
       const policy = firing('security_file_permission', [file, 4])
       if (!policy) continue
       const permission = file === '/etc/shadow' ? '-rw-r-----' : '-rw-r--r--'

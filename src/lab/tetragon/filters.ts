@@ -52,7 +52,7 @@ function labelMatch(selectors: string[], labels: Record<string, string>): boolea
 
 /**
  * Compile one Filter (JSON form, as decoded by the agent's own proto). Fields newer than `version` are dropped:
- * agents ignore filter fields they do not know (§1.5), so the filter matches more.
+ * agents ignore filter fields they do not know, so the filter matches more.
  * `eventTypeOf` maps an event key to the agent's EventType name/number as the agent numbers it.
  */
 export function compileFilter(filter: JsonObject, version: string, eventTypeOf: (kind: string) => string | number | undefined): CompiledFilter {
@@ -88,7 +88,7 @@ export function compileFilter(filter: JsonObject, version: string, eventTypeOf: 
       }
       if (namespaces) {
         if (!p) return false
-        // namespace "" matches host (non-pod) processes (§1.5, tetra getevents --host).
+        // namespace "" matches host (non-pod) processes (tetra getevents --host).
         const ns = podObj ? String(podObj.namespace ?? '') : ''
         if (!namespaces.includes(ns)) return false
       }

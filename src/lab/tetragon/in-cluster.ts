@@ -53,7 +53,7 @@ export function agentLogLines(spec: LabSpec, serverAddress: string): string[] {
   lines.push(line('INFO', 'Starting gRPC health server', 'address=:6789 interval=10'), line('INFO', 'Starting metrics server', 'addr=:2112'))
   const lost = Number((t.dropped as Record<string, number> | undefined)?.perfLost ?? 0)
   if (lost > 0) {
-    // "BPF events statistics: <received> received, <pct>% events loss" (§4.4); `lost` is the perf LostSamples counter only.
+    // "BPF events statistics: <received> received, <pct>% events loss"; `lost` is the perf LostSamples counter only.
     const received = lost * 10
     lines.push(line('INFO', `BPF events statistics: ${received} received, ${((lost / (received + lost)) * 100).toFixed(2)}% events loss`))
     lines.push(line('INFO', 'Observer events statistics', `received=${received} lost=${lost} errors=0 filterPass=${received} filterDrop=0`))

@@ -1,5 +1,5 @@
 // Prometheus text exposition of the lab agent, with each version's metric names for lost events (renamed at v0.8.1, v0.11.0 and v1.2.0)
-// and, where the spec documents them for the version, the flow counters of §4.2.
+// and, for v1.7.0, the flow counters of cilium/tetragon docs/content/en/docs/reference/metrics.md.
 
 import {inRange, lostEventMetricNames} from '../../tetragon/versions.js'
 
@@ -7,7 +7,7 @@ import {inRange, lostEventMetricNames} from '../../tetragon/versions.js'
 export const V170_COMMIT = '1de2ed8ebea18e56257dc59597aa13bf8f0e471e'
 
 export interface DroppedCounts {
-  /** BPF → kernel buffer failures (ENOSPC), §4.1 stage 1. */
+  /** BPF → kernel buffer failures (ENOSPC). */
   bpfMissed?: number
   /** perf ring buffer LostSamples, stage 2. */
   perfLost?: number
@@ -42,19 +42,19 @@ export function renderMetrics(s: MetricsState): string {
   const n = lostEventMetricNames(s.version)
   const d = s.dropped
   const out: string[] = []
-  const counter = inRange(s.version, 'v0.11.0') ? 'counter' : 'gauge' // `_total` counters since v0.11.0 (§4.3)
+  const counter = inRange(s.version, 'v0.11.0') ? 'counter' : 'gauge' // `_total` counters since v0.11.0
   line(out, n.perfLost, counter, 'Perf ring buffer events lost.', [['', d.perfLost ?? 0]])
   line(out, n.perfReceived, counter, 'Perf ring buffer events received.', [['', s.received + (d.perfLost ?? 0)]])
   line(out, n.perfErrors, counter, 'Perf ring buffer read errors.', [['', d.perfErrors ?? 0]])
   if (n.queueLost) line(out, n.queueLost, 'counter', 'Events lost because the events queue was full.', [['', d.queueLost ?? 0]])
   if (n.queueReceived) line(out, n.queueReceived, 'counter', 'Events received by the events queue.', [['', s.received]])
   if (n.bpfMissed) {
-    // Labels msg_op (5 = exec) and, since v1.2.0, error (§4.1). No series until something was missed.
+    // Labels msg_op (5 = exec) and, since v1.2.0, error. No series until something was missed.
     const labels = inRange(s.version, 'v1.2.0') ? '{msg_op="5",error="ENOSPC"}' : '{msg_op="5"}'
     line(out, n.bpfMissed, 'counter', 'Events missed in BPF programs.', d.bpfMissed ? [[labels, d.bpfMissed]] : [])
   }
   if (n.notifyOverflow) {
-    // A gauge in v0.8.4 – v0.10.x, a counter since (§4.3); no labels, shared by all listeners (§4.1 stage 4).
+    // A gauge in v0.8.4 – v0.10.x, a counter since; no labels, shared by all listeners.
     line(out, n.notifyOverflow, counter, 'Events dropped because a listener queue was full.', [['', s.overflowed + (d.notifyOverflow ?? 0)]])
   }
   if (n.rateLimitDropped) line(out, n.rateLimitDropped, 'counter', 'Events dropped by the export rate limiter.', [['', d.rateLimited ?? 0]])
@@ -62,7 +62,7 @@ export function renderMetrics(s: MetricsState): string {
   if (n.eventsExportedBytes) line(out, n.eventsExportedBytes, 'counter', 'Bytes exported.', [['', s.exportedBytes]])
   if (n.lastExportedTimestamp) line(out, n.lastExportedTimestamp, 'gauge', 'Unix seconds of the last exported event.', [['', s.lastExportedMs ? Math.floor(s.lastExportedMs / 1000) : 0]])
   if (inRange(s.version, 'v1.7.0')) {
-    // §4.2 flow counters, documented for v1.7.0 (cilium/tetragon v1.7.0 docs/content/en/docs/reference/metrics.md).
+    // Flow counters, documented for v1.7.0 (cilium/tetragon v1.7.0 docs/content/en/docs/reference/metrics.md).
     line(
       out, 'tetragon_events_total', 'counter', 'Events observed.',
       [...s.eventsByType].map(([type, v]) => [`{type="${type}",node_name="${s.nodeName}"}`, v]),

@@ -20,7 +20,7 @@ export interface Hook {
 export interface LabPolicy {
   id: number
   name: string
-  /** Set for TracingPolicyNamespaced: only pods in this namespace (§6.2). */
+  /** Set for TracingPolicyNamespaced: only pods in this namespace. */
   namespace?: string
   hooks: Hook[]
   enabled: boolean
@@ -29,7 +29,7 @@ export interface LabPolicy {
   posted: number
 }
 
-// §6.4 file-monitoring-filtered, security_file_permission selectors (a) and (b) (MAY_READ) and (c) (MAY_WRITE).
+// file-monitoring-filtered, security_file_permission selectors (a) and (b) (MAY_READ) and (c) (MAY_WRITE).
 const SENSITIVE_READ = ['/boot', '/root/.ssh', '/etc/shadow', '/etc/profile', '/etc/sudoers', '/etc/pam.conf', '/etc/bashrc', '/etc/csh.cshrc', '/etc/csh.login']
 const SHELL_FILES = ['.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.cshrc', '.cshdirs', '.profile', '.login', '.logout', '.history']
 const SYSTEM_WRITE = ['/etc', '/boot', '/lib', '/lib64', '/bin', '/usr/lib', '/usr/local/lib', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/usr/sbin', '/var/log', '/dev/log', '/root/.ssh']
@@ -37,13 +37,13 @@ const SYSTEM_WRITE = ['/etc', '/boot', '/lib', '/lib64', '/bin', '/usr/lib', '/u
 /** The upstream example policies TetragonSpec.policies names. */
 export function builtinPolicy(which: 'network' | 'file', id: number): LabPolicy {
   if (which === 'network') {
-    // cilium/tetragon v1.7.0 examples/tracingpolicy/tcp-connect.yaml: "connect", three hooks, no selectors (§6.3).
+    // cilium/tetragon v1.7.0 examples/tracingpolicy/tcp-connect.yaml: "connect", three hooks, no selectors.
     return {
       id, name: 'connect', enabled: true, posted: 0,
       hooks: [{call: 'tcp_connect', selectors: []}, {call: 'tcp_close', selectors: []}, {call: 'tcp_sendmsg', selectors: []}],
     }
   }
-  // cilium/tetragon v1.7.0 examples/quickstart/file_monitoring.yaml: "file-monitoring-filtered" (§6.4).
+  // cilium/tetragon v1.7.0 examples/quickstart/file_monitoring.yaml: "file-monitoring-filtered".
   return {
     id, name: 'file-monitoring-filtered', enabled: true, posted: 0,
     hooks: [
@@ -61,7 +61,7 @@ export function builtinPolicy(which: 'network' | 'file', id: number): LabPolicy 
   }
 }
 
-/** AddTracingPolicy `yaml`: a TracingPolicy or TracingPolicyNamespaced document (§1.2, §6.2). */
+/** AddTracingPolicy `yaml`: a TracingPolicy or TracingPolicyNamespaced document. */
 export function policyFromYaml(text: string, id: number): LabPolicy {
   const doc = parseYaml(text) as {kind?: string; metadata?: {name?: string; namespace?: string}; spec?: {kprobes?: unknown[]}} | null
   if (!doc || typeof doc !== 'object') throw new Error('policy yaml is not a document')
@@ -110,11 +110,11 @@ export function hookFires(policy: LabPolicy, call: string, args: Array<string | 
   const hook = policy.hooks.find((h) => h.call === call)
   if (!hook) return false
   if (hook.selectors.length === 0) return true
-  // Selectors are alternatives; a selector's matchArgs are ANDed (§6.4).
+  // Selectors are alternatives; a selector's matchArgs are ANDed.
   return hook.selectors.some((s) => s.matchArgs.every((m) => m.index < args.length && argMatches(m, args[m.index]!)))
 }
 
-/** TracingPolicyStatus as an agent of `version` reports it (fields per the "since" column of §1.3). */
+/** TracingPolicyStatus as an agent of `version` reports it (fields as each release's sensors.proto has them). */
 export function policyStatus(p: LabPolicy, version: string): JsonObject {
   const s: JsonObject = {
     id: String(p.id),
@@ -124,7 +124,7 @@ export function policyStatus(p: LabPolicy, version: string): JsonObject {
     sensors: ['generic_kprobe'],
   }
   if (!inRange(version, 'v1.0.0')) {
-    // Up to v0.11.x the state was packed into info (§1.3 notes).
+    // Up to v0.11.x the state was packed into info.
     s.info = `${p.name} enabled:${p.enabled} filterID:0 error:<nil>`
     return s
   }

@@ -5,7 +5,7 @@ import type {ExecResult} from '../kube/exec.js'
 import type {TetragonAgent} from './agent.js'
 
 const USAGE = "Run 'tetra --help' for usage.\n"
-/** tetra v1.7.0's other sub-commands (§7): real, but not emulated here. */
+/** tetra v1.7.0's other sub-commands: real, but not emulated here. */
 const NOT_EMULATED = new Set([
   'getevents', 'tracingpolicy', 'tp', 'info', 'bugtool', 'loglevel', 'debug', 'dump', 'eventlog', 'sensors', 'probe', 'explain',
   'policyfilter', 'rthooks', 'cri', 'cgtracker', 'policytest', 'completion', 'help',
