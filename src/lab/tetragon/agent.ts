@@ -462,7 +462,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
     handlers[m.name] = impl[m.name]!
   }
   if (hasRpc(version, 'GetStackTraceTree')) {
-    // v0.8.0 – v1.6.1 only. Its messages are not in the spec: the lab answers an empty message.
+    // v0.8.0 – v1.6.1 only. Its messages are not modelled: the lab answers an empty message.
     definition.GetStackTraceTree = methodDef(`/${SERVICE}/GetStackTraceTree`, null, null, false)
     handlers.GetStackTraceTree = ((_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.alloc(0))) as Handler
   }

@@ -120,7 +120,7 @@ export function policyStatus(p: LabPolicy, version: string): JsonObject {
     id: String(p.id),
     name: p.name,
     ...(p.namespace ? {namespace: p.namespace} : {}),
-    // Upstream sensor name of kprobe policies (not in the spec; illustrative).
+    // Upstream sensor name of kprobe policies (not checked against upstream; illustrative).
     sensors: ['generic_kprobe'],
   }
   if (!inRange(version, 'v1.0.0')) {
