@@ -44,7 +44,7 @@ export function semverAtLeast(version: string, min: string): boolean {
   return true
 }
 
-/** Labels of `tetragon.labels` (chart templates/_helpers.tpl): part-of and component only since chart 1.3.0. */
+/** Labels of the chart's `tetragon.labels` named template: part-of and component only since chart 1.3.0. */
 export function tetragonLabels(chartVersion: string, release = 'tetragon'): Record<string, string> {
   const labels: Record<string, string> = {
     'app.kubernetes.io/name': 'tetragon',
