@@ -10,5 +10,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Most e2e time is spent waiting on the lab (sample windows, timeouts the faulty servers provoke), not on the CPU:
+    // four files at a time keep two cores busy. The suite's timeouts are bounds for a loaded machine, not measurements.
+    maxWorkers: 4,
   },
 })
