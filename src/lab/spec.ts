@@ -1,6 +1,9 @@
 // The lab's model of one simulated environment. A scenario is a LabSpec; the Kubernetes,
 // Tetragon and Elastic labs all render their state from it. Only tests and `tetractl sandbox`
 // import anything under src/lab.
+import type {JsonObject} from '../tetragon/json.js'
+
+import type {DroppedCounts} from './tetragon/metrics.js'
 
 export interface RbacRule {
   /** API group, '' for core. '*' for all. */
@@ -35,12 +38,12 @@ export interface TetragonSpec {
   /** The agent is newer than tetractl's proto: events carry unknown field numbers and an unknown event type. */
   schemaDrift?: boolean
   /** Lost-event counters the agents' metrics report (per node); see src/lab/tetragon/metrics.ts. */
-  dropped?: Record<string, number>
+  dropped?: DroppedCounts
   /** The `liveness` health service answers NOT_SERVING. */
   livenessFailing?: boolean
   /** ConfigMap `export-allowlist` / `export-denylist` lines (JSON filters); default: the chart's. */
-  exportAllowList?: Array<Record<string, unknown>>
-  exportDenyList?: Array<Record<string, unknown>>
+  exportAllowList?: JsonObject[]
+  exportDenyList?: JsonObject[]
 }
 
 export interface ElasticSpec {

@@ -176,7 +176,7 @@ export function defaultExportAllowList(version: string): Array<{event_set: strin
 }
 
 /** Helm default `tetragon.exportDenyList`, unchanged since v0.8.0 (cilium/tetragon install/kubernetes/tetragon/values.yaml). */
-export function defaultExportDenyList(): Array<Record<string, unknown>> {
+export function defaultExportDenyList(): Array<{health_check: boolean} | {namespace: string[]}> {
   return [{health_check: true}, {namespace: ['', 'cilium', 'kube-system']}]
 }
 

@@ -9,7 +9,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
 
-import {IngestDocument, ingest, ingestErrorBody, type JsonMap, type PipelineDefinition, PipelineConfigError, requiredProperty, validatePipeline} from './ingest.js'
+import {IngestDocument, ingest, ingestErrorBody, type JsonMap, type PipelineDefinition, PipelineConfigError, requiredProperty, checkedPipeline} from './ingest.js'
 import {fieldCaps, getFieldMappings, getMappings, IndexMapping, MappingError, type MappingSource, MappingUnsupported, parseExplicitMappings} from './mappings.js'
 import {EsHttpError, hitOf, matches, namedQueries, parseSort, runAggregations, sortDocs} from './query.js'
 import {
@@ -662,9 +662,11 @@ export async function startEsServer(opts: EsServerOptions): Promise<EsServer> {
       // SimulatePipelineRequest.parseWithPipelineId: an IllegalArgumentException, so 400.
       if (!def) throw new EsHttpError(400, 'illegal_argument_exception', `pipeline [${id}] does not exist`)
     } else {
-      const problem = requiredProperty(b, 'pipeline', 'map') ?? validatePipeline(b.pipeline, '_simulate_pipeline')
-      if (problem) throw refuse(problem)
-      def = b.pipeline as unknown as PipelineDefinition
+      const missing = requiredProperty(b, 'pipeline', 'map')
+      if (missing) throw refuse(missing)
+      const checked = checkedPipeline(b.pipeline, '_simulate_pipeline')
+      if (checked instanceof PipelineConfigError) throw refuse(checked)
+      def = checked
       pid = '_simulate_pipeline'
     }
     // SimulatePipelineRequest.parseDocs: docs is a non-empty list of objects, each with a `_source` object.

@@ -64,7 +64,7 @@ export class IngestDocument {
   source: JsonMap
   ingest: JsonMap
   /** Metadata kept outside _source: _index, _id … */
-  meta: {_index: string; _id: string}
+  meta: {[k: string]: Json; _index: string; _id: string}
   /** Pipelines executed so far, outermost first (IngestDocument.executedPipelines). */
   readonly executed: string[] = []
 
@@ -83,7 +83,7 @@ export class IngestDocument {
     if (path === '' || path == null) throw iae('path cannot be null nor empty')
     if (path.startsWith('_ingest.')) return {root: this.ingest, parts: path.slice(8).split('.')}
     if (path.startsWith('_source.')) return {root: this.source, parts: path.slice(8).split('.')}
-    if (path === '_index' || path === '_id') return {root: this.meta as unknown as JsonMap, parts: [path]}
+    if (path === '_index' || path === '_id') return {root: this.meta, parts: [path]}
     return {root: this.source, parts: path.split('.')}
   }
 
@@ -743,6 +743,11 @@ function validateProcessors(list: unknown[]): PipelineConfigError | undefined {
 }
 
 /** Pipeline.create: `processors` (required), then the pipeline-level `on_failure`, as PUT and simulate build it. */
+/** The definition as a PipelineDefinition, once validatePipeline found its shape right; else what is wrong with it. */
+export function checkedPipeline(def: unknown, id: string): PipelineDefinition | PipelineConfigError {
+  return validatePipeline(def, id) ?? (def as PipelineDefinition)
+}
+
 export function validatePipeline(def: unknown, id: string): PipelineConfigError | undefined {
   if (!isMap(def as Json)) return new PipelineConfigError(`[pipeline] property isn't a map, but of type [${javaType(def)}]`, {property_name: 'pipeline'})
   const d = def as JsonMap

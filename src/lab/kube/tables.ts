@@ -1,3 +1,5 @@
+import type {DiscoveryV1EndpointPort, V1ContainerStatus, V1Endpoint, V1EndpointSubset, V1NodeAddress, V1NodeCondition, V1PodReadinessGate, V1ServicePort} from '@kubernetes/client-node'
+
 import type {ResourceDef} from './resources.js'
 import type {KObj} from './store.js'
 
@@ -53,7 +55,7 @@ const wideWorkload = (o: KObj) => [containers(o.spec?.template).map((c) => c.nam
 const WIDE_WORKLOAD = [col('Containers', 'string', 'Names of each container in the template.', 1), col('Images', 'string', 'Images referenced by each container in the template.', 1), col('Selector', 'string', 'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.', 1)]
 
 function podStatus(p: KObj): {ready: string; reason: string; restarts: string} {
-  const statuses = (p.status?.containerStatuses ?? []) as any[]
+  const statuses: V1ContainerStatus[] = p.status?.containerStatuses ?? []
   const total = (p.spec?.containers ?? []).length
   let reason: string = p.status?.reason || p.status?.phase || 'Unknown'
   let ready = 0
@@ -76,7 +78,7 @@ interface Printer {
 }
 
 function servicePorts(s: KObj): string {
-  const ports = (s.spec?.ports ?? []) as any[]
+  const ports: V1ServicePort[] = s.spec?.ports ?? []
   if (ports.length === 0) return '<none>'
   return ports.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',')
 }
@@ -87,7 +89,7 @@ const PRINTERS: Record<string, Printer> = {
       col('IP', 'string', 'IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.', 1), col('Node', 'string', "NodeName is a request to schedule this pod onto a specific node. If it is non-empty, the scheduler simply schedules this pod onto that node, assuming that it fits resource requirements.", 1), col('Nominated Node', 'string', 'nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods. This field does not guarantee that the pod will be scheduled on this node. Scheduler may decide to place the pod elsewhere if other nodes become available sooner. Scheduler may also decide to give the resources on this node to a higher priority pod that is created after preemption. As a result, this field may be different than PodSpec.nodeName when the pod is scheduled.', 1), col('Readiness Gates', 'string', 'If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to "True" More info: https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates', 1)],
     cells: (p) => {
       const s = podStatus(p)
-      const gates = (p.spec?.readinessGates ?? []) as any[]
+      const gates: V1PodReadinessGate[] = p.spec?.readinessGates ?? []
       return [p.metadata.name, s.ready, s.reason, s.restarts, age(p), none(p.status?.podIP), none(p.spec?.nodeName), none(p.status?.nominatedNodeName), gates.length ? `${gates.length}/${gates.length}` : '<none>']
     },
   },
@@ -117,10 +119,12 @@ const PRINTERS: Record<string, Printer> = {
   nodes: {
     columns: [NAME, col('Status', 'string', 'The status of the node'), col('Roles', 'string', 'The roles of the node'), AGE, col('Version', 'string', 'Kubelet Version reported by the node.'), col('Internal-IP', 'string', 'List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses', 1), col('External-IP', 'string', 'List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses', 1), col('OS-Image', 'string', 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).', 1), col('Kernel-Version', 'string', "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1), col('Container-Runtime', 'string', 'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).', 1)],
     cells: (o) => {
-      const ready = ((o.status?.conditions ?? []) as any[]).find((c) => c.type === 'Ready')
+      const conditions: V1NodeCondition[] = o.status?.conditions ?? []
+      const ready = conditions.find((c) => c.type === 'Ready')
       const status = [ready?.status === 'True' ? 'Ready' : 'NotReady', ...(o.spec?.unschedulable ? ['SchedulingDisabled'] : [])].join(',')
       const roles = Object.keys(o.metadata.labels ?? {}).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.slice('node-role.kubernetes.io/'.length)).sort()
-      const addr = (t: string) => none(((o.status?.addresses ?? []) as any[]).find((a) => a.type === t)?.address)
+      const addresses: V1NodeAddress[] = o.status?.addresses ?? []
+      const addr = (t: string) => none(addresses.find((a) => a.type === t)?.address)
       const ni = o.status?.nodeInfo ?? {}
       return [o.metadata.name, status, roles.length ? roles.join(',') : '<none>', age(o), ni.kubeletVersion ?? '', addr('InternalIP'), addr('ExternalIP'), ni.osImage ?? '<unknown>', ni.kernelVersion ?? '<unknown>', ni.containerRuntimeVersion ?? '<unknown>']
     },
@@ -140,15 +144,18 @@ const PRINTERS: Record<string, Printer> = {
   endpoints: {
     columns: [NAME, col('Endpoints', 'string', 'Endpoints of the service'), AGE],
     cells: (o) => {
-      const eps = ((o.subsets ?? []) as any[]).flatMap((s) => (s.addresses ?? []).flatMap((a: any) => (s.ports?.length ? s.ports.map((p: any) => `${a.ip}:${p.port}`) : [a.ip])))
+      const subsets: V1EndpointSubset[] = o.subsets ?? []
+      const eps = subsets.flatMap((s) => (s.addresses ?? []).flatMap((a) => (s.ports?.length ? s.ports.map((p) => `${a.ip}:${p.port}`) : [a.ip])))
       return [o.metadata.name, eps.length === 0 ? '<none>' : eps.length > 3 ? `${eps.slice(0, 3).join(',')} + ${eps.length - 3} more...` : eps.join(','), age(o)]
     },
   },
   endpointslices: {
     columns: [NAME, col('AddressType', 'string', 'The IP protocol for this slice'), col('Ports', 'string', 'The ports for this slice'), col('Endpoints', 'string', 'The endpoints for this slice'), AGE],
     cells: (o) => {
-      const ports = ((o.ports ?? []) as any[]).map((p) => String(p.port)).join(',') || '<unset>'
-      const addrs = ((o.endpoints ?? []) as any[]).flatMap((e) => e.addresses ?? [])
+      const slicePorts: DiscoveryV1EndpointPort[] = o.ports ?? []
+      const ports = slicePorts.map((p) => String(p.port)).join(',') || '<unset>'
+      const endpoints: V1Endpoint[] = o.endpoints ?? []
+      const addrs = endpoints.flatMap((e) => e.addresses ?? [])
       return [o.metadata.name, o.addressType ?? '', ports, addrs.length === 0 ? '<none>' : addrs.length > 3 ? `${addrs.slice(0, 3).join(',')} + ${addrs.length - 3} more...` : addrs.join(','), age(o)]
     },
   },

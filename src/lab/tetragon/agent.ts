@@ -174,15 +174,16 @@ function podLabelsToLegacy(v: JsonValue, keepPodLabels: boolean): JsonValue {
 let driftRootCache: Root | undefined
 function driftRoot(): Root {
   if (driftRootCache) return driftRootCache
-  const json = loadRoot('current').toJSON() as {nested: Record<string, {nested: Record<string, {fields: Record<string, unknown>; oneofs?: Record<string, {oneof: string[]}>}>}>}
-  const ns = json.nested.tetragon!.nested
-  ns.Process!.fields.lab_future_field = {type: 'string', id: 22}
-  ns.KprobeSock!.fields.lab_future_field = {type: 'uint32', id: 12}
-  ns.GetEventsResponse!.fields.lab_future_field = {type: 'string', id: 1005}
-  ns.LabFutureEvent = {fields: {process: {type: 'Process', id: 1}, detail: {type: 'string', id: 2}}}
-  ns.GetEventsResponse!.fields.lab_future_event = {type: 'LabFutureEvent', id: 30}
-  ns.GetEventsResponse!.oneofs!.event!.oneof.push('lab_future_event')
-  driftRootCache = protobuf.Root.fromJSON(json as unknown as protobuf.INamespace)
+  const root = protobuf.Root.fromJSON(loadRoot('current').toJSON())
+  root.lookupType('tetragon.Process').add(new protobuf.Field('lab_future_field', 22, 'string'))
+  root.lookupType('tetragon.KprobeSock').add(new protobuf.Field('lab_future_field', 12, 'uint32'))
+  const response = root.lookupType('tetragon.GetEventsResponse')
+  response.add(new protobuf.Field('lab_future_field', 1005, 'string'))
+  response.parent!.add(new protobuf.Type('LabFutureEvent').add(new protobuf.Field('process', 1, 'Process')).add(new protobuf.Field('detail', 2, 'string')))
+  const futureEvent = new protobuf.Field('lab_future_event', 30, 'LabFutureEvent')
+  response.add(futureEvent)
+  response.oneofs.event!.add(futureEvent)
+  driftRootCache = root
   driftRootCache.resolveAll()
   return driftRootCache
 }
@@ -252,7 +253,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
      * server.go GetEventsWG).
      */
     aggregatorBuffer?: number
-    queue: Buffer[]
+    queue: Array<Buffer | undefined>
     head: number
     call: grpc.ServerWritableStream<unknown, unknown>
     waitingDrain: boolean
@@ -269,7 +270,7 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
     if (l.waitingDrain || l.closed) return
     while (l.head < l.queue.length) {
       const b = l.queue[l.head]!
-      l.queue[l.head++] = undefined as unknown as Buffer
+      l.queue[l.head++] = undefined
       if (l.head > 4096 && l.head * 2 > l.queue.length) {
         l.queue = l.queue.slice(l.head)
         l.head = 0
@@ -287,11 +288,10 @@ export async function startTetragonAgent(opts: TetragonAgentOptions): Promise<Te
   }
 
   // The ConfigMap's export-allowlist/export-denylist when given (one JSON filter per line), else the chart defaults.
+  const allowList: JsonObject[] = opts.exportAllowList ?? defaultExportAllowList(version)
+  const denyList: JsonObject[] = opts.exportDenyList ?? defaultExportDenyList()
   const exportFilter = compileRequest(
-    {
-      allow_list: (opts.exportAllowList ?? defaultExportAllowList(version)) as unknown as JsonObject[],
-      deny_list: (opts.exportDenyList ?? defaultExportDenyList()) as unknown as JsonObject[],
-    },
+    {allow_list: allowList, deny_list: denyList},
     version,
     eventTypeOf,
   )

@@ -217,7 +217,7 @@ function copyMasked(type: ProtoType, value: JsonObject, mask: MaskNode, include:
     if (!sub) continue
     field.resolve()
     const rt = field.resolvedType
-    const isMap = (field as unknown as {map?: boolean}).map === true
+    const isMap = field.map
     if (sub.children.size === 0 || v === null || typeof v !== 'object') out[key] = v
     else if (isMap) {
       // Map entries are filtered by their keys, compared with the (Go-named) mask names as they are.

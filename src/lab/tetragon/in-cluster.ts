@@ -85,10 +85,10 @@ export async function attachTetragon(kube: KubeLab, spec: LabSpec, opts: {onExpo
       serverAddress: cm?.data?.['server-address'] ?? 'localhost:54321',
       policies: spec.tetragon.policies,
       schemaDrift: spec.tetragon.schemaDrift,
-      dropped: spec.tetragon.dropped as any,
+      dropped: spec.tetragon.dropped,
       livenessFailing: spec.tetragon.livenessFailing,
-      exportAllowList: filterLines(cm?.data?.['export-allowlist']) ?? (spec.tetragon.exportAllowList as any),
-      exportDenyList: filterLines(cm?.data?.['export-denylist']) ?? (spec.tetragon.exportDenyList as any),
+      exportAllowList: filterLines(cm?.data?.['export-allowlist']) ?? spec.tetragon.exportAllowList,
+      exportDenyList: filterLines(cm?.data?.['export-denylist']) ?? spec.tetragon.exportDenyList,
       backgroundIntervalMs: spec.nodes > EAGER_NODES ? 0 : 1000,
     })
     for (const tp of store.list('tracingpolicies')) agent.loadPolicyYaml(JSON.stringify(tp))
