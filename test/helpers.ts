@@ -95,7 +95,6 @@ function spawnCli(args: string[], env: Record<string, string>, opts: CliOptions)
 }
 
 let inProcessBusy = false
-let oclifConfig: Promise<Config> | undefined
 
 /**
  * What bin/run.js does, in this process: oclif's run() and flush(), errors through oclif's handle() with its
@@ -121,8 +120,10 @@ async function inProcessCli(args: string[], env: Record<string, string>, timeout
   // 'drain' that an unblocked write never emits) are gone with it; here they are removed after the run.
   const listenersBefore = new Map([process.stdout, process.stderr].map((s) => [s, new Set(s.eventNames().flatMap((e) => s.listeners(e)))]))
   try {
-    oclifConfig ??= Config.load({root: ROOT})
-    const config = await oclifConfig
+    // A fresh Config for every run (a few ms): oclif's help rewrites the command ids it shows in place ('sandbox:start'
+    // becomes 'sandbox start'), which is harmless in a process that ends after one command but would leave a shared
+    // Config unable to find that command again.
+    const config = await Config.load({root: ROOT})
     const savedExit = Exit.exit
     process.env = env
     process.exitCode = undefined
