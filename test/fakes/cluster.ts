@@ -1,0 +1,154 @@
+// An in-memory Kubernetes for check logic: the objects a test lists, served through the few calls the checks and
+// the cluster domain make (the ClusterKube port plus the pod listing the checks do themselves). No sockets, no lab:
+// a case is a handful of objects and its verdict is deterministic.
+import type {V1ConfigMap, V1DaemonSet, V1EndpointSlice, V1Pod, V1Service} from '@kubernetes/client-node'
+
+import type {CheckContext, DoctorOptions} from '../../src/checks/context.js'
+import type {KubeClient} from '../../src/clients/kube.js'
+import {Memo} from '../../src/engine/memo.js'
+
+export interface ClusterObjects {
+  daemonSets?: V1DaemonSet[]
+  pods?: V1Pod[]
+  services?: V1Service[]
+  endpointSlices?: V1EndpointSlice[]
+  configMaps?: V1ConfigMap[]
+  nodes?: number
+}
+
+const AGENT_LABELS = {'app.kubernetes.io/name': 'tetragon', 'app.kubernetes.io/instance': 'tetragon', 'app.kubernetes.io/part-of': 'tetragon'}
+
+/** Equality and inequality terms (`k=v`, `k!=v`), the two forms tetractl sends; anything else is a test error. */
+export function selectorMatches(selector: string | undefined, labels: Record<string, string> = {}): boolean {
+  if (!selector) return true
+  return selector.split(',').every((term) => {
+    const ne = term.indexOf('!=')
+    if (ne > 0) return labels[term.slice(0, ne)] !== term.slice(ne + 2)
+    const eq = term.indexOf('=')
+    if (eq <= 0) throw new Error(`the in-memory cluster does not understand selector term "${term}"`)
+    return labels[term.slice(0, eq)] === term.slice(eq + 1)
+  })
+}
+
+export class FakeCluster {
+  readonly calls: string[] = []
+  constructor(readonly objects: ClusterObjects) {}
+
+  async listDaemonSets(labelSelector: string | undefined, _signal?: AbortSignal, namespace?: string): Promise<V1DaemonSet[]> {
+    this.calls.push(`list daemonsets ${namespace ?? '*'} ${labelSelector ?? ''}`.trim())
+    return (this.objects.daemonSets ?? []).filter((d) => (!namespace || d.metadata?.namespace === namespace) && selectorMatches(labelSelector, d.metadata?.labels))
+  }
+
+  async listPods<T>(namespace: string | undefined, opts: {labelSelector?: string; onFirstPage?: (items: T[]) => void}, map: (p: V1Pod) => T): Promise<T[]> {
+    this.calls.push(`list pods ${namespace ?? '*'} ${opts.labelSelector ?? ''}`.trim())
+    const out = (this.objects.pods ?? []).filter((p) => (!namespace || p.metadata?.namespace === namespace) && selectorMatches(opts.labelSelector, p.metadata?.labels)).map(map)
+    opts.onFirstPage?.(out.slice())
+    return out
+  }
+
+  async readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
+    this.calls.push(`get configmap ${namespace}/${name}`)
+    return (this.objects.configMaps ?? []).find((c) => c.metadata?.namespace === namespace && c.metadata?.name === name)
+  }
+
+  async readService(namespace: string, name: string): Promise<V1Service | undefined> {
+    this.calls.push(`get service ${namespace}/${name}`)
+    return (this.objects.services ?? []).find((s) => s.metadata?.namespace === namespace && s.metadata?.name === name)
+  }
+
+  async listEndpointSlices(namespace: string, serviceName: string): Promise<V1EndpointSlice[]> {
+    this.calls.push(`list endpointslices ${namespace} kubernetes.io/service-name=${serviceName}`)
+    return (this.objects.endpointSlices ?? []).filter((s) => s.metadata?.namespace === namespace && s.metadata?.labels?.['kubernetes.io/service-name'] === serviceName)
+  }
+
+  async countNodes(): Promise<number> {
+    this.calls.push('list nodes')
+    return this.objects.nodes ?? (this.objects.pods ?? []).length
+  }
+}
+
+/** The options doctor starts from when no flag is given (src/flags.ts defaults). */
+export const DEFAULT_OPTIONS: DoctorOptions = {
+  serviceName: 'tetragon-grpc',
+  grpcTimeoutMs: 5_000,
+  collectorAddress: 'tetragon-grpc.kube-system.svc:54321',
+  schemaSampleMs: 3_000,
+  metricsWindowMs: 2_000,
+  maxAgeMs: 15 * 60_000,
+  profile: 'auto',
+  windowMs: 15 * 60_000,
+}
+
+/** A check context over the in-memory cluster: no Elasticsearch, no Kibana, no agent connection. */
+export function fakeCheckContext(cluster: FakeCluster, opts: Partial<DoctorOptions> = {}): CheckContext {
+  // Tests only: the checks under test call the methods FakeCluster has; a call to any other fails the test loudly.
+  const kube = new Proxy(cluster, {
+    get(target, prop, receiver) {
+      if (prop in target || typeof prop === 'symbol' || prop === 'then') return Reflect.get(target, prop, receiver)
+      throw new Error(`the in-memory cluster has no ${String(prop)}(): a check under test called it`)
+    },
+  }) as unknown as KubeClient
+  return {
+    opts: {...DEFAULT_OPTIONS, ...opts},
+    memo: new Memo(),
+    kube: async () => kube,
+    tetragon: async () => {
+      throw new Error('no agent connection in the in-memory cluster')
+    },
+    es: async () => undefined,
+    kibana: async () => undefined,
+    onClose: () => {},
+  }
+}
+
+// Objects as the Helm chart (cilium/tetragon install/kubernetes/tetragon, v1.7.0) and the API server make them.
+
+export function agentDaemonSet(opts: {namespace?: string; name?: string; desired?: number; ready?: number; image?: string} = {}): V1DaemonSet {
+  const {namespace = 'kube-system', name = 'tetragon', desired = 3, ready = desired, image = 'quay.io/cilium/tetragon:v1.7.0'} = opts
+  return {
+    metadata: {namespace, name, labels: {...AGENT_LABELS, 'helm.sh/chart': 'tetragon-1.7.0'}},
+    spec: {selector: {matchLabels: {'app.kubernetes.io/name': 'tetragon'}}, template: {metadata: {labels: AGENT_LABELS}, spec: {containers: [{name: 'tetragon', image}]}}},
+    status: {desiredNumberScheduled: desired, numberReady: ready, updatedNumberScheduled: desired, currentNumberScheduled: desired, numberMisscheduled: 0},
+  }
+}
+
+export function agentPod(i: number, opts: {ready?: boolean; namespace?: string; labels?: Record<string, string>; ip?: string} = {}): V1Pod {
+  const {ready = true, namespace = 'kube-system', labels = AGENT_LABELS} = opts
+  return {
+    metadata: {namespace, name: `tetragon-${i}`, labels},
+    spec: {nodeName: `node-${i}`, containers: [{name: 'tetragon'}]},
+    status: {
+      podIP: opts.ip ?? `10.0.0.${i + 1}`,
+      conditions: [{type: 'Ready', status: ready ? 'True' : 'False'}],
+      containerStatuses: [{name: 'tetragon', ready, restartCount: 0, image: '', imageID: '', state: ready ? {running: {}} : {waiting: {reason: 'CrashLoopBackOff'}}}],
+    },
+  }
+}
+
+/** The tetragon-operator pod: it shares the part-of and instance labels with the agents (the chart's labels). */
+export function operatorPod(namespace = 'kube-system'): V1Pod {
+  return {
+    metadata: {namespace, name: 'tetragon-operator-7d9f', labels: {'app.kubernetes.io/name': 'tetragon-operator', 'app.kubernetes.io/instance': 'tetragon', 'app.kubernetes.io/part-of': 'tetragon'}},
+    spec: {nodeName: 'node-0', containers: [{name: 'tetragon-operator'}]},
+    status: {conditions: [{type: 'Ready', status: 'True'}], containerStatuses: [{name: 'tetragon-operator', ready: true, restartCount: 0, image: '', imageID: '', state: {running: {}}}]},
+  }
+}
+
+export function grpcService(opts: {namespace?: string; name?: string; selector?: Record<string, string> | null; port?: number; targetPort?: number} = {}): V1Service {
+  const {namespace = 'kube-system', name = 'tetragon-grpc', port = 54321, targetPort = port} = opts
+  const selector = opts.selector === null ? undefined : (opts.selector ?? {'app.kubernetes.io/name': 'tetragon'})
+  return {metadata: {namespace, name}, spec: {type: 'ClusterIP', clusterIP: '10.96.0.50', selector, ports: [{name: 'grpc', port, targetPort, protocol: 'TCP'}]}}
+}
+
+/** The EndpointSlice the controller writes for a Service: `endpoints` is null, not [], when nothing matches. */
+export function endpointSlice(opts: {namespace?: string; service?: string; port?: number; ready?: string[]; notReady?: string[]}): V1EndpointSlice {
+  const {namespace = 'kube-system', service = 'tetragon-grpc', port = 54321, ready = [], notReady = []} = opts
+  const endpoints = [...ready.map((a) => ({addresses: [a], conditions: {ready: true}})), ...notReady.map((a) => ({addresses: [a], conditions: {ready: false}}))]
+  return {
+    addressType: 'IPv4',
+    metadata: {namespace, name: `${service}-abcde`, labels: {'kubernetes.io/service-name': service}},
+    ports: [{name: 'grpc', port, protocol: 'TCP'}],
+    // client-node types it as an array; the API sends null (checked by service.endpoints).
+    endpoints: endpoints.length ? endpoints : (null as unknown as V1EndpointSlice['endpoints']),
+  }
+}
