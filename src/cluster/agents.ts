@@ -68,8 +68,11 @@ export function pickReadyAgent(pods: PodSummary[]): PodSummary | undefined {
 }
 
 /** The access to one agent pod, through port-forwards opened on first use. */
+/** The run's memo key of one agent pod's access: one port-forward and gRPC client per pod and run. */
+export const podAccessKey = (pod: Pick<PodSummary, 'namespace' | 'name'>) => `tetragon.access/${pod.namespace}/${pod.name}`
+
 export function podAccess(ctx: ClusterContext, pod: PodSummary, signal?: AbortSignal): Promise<TetragonAccess> {
-  return ctx.memo.get(`tetragon.access/${pod.namespace}/${pod.name}`, async () => {
+  return ctx.memo.get(podAccessKey(pod), async () => {
     const {connectTetragon} = await import('../clients/tetragon.js')
     const [kube, addr] = await Promise.all([ctx.kube(), serverAddress(ctx, signal)])
     // A port-forward dials localhost:<port> in the pod's network namespace: it reaches a loopback-bound

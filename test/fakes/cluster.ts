@@ -5,7 +5,11 @@ import type {V1ConfigMap, V1DaemonSet, V1EndpointSlice, V1Pod, V1Service} from '
 
 import type {CheckContext, DoctorOptions} from '../../src/checks/context.js'
 import type {KubeClient} from '../../src/clients/kube.js'
+import {TetragonError, type TetragonClient} from '../../src/clients/tetragon.js'
+import {podAccessKey, type TetragonAccess} from '../../src/cluster/agents.js'
+import {summarizePod, type PodSummary} from '../../src/cluster/facts.js'
 import {Memo} from '../../src/engine/memo.js'
+import type {JsonObject} from '../../src/tetragon/json.js'
 
 export interface ClusterObjects {
   daemonSets?: V1DaemonSet[]
@@ -79,8 +83,8 @@ export const DEFAULT_OPTIONS: DoctorOptions = {
   windowMs: 15 * 60_000,
 }
 
-/** A check context over the in-memory cluster: no Elasticsearch, no Kibana, no agent connection. */
-export function fakeCheckContext(cluster: FakeCluster, opts: Partial<DoctorOptions> = {}): CheckContext {
+/** A check context over the in-memory cluster: no Elasticsearch, no Kibana; agents only as the test gives them. */
+export function fakeCheckContext(cluster: FakeCluster, opts: Partial<DoctorOptions> = {}, standalone?: FakeAgent): CheckContext {
   // Tests only: the checks under test call the methods FakeCluster has; a call to any other fails the test loudly.
   const kube = new Proxy(cluster, {
     get(target, prop, receiver) {
@@ -92,8 +96,10 @@ export function fakeCheckContext(cluster: FakeCluster, opts: Partial<DoctorOptio
     opts: {...DEFAULT_OPTIONS, ...opts},
     memo: new Memo(),
     kube: async () => kube,
+    // --tetragon-address: the one agent the checks talk to directly.
     tetragon: async () => {
-      throw new Error('no agent connection in the in-memory cluster')
+      if (!standalone || !opts.tetragonAddress) throw new Error('no agent connection in the in-memory cluster (give --tetragon-address and a FakeAgent)')
+      return fakeAccess(opts.tetragonAddress, standalone)
     },
     es: async () => undefined,
     kibana: async () => undefined,
@@ -151,4 +157,46 @@ export function endpointSlice(opts: {namespace?: string; service?: string; port?
     // client-node types it as an array; the API sends null (checked by service.endpoints).
     endpoints: endpoints.length ? endpoints : (null as unknown as V1EndpointSlice['endpoints']),
   }
+}
+
+/** One agent's gRPC API as the checks see it: GetVersion and ListTracingPolicies answer from the test's values. */
+export interface FakeAgent {
+  version?: string
+  /** A TetragonError the agent's calls fail with (the connection or the RPC). */
+  error?: TetragonError
+  policies?: JsonObject[]
+  /** ListTracingPolicies is UNIMPLEMENTED (agents before v0.9.0). */
+  noPolicyList?: boolean
+}
+
+export function fakeAccess(target: string, agent: FakeAgent, pod?: PodSummary): TetragonAccess {
+  const answer = async <T>(value: T): Promise<T> => {
+    if (agent.error) throw agent.error
+    return value
+  }
+  const client = new Proxy({} as TetragonClient, {
+    get(_target, prop) {
+      if (prop === 'getVersion') return () => answer(agent.version ?? 'v1.7.0')
+      if (prop === 'listTracingPolicies') {
+        return () => (agent.noPolicyList ? Promise.reject(new TetragonError('unimplemented', 'unknown service tetragon.FineGuidanceSensors ListTracingPolicies', target, 12)) : answer(agent.policies ?? []))
+      }
+      if (prop === 'close') return () => {}
+      if (prop === 'then' || typeof prop === 'symbol') return undefined
+      throw new Error(`the fake agent has no ${String(prop)}(): a check under test called it`)
+    },
+  })
+  return {client, via: pod ? 'port-forward' : 'address', target, pod, forwardErrors: () => [], healthAddress: async () => undefined, refusal: () => undefined}
+}
+
+/**
+ * Gives each agent pod of the in-memory cluster its fake API (keyed by pod name) for the run of `ctx`: the access
+ * podAccess would open (a port-forward and a gRPC client) is the one the checks then use.
+ */
+export function withAgents(ctx: CheckContext, agents: Record<string, FakeAgent>, pods: V1Pod[]): CheckContext {
+  for (const p of pods) {
+    const pod = summarizePod(p)
+    const agent = agents[pod.name]
+    if (agent) void ctx.memo.get(podAccessKey(pod), async () => fakeAccess(`${pod.namespace}/${pod.name}`, agent, pod))
+  }
+  return ctx
 }
