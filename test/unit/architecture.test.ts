@@ -98,4 +98,17 @@ describe('architecture of src/', () => {
       )
     expect(offenders).toEqual([])
   })
+
+  it('keeps the documentation links of findings in one map (src/docs.ts)', () => {
+    // A finding's docs link is a key of DOCS: no second map, no URL written at the finding.
+    const offenders = sources(src)
+      .map((f) => relative(root, f))
+      .filter((f) => /^src\/(checks|services)\//.test(f))
+      .flatMap((f) =>
+        readFileSync(join(root, f), 'utf8')
+          .split('\n')
+          .flatMap((line, i) => (/\bdocs: (?!DOCS\.|Array<)['`"\w]/.test(line) || /\bconst \w*DOCS\w* =/.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : [])),
+      )
+    expect(offenders).toEqual([])
+  })
 })

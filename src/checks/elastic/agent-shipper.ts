@@ -3,8 +3,8 @@ import type {V1DaemonSet} from '@kubernetes/client-node'
 import {fail, notEvaluated, pass, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
 import {daemonSets, matchesSelector, summarizePod, type PodSummary, tetragonConfigMap, tetragonInstall, tetragonPods} from '../../cluster/facts.js'
+import {DOCS} from '../../docs.js'
 
-const DOCS = 'https://www.elastic.co/docs/reference/integrations/cilium_tetragon'
 /** Elastic's reference manifests label their DaemonSets `app: elastic-agent` and `k8s-app: filebeat`. */
 const SHIPPER_SELECTORS = ['app=elastic-agent', 'k8s-app=filebeat']
 
@@ -52,7 +52,7 @@ export const shipperOnEveryTetragonNode: Check<CheckContext> = {
       if (!covers(mounted, exportFile)) {
         return fail(`the Filebeat sidecar (${sidecar.image}) does not mount ${exportDir}, where Tetragon writes ${exportFile}`, {
           hint: `Manual step: add the export directory to export.extraVolumeMounts in the Tetragon Helm values (the package README's Filebeat values), then helm upgrade`,
-          docs: DOCS,
+          docs: DOCS.package,
           evidence,
         })
       }
@@ -63,7 +63,7 @@ export const shipperOnEveryTetragonNode: Check<CheckContext> = {
     if (found.length === 0) {
       return fail('no shipper: neither an Elastic Agent / Filebeat DaemonSet nor a Filebeat export-stdout sidecar, so nothing sends Tetragon events to Elasticsearch', {
         hint: "follow the cilium_tetragon package README: override export.stdout.image with docker.elastic.co/beats/filebeat and mount filebeat.yml (or deploy Elastic Agent as a DaemonSet reading /var/log/containers)",
-        docs: DOCS,
+        docs: DOCS.package,
         evidence: {looked: SHIPPER_SELECTORS},
       })
     }
@@ -89,14 +89,14 @@ export const shipperOnEveryTetragonNode: Check<CheckContext> = {
       const where = unshipped.length ? ` (${unshipped.slice(0, 3).map((a) => a.node).join(', ')}${unshipped.length > 3 ? ', …' : ''})` : ''
       return fail(`${name} has no ready pod on ${missing} of the ${shipperPods ? agents.length : agentNodes} nodes where Tetragon runs${where}: their events are not shipped`, {
         hint: `kubectl -n ${ds.metadata?.namespace} rollout status ds/${ds.metadata?.name}\nkubectl -n ${ds.metadata?.namespace} get ds ${ds.metadata?.name} -o jsonpath='{.spec.template.spec.tolerations}'`,
-        docs: DOCS,
+        docs: DOCS.package,
         evidence,
       })
     }
     if (!readsFile && !readsContainerLogs) {
       return fail(`${name} mounts neither ${exportDir} (the export file) nor /var/log (the export-stdout container's log): it cannot read Tetragon's events`, {
         hint: `Manual step: mount hostPath ${exportDir} (read-only) into ${ds.metadata?.name} and point its filestream input at ${exportFile}`,
-        docs: DOCS,
+        docs: DOCS.package,
         evidence,
       })
     }

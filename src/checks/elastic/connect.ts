@@ -2,7 +2,8 @@ import {EsForbiddenError, EsUnreachableError} from '../../clients/elasticsearch.
 import {pass, warn, type Check, type Outcome} from '../../engine/types.js'
 import {labelHint} from '../../engine/runner.js'
 import type {ElasticCheckContext} from './context.js'
-import {DOCS, guarded, info, skipNoEs} from './facts.js'
+import {guarded, info, skipNoEs} from './facts.js'
+import {DOCS} from '../../docs.js'
 
 export const esConnect: Check<ElasticCheckContext> = {
   id: 'es.connect',

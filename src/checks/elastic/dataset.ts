@@ -1,6 +1,7 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
-import {chooseDataset, DATA_STREAM, datasetStats, DOCS, SHIPPER_LOGS, DOCUMENTED_DATASET, guarded, overview, PACKAGE_DATASET, skipNoEs} from './facts.js'
+import {chooseDataset, DATA_STREAM, datasetStats, SHIPPER_LOGS, DOCUMENTED_DATASET, guarded, overview, PACKAGE_DATASET, skipNoEs} from './facts.js'
+import {DOCS} from '../../docs.js'
 
 const WHY =
   `The Elastic package cilium_tetragon writes dataset ${PACKAGE_DATASET} (data stream ${DATA_STREAM}) and only its pipeline and template apply to logs-${PACKAGE_DATASET}-*; ` +

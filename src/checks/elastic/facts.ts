@@ -9,6 +9,7 @@ import {KibanaForbiddenError} from '../../clients/kibana.js'
 import type {Outcome} from '../../engine/types.js'
 import type {ElasticCheckContext, ElasticProfile} from './context.js'
 import {labelHint} from '../../engine/runner.js'
+import {DOCS} from '../../docs.js'
 
 /** The package's dataset (event.dataset in elastic/integrations packages/tetragon/data_stream/log/fields/base-fields.yml):
  * data stream logs-cilium_tetragon.log-default. */
@@ -18,18 +19,6 @@ export const DOCUMENTED_DATASET = 'tetragon.log'
 export const PACKAGE_NAME = 'cilium_tetragon'
 export const TEMPLATE_NAME = `logs-${PACKAGE_DATASET}`
 export const DATA_STREAM = `logs-${PACKAGE_DATASET}-default`
-
-export const DOCS = {
-  package: 'https://www.elastic.co/docs/reference/integrations/cilium_tetragon',
-  integrationPr: 'https://github.com/elastic/integrations/pull/11610',
-  dataStreams: 'https://www.elastic.co/docs/manage-data/data-store/data-streams',
-  rollover: 'https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-rollover',
-  pipelines: 'https://www.elastic.co/docs/manage-data/ingest/transform-enrich/ingest-pipelines',
-  simulate: 'https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-ingest-simulate',
-  privileges: 'https://www.elastic.co/docs/reference/elasticsearch/security-privileges',
-  fleetApi: 'https://www.elastic.co/docs/reference/fleet/fleet-api-docs',
-  compat: 'https://github.com/elastic/elasticsearch-js#compatibility',
-} as const
 
 /** Fields the package pipeline sets (elastic/integrations packages/tetragon/data_stream/log/elasticsearch/ingest_pipeline/default.yml). */
 export const PACKAGE_FIELDS = [

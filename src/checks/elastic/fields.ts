@@ -1,7 +1,8 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
-import {chooseDataset, CORE_FIELDS, DATA_STREAM, datasetStats, DOCS, esCurl, fmtAge, guarded, INSTEAD, KPROBE_ARGS, NEVER_SET_FIELDS, PACKAGE_DATASET, skipNoEs} from './facts.js'
+import {chooseDataset, CORE_FIELDS, DATA_STREAM, datasetStats, esCurl, fmtAge, guarded, INSTEAD, KPROBE_ARGS, NEVER_SET_FIELDS, PACKAGE_DATASET, skipNoEs} from './facts.js'
 import {INSTALL_HINT} from './pipeline.js'
+import {DOCS} from '../../docs.js'
 
 export const esFields: Check<ElasticCheckContext> = {
   id: 'es.fields',

@@ -1,6 +1,7 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
-import {chooseDataset, datasetStats, DOCS, SHIPPER_LOGS, fmtAge, guarded, skipNoEs} from './facts.js'
+import {chooseDataset, datasetStats, SHIPPER_LOGS, fmtAge, guarded, skipNoEs} from './facts.js'
+import {DOCS} from '../../docs.js'
 
 export const esFreshness: Check<ElasticCheckContext> = {
   id: 'es.freshness',

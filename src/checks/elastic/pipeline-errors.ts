@@ -1,6 +1,7 @@
 import {fail, pass, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
-import {chooseDataset, datasetStats, DOCS, fmtAge, guarded, skipNoEs} from './facts.js'
+import {chooseDataset, datasetStats, fmtAge, guarded, skipNoEs} from './facts.js'
+import {DOCS} from '../../docs.js'
 
 /** The fix for the failures the package pipeline is known to produce (its on_failure sets error.message and event.kind: pipeline_error;
  * elastic/integrations packages/tetragon/data_stream/log/elasticsearch/ingest_pipeline/default.yml). */

@@ -1,6 +1,7 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
-import {DOCS, guarded, packagePipelines, PACKAGE_DATASET, pipelineIdsByVersion, skipNoEs, type PipelineInfo} from './facts.js'
+import {guarded, packagePipelines, PACKAGE_DATASET, pipelineIdsByVersion, skipNoEs, type PipelineInfo} from './facts.js'
+import {DOCS} from '../../docs.js'
 
 /** Installs the integration's Elasticsearch assets through Fleet; the Kibana way is the comment. */
 export const INSTALL_HINT =

@@ -1,7 +1,8 @@
 import {readPackagedJson} from '../../clients/files.js'
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
-import {dataStreams, DOCS, esCurl, guarded, indexSettings, PACKAGE_DATASET, packagePipelines, pipelineIdsByVersion, simulate, skipNoEs} from './facts.js'
+import {dataStreams, esCurl, guarded, indexSettings, PACKAGE_DATASET, packagePipelines, pipelineIdsByVersion, simulate, skipNoEs} from './facts.js'
+import {DOCS} from '../../docs.js'
 
 interface Sample {
   line: string

@@ -1,7 +1,8 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from './context.js'
-import {dataStreams, DATA_STREAM, DOCS, esCurl, DOCUMENTED_DATASET, guarded, indexSettings, PACKAGE_DATASET, PACKAGE_NAME, packagePipelines, packageTemplate, skipNoEs, TEMPLATE_NAME} from './facts.js'
+import {dataStreams, DATA_STREAM, esCurl, DOCUMENTED_DATASET, guarded, indexSettings, PACKAGE_DATASET, PACKAGE_NAME, packagePipelines, packageTemplate, skipNoEs, TEMPLATE_NAME} from './facts.js'
 import {INSTALL_HINT} from './pipeline.js'
+import {DOCS} from '../../docs.js'
 
 const PACKAGE_PIPELINE = /^logs-cilium_tetragon\.log-\d+\.\d+\.\d+/
 

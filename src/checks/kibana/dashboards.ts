@@ -1,7 +1,8 @@
 import {kibanaShapeError} from '../../clients/kibana.js'
 import {pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from '../elastic/context.js'
-import {DOCS, guarded, skipNoKibana} from '../elastic/facts.js'
+import {guarded, skipNoKibana} from '../elastic/facts.js'
+import {DOCS} from '../../docs.js'
 
 export const kibanaDashboards: Check<ElasticCheckContext> = {
   id: 'kibana.dashboards',

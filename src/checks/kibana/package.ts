@@ -1,8 +1,9 @@
 import {kibanaShapeError} from '../../clients/kibana.js'
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {ElasticCheckContext} from '../elastic/context.js'
-import {DOCS, guarded, info, packagePipelines, packageTemplate, PACKAGE_DATASET, PACKAGE_NAME, skipNoKibana, TEMPLATE_NAME, type PipelineInfo, type TemplateInfo} from '../elastic/facts.js'
+import {guarded, info, packagePipelines, packageTemplate, PACKAGE_DATASET, PACKAGE_NAME, skipNoKibana, TEMPLATE_NAME, type PipelineInfo, type TemplateInfo} from '../elastic/facts.js'
 import {INSTALL_HINT} from '../elastic/pipeline.js'
+import {DOCS} from '../../docs.js'
 
 interface PackageInfo {
   item?: {

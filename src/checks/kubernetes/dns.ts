@@ -1,7 +1,7 @@
 import {fail, notEvaluated, pass, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {DOCS} from './docs.js'
 import {grpcService, summarizePod, type PodSummary} from '../../cluster/facts.js'
+import {DOCS} from '../../docs.js'
 
 /** Elastic's reference Elastic Agent manifests label their pods `app: elastic-agent`. */
 export const COLLECTOR_SELECTOR = 'app=elastic-agent'

@@ -6,8 +6,8 @@ import type {KubeClient} from '../../clients/kube.js'
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import {ForbiddenError} from '../../engine/errors.js'
 import type {CheckContext} from '../context.js'
-import {DOCS} from './docs.js'
 import {serviceNamespace, tetragonInstall} from '../../cluster/facts.js'
+import {DOCS} from '../../docs.js'
 
 interface Need {
   verb: string

@@ -2,7 +2,7 @@ import {fail, pass, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
 import {serverAddress} from '../../cluster/server-address.js'
 import {DEFAULT_GRPC_PORT, grpcEndpointSlices, grpcService, tetragonInstall, tetragonPods} from '../../cluster/facts.js'
-import {DOCS} from './docs.js'
+import {DOCS} from '../../docs.js'
 
 export const serviceHasReadyEndpoints: Check<CheckContext> = {
   id: 'service.endpoints',

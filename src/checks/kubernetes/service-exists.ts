@@ -1,7 +1,7 @@
 import {fail, pass, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
 import {DEFAULT_GRPC_PORT, grpcService} from '../../cluster/facts.js'
-import {DOCS} from './docs.js'
+import {DOCS} from '../../docs.js'
 
 /**
  * One line to paste: the Service as JSON (valid YAML) piped to kubectl. A heredoc broke when a terminal or the

@@ -1,7 +1,7 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {DOCS} from './docs.js'
 import {grpcService, labelString, selects, summarizePod, tetragonInstall, tetragonPods} from '../../cluster/facts.js'
+import {DOCS} from '../../docs.js'
 
 /** The selector to use: the chart's selector label plus the release instance (cilium/tetragon v1.7.0 install/kubernetes/tetragon/templates/daemonset.yaml). */
 export function recommendedSelector(podLabels: Record<string, string>): Record<string, string> {

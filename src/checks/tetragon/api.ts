@@ -56,12 +56,3 @@ export async function handshakeOr(ctx: CheckContext, signal?: AbortSignal): Prom
 
 export const isOutcome = (x: Handshake | Outcome): x is Outcome => 'status' in x
 
-export const TETRAGON_DOCS = {
-  grpc: 'https://tetragon.io/docs/reference/helm-chart/',
-  versions: 'https://github.com/cilium/tetragon/releases',
-  events: 'https://tetragon.io/docs/concepts/events/',
-  health: 'https://tetragon.io/docs/troubleshooting/',
-  policies: 'https://tetragon.io/docs/concepts/tracing-policy/',
-  metrics: 'https://tetragon.io/docs/reference/metrics/',
-  ringbuffer: 'https://tetragon.io/docs/troubleshooting/',
-}

@@ -1,7 +1,7 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
 import {AGENT_SELECTOR, imageVersion, nodeCount, tetragonInstall, tetragonPods} from '../../cluster/facts.js'
-import {DOCS} from '../kubernetes/docs.js'
+import {DOCS} from '../../docs.js'
 
 export const tetragonDaemonSetReady: Check<CheckContext> = {
   id: 'tetragon.daemonset',

@@ -4,9 +4,10 @@ import {ForbiddenError} from '../../engine/errors.js'
 import {tetragonInstall, type PodSummary} from '../../cluster/facts.js'
 import {agentsOr, isOutcome, notReadyNote, podProblem, sampleEarly} from './agents.js'
 import {METRICS_PORT} from '../../cluster/agents.js'
-import {standaloneMode, TETRAGON_DOCS} from './api.js'
+import {standaloneMode} from './api.js'
 import {parsePrometheus, total, type Sample} from './prometheus.js'
 import {sleep} from '../../engine/sleep.js'
+import {DOCS} from '../../docs.js'
 
 // Every generation of the lost-event counters (renamed in cilium/tetragon
 // contrib/upgrade-notes/v1.2.0.md and v1.3.0.md): kernel-side misses, perf buffer lost
@@ -144,7 +145,7 @@ export const tetragonDroppedEvents: Check<CheckContext> = {
       `helm upgrade ${install.daemonSet?.metadata?.name ?? 'tetragon'} cilium/tetragon -n ${ns} --reuse-values --set tetragon.extraArgs.rb-size-total=64M --set tetragon.extraArgs.rb-queue-size=131072 --set tetragon.extraArgs.event-queue-size=20000`,
       '# and narrow the TracingPolicies (selectors: matchArgs / matchBinaries / matchNamespaces) so fewer events are generated',
     ].join('\n')
-    const docs = TETRAGON_DOCS.metrics
+    const docs = DOCS.metrics
     const growing = worst.filter((n) => n.increase > 0)
     const high = worst.filter((n) => n.ratio > MAX_LOST_RATIO)
     if (growing.length > 0 || high.length > 0) {

@@ -3,9 +3,9 @@ import type {V1Namespace} from '@kubernetes/client-node'
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import {CHART_DENIED_NAMESPACES, exportKeeps, parseFilterLines, typesNeverExported, type EventType} from '../../tetragon/export-filter.js'
 import type {CheckContext} from '../context.js'
-import {DOCS} from '../kubernetes/docs.js'
 import {tetragonConfigMap, tetragonInstall} from '../../cluster/facts.js'
 import {agentsOr, isOutcome} from './agents.js'
+import {DOCS} from '../../docs.js'
 
 export interface ExportFilterConfig {
   allow: string
@@ -58,7 +58,7 @@ export const tetragonExportFilters: Check<CheckContext> = {
     const ns = agents.install.namespace
     const release = agents.install.daemonSet?.metadata?.labels?.['app.kubernetes.io/instance'] ?? agents.install.daemonSet?.metadata?.name ?? 'tetragon'
     const config = await exportFilterConfig(ctx, signal)
-    const docs = DOCS.export
+    const docs = DOCS.events
     const evidence: Record<string, unknown> = {exportAllowList: config.allow, exportDenyList: config.deny, source: config.source}
     for (const [key, text] of [['export-allowlist', config.allow], ['export-denylist', config.deny]] as const) {
       const bad = parseFilterLines(text).bad

@@ -1,7 +1,7 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {DOCS} from '../kubernetes/docs.js'
 import {agentsOr, isOutcome, notReadyNote} from './agents.js'
+import {DOCS} from '../../docs.js'
 
 export const exportSidecarRunning: Check<CheckContext> = {
   id: 'tetragon.export',
@@ -20,7 +20,7 @@ export const exportSidecarRunning: Check<CheckContext> = {
       // the export file may still be read by another shipper.
       return warn('no export-stdout container in the agent pods (export.mode is empty): nothing tails the JSON export file inside the pod', {
         hint: `helm upgrade ${install.daemonSet?.metadata?.name ?? 'tetragon'} cilium/tetragon -n ${ns} --reuse-values --set export.mode=stdout`,
-        docs: DOCS.export,
+        docs: DOCS.events,
       })
     }
     const image = sidecars[0].image
@@ -30,14 +30,14 @@ export const exportSidecarRunning: Check<CheckContext> = {
     if (notRunning.length > 0) {
       return fail(`export-stdout not running in ${notRunning.length} of ${sidecars.length} pods (${evidence.notRunning.slice(0, 3).join('; ')})`, {
         hint: `kubectl -n ${ns} logs ${notRunning[0].pod} -c export-stdout --previous`,
-        docs: DOCS.export,
+        docs: DOCS.events,
         evidence,
       })
     }
     if (restarted.length > 0) {
       return warn(`export-stdout restarted in ${restarted.length} of ${sidecars.length} pods (most: ${restarted[0].pod}, ${restarted[0].restarts} times): events can be lost while it restarts`, {
         hint: `kubectl -n ${ns} logs ${restarted[0].pod} -c export-stdout --previous`,
-        docs: DOCS.export,
+        docs: DOCS.events,
         evidence,
       })
     }

@@ -1,9 +1,9 @@
 import {fail, pass, warn, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
-import {DOCS} from '../kubernetes/docs.js'
 import {tetragonInstall} from '../../cluster/facts.js'
 import {agentsOr, isOutcome} from './agents.js'
 import {serverAddress} from '../../cluster/server-address.js'
+import {DOCS} from '../../docs.js'
 
 export const grpcListensOnPodNetwork: Check<CheckContext> = {
   id: 'tetragon.grpc-bind',

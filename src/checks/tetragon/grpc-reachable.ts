@@ -3,8 +3,9 @@ import type {CheckContext} from '../context.js'
 import {DEFAULT_GRPC_PORT, grpcService, tetragonInstall} from '../../cluster/facts.js'
 import {podAccess} from '../../cluster/agents.js'
 import {agentsOr, grpcAgents, isOutcome, notReadyNote, podProblem, type Agents} from './agents.js'
-import {clusterRequires, handshake, handshakeProblem, handshakeWith, standaloneMode, TETRAGON_DOCS} from './api.js'
+import {clusterRequires, handshake, handshakeProblem, handshakeWith, standaloneMode} from './api.js'
 import {serverAddress} from '../../cluster/server-address.js'
+import {DOCS} from '../../docs.js'
 
 // Two paths, because they fail differently (a port-forward dials localhost in the pod's network namespace,
 // containerd internal/cri/server/sandbox_portforward_linux.go): the collector's path (a TCP connect from the cluster
@@ -35,7 +36,7 @@ export const grpcReachable: Check<CheckContext> = {
       const code = (api.error as {exitCode?: number}).exitCode
       return {...fail(`Tetragon gRPC at ${ctx.opts.tetragonAddress}: ${api.problem}`, {
         hint: 'Manual step: check the agent\'s server-address (/etc/tetragon/tetragon.conf.d/server-address; the package default is unix:///var/run/tetragon/tetragon.sock, root only)',
-        docs: TETRAGON_DOCS.grpc,
+        docs: DOCS.grpc,
         evidence: {address: ctx.opts.tetragonAddress},
       }), unreachable: code === 3}
     }
@@ -58,7 +59,7 @@ export const grpcReachable: Check<CheckContext> = {
     // How many agents answered, and which were not ready to ask (a partial rollout): said in every message.
     const answered = api.perAgent.length - api.silent.length
     const of = ` (GetVersion answered on ${answered} of ${agents.pods.length} agents${notReadyNote(agents)})`
-    const docs = TETRAGON_DOCS.grpc
+    const docs = DOCS.grpc
 
     if (collector.kind === 'no-endpoints') {
       return fail(`Service ${svc} has no ready endpoint: a collector dialing it is refused`, {

@@ -1,7 +1,8 @@
 import {fail, pass, skip, warn, type Check} from '../../engine/types.js'
 import type {CheckContext} from '../context.js'
 import {perAgent} from './agents.js'
-import {clusterRequires, standaloneMode, TETRAGON_DOCS} from './api.js'
+import {clusterRequires, standaloneMode} from './api.js'
+import {DOCS} from '../../docs.js'
 
 // GetHealth always answers RUNNING: the real liveness signal is the standard
 // grpc.health.v1 service "liveness" on --health-server-address (:6789), which the chart's livenessProbe uses
@@ -35,7 +36,7 @@ export const tetragonLiveness: Check<CheckContext> = {
             : `the health server of ${access.target} did not answer (${msg}); the kubelet's liveness probe fails the same way and restarts the agent`,
           {
             hint: standalone ? `${logs}\n# the agent's --health-server-address (default :6789); tell tetractl where it is with --tetragon-health-address` : `${logs}\n# the agent's --health-server-address (default :6789; Helm tetragon.healthGrpc.enabled / port)`,
-            docs: TETRAGON_DOCS.health,
+            docs: DOCS.troubleshooting,
             evidence,
           },
         )
@@ -43,9 +44,9 @@ export const tetragonLiveness: Check<CheckContext> = {
       if (status === 'SERVING') return pass(`${access.target}: liveness SERVING`, evidence)
       if (status === 'NOT_SERVING') {
         const consequence = standalone ? `at ${address} — the agent reports itself unhealthy` : '— the agent reports itself unhealthy and the kubelet will restart it'
-        return fail(`${access.target}: liveness NOT_SERVING ${consequence}`, {hint: logs, docs: TETRAGON_DOCS.health, evidence: {...evidence, status}})
+        return fail(`${access.target}: liveness NOT_SERVING ${consequence}`, {hint: logs, docs: DOCS.troubleshooting, evidence: {...evidence, status}})
       }
-      return warn(`${access.target}: health service answers ${status} for "liveness"`, {hint: logs, docs: TETRAGON_DOCS.health, evidence: {...evidence, status}})
+      return warn(`${access.target}: health service answers ${status} for "liveness"`, {hint: logs, docs: DOCS.troubleshooting, evidence: {...evidence, status}})
     })
   },
 }

@@ -3,7 +3,8 @@ import {fail, pass, skip, warn, type Check} from '../../engine/types.js'
 import type {JsonObject} from '../../tetragon/json.js'
 import type {CheckContext} from '../context.js'
 import {apiOr, isOutcome, perAgent} from './agents.js'
-import {clusterRequires, standaloneMode, TETRAGON_DOCS} from './api.js'
+import {clusterRequires, standaloneMode} from './api.js'
+import {DOCS} from '../../docs.js'
 
 // Which kprobe calls make the events `tetractl validate` waits for (cilium/tetragon v1.7.0
 // examples/tracingpolicy/tcp-connect.yaml, examples/quickstart/file_monitoring.yaml).
@@ -111,7 +112,7 @@ export const tetragonPolicies: Check<CheckContext> = {
         const b = broken[0]!
         return fail(`${broken.length} TracingPolic${broken.length === 1 ? 'y' : 'ies'} failed to load on ${h.access.target}: ${key(b)}: ${problem(b)}`, {
           hint: `kubectl exec -n kube-system ${h.access.pod ? h.access.pod.name : 'ds/tetragon'} -c tetragon -- tetra tracingpolicy list\n(on kernels ≥ 6.2 a security_path_truncate hook fails the whole policy: use security_file_truncate or ignore: {callNotFound: true})`,
-          docs: TETRAGON_DOCS.policies,
+          docs: DOCS.policies,
           evidence,
         })
       }
@@ -120,21 +121,21 @@ export const tetragonPolicies: Check<CheckContext> = {
         const which = [network.length === 0 ? 'network' : '', file.length === 0 ? 'file' : ''].filter(Boolean)
         return warn(`no ${missing.join(' and no ')} policy loaded on ${h.access.target} (${active.length} active): curl and cat /etc/shadow produce only exec/exit events, so tetractl validate cannot see them`, {
           hint: `tetractl setup --policies ${which.join(',')}\n${which.map((w) => `kubectl apply -f ${EXAMPLES[w as 'network' | 'file']}`).join('\n')}`,
-          docs: TETRAGON_DOCS.policies,
+          docs: DOCS.policies,
           evidence,
         })
       }
       if (egressOnly.length > 0 && egressOnly.length === network.length) {
         return warn(`the network policy ${egressOnly.map(key).join(', ')} excludes destinations (NotDAddr): in-cluster connects make no event`, {
           hint: `kubectl apply -f ${EXAMPLES.network}`,
-          docs: TETRAGON_DOCS.policies,
+          docs: DOCS.policies,
           evidence,
         })
       }
       if (notLoaded.length > 0) {
         return warn(`TracingPolicy ${notLoaded.map(key).join(', ')} exists in the cluster but ${h.access.target} has not loaded it`, {
           hint: `kubectl -n kube-system logs ${h.access.pod?.name ?? 'ds/tetragon'} -c tetragon | grep -i tracingpolicy`,
-          docs: TETRAGON_DOCS.policies,
+          docs: DOCS.policies,
           evidence,
         })
       }

@@ -2,7 +2,8 @@ import {fail, pass, warn, type Check} from '../../engine/types.js'
 import {hasLegacyEventNumbering} from '../../tetragon/versions.js'
 import type {CheckContext} from '../context.js'
 import {apiOr, isOutcome, perAgent} from './agents.js'
-import {clusterRequires, TETRAGON_DOCS} from './api.js'
+import {clusterRequires} from './api.js'
+import {DOCS} from '../../docs.js'
 
 /** Read at most this many events … */
 export const SAMPLE_EVENTS = 50
@@ -70,7 +71,7 @@ export const tetragonSchema: Check<CheckContext> = {
       if (n === 0 && streamError) {
         return fail(`GetEvents failed before the first event: ${streamError.message.split('\n')[0]}`, {
           hint: `kubectl -n kube-system logs ${h.access.pod?.name ?? 'ds/tetragon'} -c tetragon --tail=50`,
-          docs: TETRAGON_DOCS.events,
+          docs: DOCS.events,
           evidence,
         })
       }
@@ -80,14 +81,14 @@ export const tetragonSchema: Check<CheckContext> = {
         // (cilium/tetragon v0.8.0 api/v1/tetragon/tetragon.proto).
         return warn(`Tetragon ${h.version} speaks the v0.8.0 API (legacy EventType numbering, process_dns, Pod.labels): ${list.length ? `${list.length} decoding problem${list.length === 1 ? '' : 's'} in ${n} events, e.g. ${list[0]!.what}` : `${n} events read; filters by event type and newer fields do not work`}`, {
           hint: 'helm upgrade tetragon cilium/tetragon -n kube-system --reuse-values --version 1.7.0  # a release >= v1.0.0 speaks the API tetractl reads',
-          docs: TETRAGON_DOCS.versions,
+          docs: DOCS.versions,
           evidence,
         })
       }
       if (list.length > 0) {
         return warn(`${list.length} kind${list.length === 1 ? '' : 's'} of field our proto does not know in ${n} events (${list.slice(0, 3).map((f) => f.what).join('; ')}${list.length > 3 ? '; …' : ''}): the agent (${h.version}) is newer than tetractl's proto (v1.7.0) — the "protobuf decoding failure" of collectors built with an older proto`, {
           hint: 'Manual step: align versions: run the agent release the collector and the cilium_tetragon package support (v1.7.x), or upgrade the collector; unknown fields are dropped, not mapped',
-          docs: TETRAGON_DOCS.events,
+          docs: DOCS.events,
           evidence,
         })
       }

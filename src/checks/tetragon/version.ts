@@ -2,7 +2,8 @@ import {fail, pass, warn, type Check} from '../../engine/types.js'
 import {compareVersions, parseVersion} from '../../tetragon/versions.js'
 import type {CheckContext} from '../context.js'
 import {apiOr, isOutcome, perAgent} from './agents.js'
-import {clusterRequires, TETRAGON_DOCS} from './api.js'
+import {clusterRequires} from './api.js'
+import {DOCS} from '../../docs.js'
 
 /** The range tetractl's proto (v1.7.0) and the cilium_tetragon Elastic package were checked with. */
 export const TESTED_FROM = 'v1.0.0'
@@ -28,13 +29,13 @@ export const tetragonVersion: Check<CheckContext> = {
       const upgrade = 'helm upgrade tetragon cilium/tetragon -n kube-system --reuse-values --version 1.7.0'
       const evidence = {version: raw, agent: h.access.target, tested: `${TESTED_FROM} … ${TESTED_THROUGH}.x`}
       if (!v) {
-        return warn(`GetVersion returned "${raw}", which is not a version tetractl can compare; results below assume the newest API`, {hint: upgrade, docs: TETRAGON_DOCS.versions, evidence})
+        return warn(`GetVersion returned "${raw}", which is not a version tetractl can compare; results below assume the newest API`, {hint: upgrade, docs: DOCS.versions, evidence})
       }
       // GetEventsResponse / EventType numbering dates from v0.8.1; v0.8.0 is incompatible (other enum numbers, process_dns).
       if (compareVersions(v, 'v0.8.1') < 0) {
         return fail(`Tetragon ${raw} is wire-incompatible with every current client (event type numbering changed in v0.8.1): collectors decode its events wrongly`, {
           hint: upgrade,
-          docs: TETRAGON_DOCS.versions,
+          docs: DOCS.versions,
           evidence,
         })
       }
@@ -50,7 +51,7 @@ export const tetragonVersion: Check<CheckContext> = {
         ].filter(Boolean)
         return warn(`Tetragon ${raw} is ${why.join(' and ')}; tetractl and the cilium_tetragon Elastic package were checked with ${TESTED_FROM} … ${TESTED_THROUGH}.x`, {
           hint: above || unreleased ? `${upgrade}\n# or keep this build and expect fields the pipeline does not map (see tetragon.schema)` : upgrade,
-          docs: TETRAGON_DOCS.versions,
+          docs: DOCS.versions,
           evidence,
         })
       }

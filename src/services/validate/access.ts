@@ -2,10 +2,10 @@
 // the doctor's reads, which validate mostly does not need: it creates a namespace and a pod, execs into it, and
 // port-forwards to one Tetragon agent). Runs through the same runner as the doctor checks it sits with.
 import type {CheckContext} from '../../checks/context.js'
-import {DOCS} from '../../checks/kubernetes/docs.js'
 import {tetragonInstall} from '../../cluster/facts.js'
 import {ForbiddenError} from '../../engine/errors.js'
 import {fail, pass, warn, type Check} from '../../engine/types.js'
+import {DOCS} from '../../docs.js'
 
 interface Need {
   verb: string

@@ -1,6 +1,6 @@
 // Elasticsearch stage: the document of each event (matched by what the gRPC stage saw), waited for within
 // --es-timeout, its fields checked per profile; when documents are missing, one diagnosis of why.
-import {chooseDataset, DATA_STREAM, DOCS as ES_DOCS, DOCUMENTED_DATASET, INSTEAD, PACKAGE_DATASET, packagePipelines} from '../../checks/elastic/facts.js'
+import {chooseDataset, DATA_STREAM, DOCUMENTED_DATASET, INSTEAD, PACKAGE_DATASET, packagePipelines} from '../../checks/elastic/facts.js'
 import {tetragonInstall} from '../../cluster/facts.js'
 import {exportFilterConfig} from '../../checks/tetragon/export-filters.js'
 import type {EsHandle} from '../../clients/elasticsearch.js'
@@ -12,6 +12,7 @@ import type {CommandRun} from './probe.js'
 import {byBinary, checkFields, idsWithDataset, newestTimestamp, sameEvent, waitForDocuments, type DocWant, type Profile} from './search.js'
 import {kindOf, sockArg} from './stream.js'
 import type {CommandName} from './types.js'
+import {DOCS} from '../../docs.js'
 
 const DOC_STEPS: Array<{id: string; name: CommandName; kprobe: boolean}> = [
   {id: 'doc.whoami', name: 'whoami', kprobe: false},
@@ -104,7 +105,7 @@ export async function matchDocuments(sc: StageContext, at: ProbeTarget, runs: Ma
           status: 'fail',
           message: `no document in logs-${dataset}-* within --es-timeout ${ms(sc.input.esTimeoutMs)}${ev ? `, although the event was on the gRPC stream` : ''}: ${diagnosis!.message}`,
           hint: diagnosis!.hint,
-          docs: ES_DOCS.package,
+          docs: DOCS.package,
           evidence: {dataset, profile, polls, documentsOfPod: seen, ...diagnosis!.evidence},
         },
         performance.now() - started,
@@ -130,7 +131,7 @@ export async function matchDocuments(sc: StageContext, at: ProbeTarget, runs: Ma
           profile === 'seed'
             ? `The cilium_tetragon pipeline never sets ${bad.map((f) => f.field).join(', ')}${instead.length ? `; the data is in ${instead.join('; ')}` : ''}. Validate what the package writes with --profile package.`
             : `Check the ingest pipeline logs-${PACKAGE_DATASET}-<version> and the shipper's output index (${DATA_STREAM}).`,
-        docs: ES_DOCS.package,
+        docs: DOCS.package,
         evidence,
       },
       performance.now() - started,
