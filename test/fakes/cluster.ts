@@ -18,6 +18,10 @@ export interface ClusterObjects {
   endpointSlices?: V1EndpointSlice[]
   configMaps?: V1ConfigMap[]
   nodes?: number
+  /** What each pod's metrics endpoint (port 2112, through the pods proxy) serves, one text per scrape; an Error is a failed request. */
+  metrics?: Record<string, Array<string | Error>>
+  /** The tetragon container's log of each pod. */
+  logs?: Record<string, string>
 }
 
 const AGENT_LABELS = {'app.kubernetes.io/name': 'tetragon', 'app.kubernetes.io/instance': 'tetragon', 'app.kubernetes.io/part-of': 'tetragon'}
@@ -63,6 +67,30 @@ export class FakeCluster {
   async listEndpointSlices(namespace: string, serviceName: string): Promise<V1EndpointSlice[]> {
     this.calls.push(`list endpointslices ${namespace} kubernetes.io/service-name=${serviceName}`)
     return (this.objects.endpointSlices ?? []).filter((s) => s.metadata?.namespace === namespace && s.metadata?.labels?.['kubernetes.io/service-name'] === serviceName)
+  }
+
+  /** GET /api/v1/namespaces/NS/pods/POD:PORT/proxy/PATH: the pod's next metrics text. */
+  async proxyGet(namespace: string, pod: string, port: number, path: string): Promise<string> {
+    this.calls.push(`proxy ${namespace}/${pod}:${port}/${path}`)
+    const texts = this.objects.metrics?.[pod]
+    if (!texts?.length) throw new Error(`the server could not find the requested resource (get pods ${pod}:${port})`)
+    // One text per scrape; the last one stays.
+    const text = texts.length > 1 ? texts.shift()! : texts[0]!
+    if (text instanceof Error) throw text
+    return text
+  }
+
+  /** KubeClient.call: runs the request (the fake has no credentials or retries to apply). */
+  async call<T>(what: {verb: string; resource: string}, fn: (options: object) => Promise<T>): Promise<T> {
+    this.calls.push(`${what.verb} ${what.resource}`)
+    return fn({})
+  }
+
+  readonly core = {
+    readNamespacedPodLog: async (req: {name: string; namespace: string; container?: string; tailLines?: number}): Promise<string> => {
+      const log = this.objects.logs?.[req.name] ?? ''
+      return req.tailLines ? log.split('\n').slice(-req.tailLines).join('\n') : log
+    },
   }
 
   async countNodes(): Promise<number> {

@@ -59,6 +59,14 @@ function counts(samples: Sample[]): Counts {
   return {lost, received, rateLimited, byName}
 }
 
+/** The msg of a key=value log line (`level=INFO msg="…" subsys=observer`), whatever fields follow it; else the line. */
+export function logMessage(line: string): string {
+  const quoted = /\bmsg="((?:[^"\\]|\\.)*)"/.exec(line)
+  if (quoted) return quoted[1]!.replace(/\\(["\\])/g, '$1')
+  const bare = /\bmsg=(\S+)/.exec(line)
+  return bare ? bare[1]! : line
+}
+
 export function choosePods(pods: PodSummary[]): PodSummary[] {
   if (pods.length <= ALL_PODS_UP_TO) return pods
   const ready = pods.filter((p) => p.ready)
@@ -128,7 +136,7 @@ export const tetragonDroppedEvents: Check<CheckContext> = {
           .call({verb: 'get', resource: 'pods/log', namespace: ns}, (o) => kube.core.readNamespacedPodLog({name: n.pod, namespace: ns, container: 'tetragon', tailLines: 1000}, o), signal)
           .catch(() => '')
         const line = String(text).split('\n').reverse().find((l) => /events loss/.test(l))
-        if (line) logLines.push(`${n.pod}: ${line.replace(/^.*msg="?/, '').replace(/"$/, '').slice(0, 160)}`)
+        if (line) logLines.push(`${n.pod}: ${logMessage(line).slice(0, 160)}`)
       }),
     )
     const sampleNote = `${chosen.length < pods.length ? ` (sampled ${chosen.length} of ${pods.length} agents)` : ''}${notReadyNote(agents)}`
