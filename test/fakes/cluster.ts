@@ -1,7 +1,7 @@
 // An in-memory Kubernetes for check logic: the objects a test lists, served through the few calls the checks and
 // the cluster domain make (the ClusterKube port plus the pod listing the checks do themselves). No sockets, no lab:
 // a case is a handful of objects and its verdict is deterministic.
-import type {V1ConfigMap, V1DaemonSet, V1EndpointSlice, V1Pod, V1Service} from '@kubernetes/client-node'
+import type {V1ConfigMap, V1DaemonSet, V1EndpointSlice, V1Namespace, V1Pod, V1Service} from '@kubernetes/client-node'
 
 import type {CheckContext, DoctorOptions} from '../../src/checks/context.js'
 import type {KubeClient} from '../../src/clients/kube.js'
@@ -20,6 +20,8 @@ export interface ClusterObjects {
   nodes?: number
   /** What each pod's metrics endpoint (port 2112, through the pods proxy) serves, one text per scrape; an Error is a failed request. */
   metrics?: Record<string, Array<string | Error>>
+  /** Namespaces of the cluster, by name. */
+  namespaces?: string[]
   /** The tetragon container's log of each pod. */
   logs?: Record<string, string>
 }
@@ -86,7 +88,27 @@ export class FakeCluster {
     return fn({})
   }
 
+  /** KubeClient.listAll: every page the request function returns, following `continue` (bounded like the client). */
+  async listAll<TItem, TOut>(what: {verb: string; resource: string}, page: (cont: string | undefined, limit: number, o: object) => Promise<{items: TItem[]; metadata?: {_continue?: string}}>, map: (item: TItem) => TOut): Promise<TOut[]> {
+    const out: TOut[] = []
+    let cont: string | undefined
+    for (let pages = 0; pages < 1000; pages++) {
+      const list = await this.call(what, (o) => page(cont, 500, o))
+      out.push(...list.items.map(map))
+      cont = list.metadata?._continue
+      if (!cont) return out
+    }
+    throw new Error('the in-memory list did not end')
+  }
+
   readonly core = {
+    /** Pages of `limit` namespaces, the continue token being the next offset (opaque to clients, as on the API server). */
+    listNamespace: async (req: {limit?: number; _continue?: string}): Promise<{items: V1Namespace[]; metadata: {_continue?: string}}> => {
+      const names = this.objects.namespaces ?? []
+      const from = Number(req._continue ?? 0)
+      const to = from + (req.limit ?? names.length)
+      return {items: names.slice(from, to).map((name) => ({metadata: {name}})), metadata: to < names.length ? {_continue: String(to)} : {}}
+    },
     readNamespacedPodLog: async (req: {name: string; namespace: string; container?: string; tailLines?: number}): Promise<string> => {
       const log = this.objects.logs?.[req.name] ?? ''
       return req.tailLines ? log.split('\n').slice(-req.tailLines).join('\n') : log
@@ -137,11 +159,12 @@ export function fakeCheckContext(cluster: FakeCluster, opts: Partial<DoctorOptio
 
 // Objects as the Helm chart (cilium/tetragon install/kubernetes/tetragon, v1.7.0) and the API server make them.
 
-export function agentDaemonSet(opts: {namespace?: string; name?: string; desired?: number; ready?: number; image?: string} = {}): V1DaemonSet {
+export function agentDaemonSet(opts: {namespace?: string; name?: string; desired?: number; ready?: number; image?: string; args?: string[]; env?: Record<string, string>} = {}): V1DaemonSet {
   const {namespace = 'kube-system', name = 'tetragon', desired = 3, ready = desired, image = 'quay.io/cilium/tetragon:v1.7.0'} = opts
+  const env = opts.env && Object.entries(opts.env).map(([k, value]) => ({name: k, value}))
   return {
     metadata: {namespace, name, labels: {...AGENT_LABELS, 'helm.sh/chart': 'tetragon-1.7.0'}},
-    spec: {selector: {matchLabels: {'app.kubernetes.io/name': 'tetragon'}}, template: {metadata: {labels: AGENT_LABELS}, spec: {containers: [{name: 'tetragon', image}]}}},
+    spec: {selector: {matchLabels: {'app.kubernetes.io/name': 'tetragon'}}, template: {metadata: {labels: AGENT_LABELS}, spec: {containers: [{name: 'tetragon', image, ...(opts.args ? {args: opts.args} : {}), ...(env ? {env} : {})}]}}},
     status: {desiredNumberScheduled: desired, numberReady: ready, updatedNumberScheduled: desired, currentNumberScheduled: desired, numberMisscheduled: 0},
   }
 }
@@ -172,6 +195,11 @@ export function grpcService(opts: {namespace?: string; name?: string; selector?:
   const {namespace = 'kube-system', name = 'tetragon-grpc', port = 54321, targetPort = port} = opts
   const selector = opts.selector === null ? undefined : (opts.selector ?? {'app.kubernetes.io/name': 'tetragon'})
   return {metadata: {namespace, name}, spec: {type: 'ClusterIP', clusterIP: '10.96.0.50', selector, ports: [{name: 'grpc', port, targetPort, protocol: 'TCP'}]}}
+}
+
+/** The chart's `<release>-config` ConfigMap (cilium/tetragon install/kubernetes/tetragon/templates/tetragon_configmap.yaml). */
+export function tetragonConfig(data: Record<string, string>, namespace = 'kube-system', name = 'tetragon-config'): V1ConfigMap {
+  return {metadata: {namespace, name}, data}
 }
 
 /** The EndpointSlice the controller writes for a Service: `endpoints` is null, not [], when nothing matches. */

@@ -132,7 +132,7 @@ export const tetragonExportFilters: Check<CheckContext> = {
     if (unsure.length > 0) {
       return warn(`the export keeps some events of ${list(unsure.map((j) => j.namespace))} only for some pods, binaries or other fields: check that yours match${drops}`, {hint, docs, evidence})
     }
-    const whom = explicit ? `namespace${interest.length === 1 ? '' : 's'} ${list(interest)}` : `all ${interest.length - defaultDropped.length} other namespaces and new ones`
+    const whom = explicit ? `namespace${interest.length === 1 ? '' : 's'} ${list(interest)}` : `all ${interest.length - defaultDropped.length}${defaultDropped.length ? ' other' : ''} namespaces and new ones`
     return pass(`the export keeps ${NEEDED.join(', ')} events of ${whom} (filters from the ${config.source})${drops}`, evidence)
   },
 }
