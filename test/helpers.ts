@@ -4,7 +4,7 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
-import {Config, flush, handle, run} from '@oclif/core'
+import {Config, flush, handle, run, settings} from '@oclif/core'
 import {Exit} from '@oclif/core/handle'
 
 export const ROOT = resolve(import.meta.dirname, '..')
@@ -51,7 +51,7 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
     TETRACTL_METRICS_WINDOW: '300ms',
   }
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v
-  const ownProcess = opts.spawn || opts.onSpawn !== undefined || opts.input !== undefined || process.env.TETRACTL_TEST_SPAWN === '1' || inProcessBusy
+  const ownProcess = opts.spawn || opts.onSpawn !== undefined || opts.input !== undefined || process.env.TETRACTL_TEST_SPAWN === '1' || inProcessBusy || inProcessRetired
   return ownProcess ? spawnCli(args, env, opts) : inProcessCli(args, env, opts.timeoutMs ?? 60_000)
 }
 
@@ -95,6 +95,10 @@ function spawnCli(args: string[], env: Record<string, string>, opts: CliOptions)
 }
 
 let inProcessBusy = false
+/** A run that timed out may still be going (and writing): later runs of this worker start their own process. */
+let inProcessRetired = false
+/** Process events a command subscribes to (src/engine/interrupt.ts); a process ends after one command, a test worker does not. */
+const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'exit'] as const
 
 /**
  * What bin/run.js does, in this process: oclif's run() and flush(), errors through oclif's handle() with its
@@ -119,6 +123,10 @@ async function inProcessCli(args: string[], env: Record<string, string>, timeout
   // A process ends after one command, so listeners a run leaves on stdout/stderr (oclif's flush() waits for a
   // 'drain' that an unblocked write never emits) are gone with it; here they are removed after the run.
   const listenersBefore = new Map([process.stdout, process.stderr].map((s) => [s, new Set(s.eventNames().flatMap((e) => s.listeners(e)))]))
+  // Likewise the interrupt handlers a command installs (the worker must still stop on vitest's SIGTERM) and oclif's
+  // global settings (TETRACTL_DEBUG sets settings.debug).
+  const processListenersBefore = new Map(PROCESS_EVENTS.map((e) => [e, new Set(process.listeners(e))]))
+  const settingsBefore = {...settings}
   try {
     // A fresh Config for every run (a few ms): oclif's help rewrites the command ids it shows in place ('sandbox:start'
     // becomes 'sandbox start'), which is harmless in a process that ends after one command but would leave a shared
@@ -141,7 +149,7 @@ async function inProcessCli(args: string[], env: Record<string, string>, timeout
       }
     })()
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`tetractl ${args.join(' ')} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`)), timeoutMs)
+      timer = setTimeout(() => (inProcessRetired = true, reject(new Error(`tetractl ${args.join(' ')} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`))), timeoutMs)
     })
     try {
       await Promise.race([command, timeout])
@@ -155,6 +163,11 @@ async function inProcessCli(args: string[], env: Record<string, string>, timeout
     for (const [stream, before] of listenersBefore) {
       for (const event of stream.eventNames()) for (const l of stream.listeners(event)) if (!before.has(l)) stream.removeListener(event, l as (...a: unknown[]) => void)
     }
+    for (const [event, before] of processListenersBefore) {
+      for (const l of process.listeners(event)) if (!before.has(l)) process.removeListener(event, l)
+    }
+    for (const k of Object.keys(settings) as Array<keyof typeof settings>) if (!(k in settingsBefore)) delete settings[k]
+    Object.assign(settings, settingsBefore)
     process.env = saved.env
     process.stdout.write = saved.out
     process.stderr.write = saved.err

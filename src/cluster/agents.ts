@@ -67,10 +67,10 @@ export function pickReadyAgent(pods: PodSummary[]): PodSummary | undefined {
   return pods.find((p) => p.ready && p.containers.some((c) => c.name === 'tetragon' && c.ready)) ?? pods.find((p) => p.ready)
 }
 
-/** The access to one agent pod, through port-forwards opened on first use. */
 /** The run's memo key of one agent pod's access: one port-forward and gRPC client per pod and run. */
 export const podAccessKey = (pod: Pick<PodSummary, 'namespace' | 'name'>) => `tetragon.access/${pod.namespace}/${pod.name}`
 
+/** The access to one agent pod, through port-forwards opened on first use. */
 export function podAccess(ctx: ClusterContext, pod: PodSummary, signal?: AbortSignal): Promise<TetragonAccess> {
   return ctx.memo.get(podAccessKey(pod), async () => {
     const {connectTetragon} = await import('../clients/tetragon.js')

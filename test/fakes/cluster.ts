@@ -40,63 +40,100 @@ export function selectorMatches(selector: string | undefined, labels: Record<str
   })
 }
 
+type Named = {metadata?: {namespace?: string; name?: string}}
+/** The API server lists in storage key order: by namespace, then name (cluster-scoped objects by name). */
+const byKey = <T extends Named>(items: T[] = []): T[] =>
+  [...items].sort((a, b) => `${a.metadata?.namespace ?? ''}/${a.metadata?.name ?? ''}`.localeCompare(`${b.metadata?.namespace ?? ''}/${b.metadata?.name ?? ''}`, 'en'))
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+
+/** Refuses what the in-memory cluster does not implement, so a test never passes on an option it ignored. */
+function only(what: string, opts: object, known: string[]): void {
+  const extra = Object.entries(opts).filter(([k, v]) => v !== undefined && !known.includes(k))
+  if (extra.length) throw new Error(`the in-memory cluster does not implement ${extra.map(([k]) => k).join(', ')} on ${what}`)
+}
+function namespaced(what: string, namespace: string | undefined): void {
+  if (namespace !== undefined && !NAMESPACE.test(namespace)) throw new Error(`${what}: "${namespace}" is not a namespace name`)
+}
+
 export class FakeCluster {
   readonly calls: string[] = []
+  private readonly scrapes = new Map<string, number>()
   constructor(readonly objects: ClusterObjects) {}
 
   async listDaemonSets(labelSelector: string | undefined, _signal?: AbortSignal, namespace?: string): Promise<V1DaemonSet[]> {
     this.calls.push(`list daemonsets ${namespace ?? '*'} ${labelSelector ?? ''}`.trim())
-    return (this.objects.daemonSets ?? []).filter((d) => (!namespace || d.metadata?.namespace === namespace) && selectorMatches(labelSelector, d.metadata?.labels))
+    namespaced('list daemonsets', namespace)
+    return byKey(this.objects.daemonSets).filter((d) => (!namespace || d.metadata?.namespace === namespace) && selectorMatches(labelSelector, d.metadata?.labels))
   }
 
-  async listPods<T>(namespace: string | undefined, opts: {labelSelector?: string; onFirstPage?: (items: T[]) => void}, map: (p: V1Pod) => T): Promise<T[]> {
+  async listPods<T>(namespace: string | undefined, opts: {labelSelector?: string; signal?: AbortSignal; onFirstPage?: (items: T[]) => void}, map: (p: V1Pod) => T): Promise<T[]> {
     this.calls.push(`list pods ${namespace ?? '*'} ${opts.labelSelector ?? ''}`.trim())
-    const out = (this.objects.pods ?? []).filter((p) => (!namespace || p.metadata?.namespace === namespace) && selectorMatches(opts.labelSelector, p.metadata?.labels)).map(map)
+    only('list pods', opts, ['labelSelector', 'signal', 'onFirstPage'])
+    namespaced('list pods', namespace)
+    const out = byKey(this.objects.pods).filter((p) => (!namespace || p.metadata?.namespace === namespace) && selectorMatches(opts.labelSelector, p.metadata?.labels)).map(map)
     opts.onFirstPage?.(out.slice())
     return out
   }
 
   async readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
     this.calls.push(`get configmap ${namespace}/${name}`)
+    namespaced('get configmap', namespace)
     return (this.objects.configMaps ?? []).find((c) => c.metadata?.namespace === namespace && c.metadata?.name === name)
   }
 
   async readService(namespace: string, name: string): Promise<V1Service | undefined> {
     this.calls.push(`get service ${namespace}/${name}`)
+    namespaced('get service', namespace)
     return (this.objects.services ?? []).find((s) => s.metadata?.namespace === namespace && s.metadata?.name === name)
   }
 
   async listEndpointSlices(namespace: string, serviceName: string): Promise<V1EndpointSlice[]> {
     this.calls.push(`list endpointslices ${namespace} kubernetes.io/service-name=${serviceName}`)
-    return (this.objects.endpointSlices ?? []).filter((s) => s.metadata?.namespace === namespace && s.metadata?.labels?.['kubernetes.io/service-name'] === serviceName)
+    namespaced('list endpointslices', namespace)
+    return byKey(this.objects.endpointSlices).filter((s) => s.metadata?.namespace === namespace && s.metadata?.labels?.['kubernetes.io/service-name'] === serviceName)
   }
 
   /** GET /api/v1/namespaces/NS/pods/POD:PORT/proxy/PATH: the pod's next metrics text. */
   async proxyGet(namespace: string, pod: string, port: number, path: string): Promise<string> {
     this.calls.push(`proxy ${namespace}/${pod}:${port}/${path}`)
+    namespaced('proxy', namespace)
     const texts = this.objects.metrics?.[pod]
     if (!texts?.length) throw new Error(`the server could not find the requested resource (get pods ${pod}:${port})`)
-    // One text per scrape; the last one stays.
-    const text = texts.length > 1 ? texts.shift()! : texts[0]!
+    // One text per scrape, in order; the last one stays.
+    const n = this.scrapes.get(pod) ?? 0
+    this.scrapes.set(pod, n + 1)
+    const text = texts[Math.min(n, texts.length - 1)]!
     if (text instanceof Error) throw text
     return text
   }
 
-  /** KubeClient.call: runs the request (the fake has no credentials or retries to apply). */
+  /** KubeClient.call: runs the request (the fake has no credentials or retries to apply); an answer that is no object is refused as the client refuses it. */
   async call<T>(what: {verb: string; resource: string}, fn: (options: object) => Promise<T>): Promise<T> {
     this.calls.push(`${what.verb} ${what.resource}`)
-    return fn({})
+    const answer = await fn({})
+    if (answer === null || answer === undefined) throw new Error(`${what.verb} ${what.resource}: the API server's answer is not an object`)
+    return answer
   }
 
   /** KubeClient.listAll: every page the request function returns, following `continue` (bounded like the client). */
-  async listAll<TItem, TOut>(what: {verb: string; resource: string}, page: (cont: string | undefined, limit: number, o: object) => Promise<{items: TItem[]; metadata?: {_continue?: string}}>, map: (item: TItem) => TOut): Promise<TOut[]> {
+  async listAll<TItem, TOut>(
+    what: {verb: string; resource: string},
+    page: (cont: string | undefined, limit: number, o: object) => Promise<{items: TItem[]; metadata?: {_continue?: string}}>,
+    map: (item: TItem) => TOut,
+    opts: {pageSize?: number; signal?: AbortSignal; onFirstPage?: (items: TOut[]) => void} = {},
+  ): Promise<TOut[]> {
     const out: TOut[] = []
+    const seen = new Set<string>()
     let cont: string | undefined
-    for (let pages = 0; pages < 1000; pages++) {
-      const list = await this.call(what, (o) => page(cont, 500, o))
+    for (let pages = 1; pages <= 1000; pages++) {
+      const list = await this.call(what, (o) => page(cont, opts.pageSize ?? 500, o))
+      if (!Array.isArray(list.items)) throw new Error(`${what.verb} ${what.resource}: a list without an items array`)
       out.push(...list.items.map(map))
+      if (pages === 1) opts.onFirstPage?.(out.slice())
       cont = list.metadata?._continue
       if (!cont) return out
+      if (seen.has(cont)) throw new Error(`${what.verb} ${what.resource}: the same continue token twice`)
+      seen.add(cont)
     }
     throw new Error('the in-memory list did not end')
   }
@@ -104,12 +141,17 @@ export class FakeCluster {
   readonly core = {
     /** Pages of `limit` namespaces, the continue token being the next offset (opaque to clients, as on the API server). */
     listNamespace: async (req: {limit?: number; _continue?: string}): Promise<{items: V1Namespace[]; metadata: {_continue?: string}}> => {
-      const names = this.objects.namespaces ?? []
+      only('list namespaces', req, ['limit', '_continue'])
+      const names = [...(this.objects.namespaces ?? [])].sort()
       const from = Number(req._continue ?? 0)
       const to = from + (req.limit ?? names.length)
       return {items: names.slice(from, to).map((name) => ({metadata: {name}})), metadata: to < names.length ? {_continue: String(to)} : {}}
     },
     readNamespacedPodLog: async (req: {name: string; namespace: string; container?: string; tailLines?: number}): Promise<string> => {
+      only('get pods/log', req, ['name', 'namespace', 'container', 'tailLines'])
+      if (req.container !== 'tetragon') throw new Error(`the in-memory cluster keeps only the tetragon container's log, not ${req.container}'s`)
+      const pod = (this.objects.pods ?? []).find((p) => p.metadata?.namespace === req.namespace && p.metadata?.name === req.name)
+      if (!pod) throw new Error(`pods "${req.name}" not found`)
       const log = this.objects.logs?.[req.name] ?? ''
       return req.tailLines ? log.split('\n').slice(-req.tailLines).join('\n') : log
     },
@@ -157,27 +199,39 @@ export function fakeCheckContext(cluster: FakeCluster, opts: Partial<DoctorOptio
   }
 }
 
-// Objects as the Helm chart (cilium/tetragon install/kubernetes/tetragon, v1.7.0) and the API server make them.
+// Objects shaped as the Helm chart (cilium/tetragon install/kubernetes/tetragon, v1.7.0) and the API server make
+// them, in the fields the checks read: the agent container and its export-stdout sidecar, the chart's labels, pod
+// status as the kubelet reports it.
+const EXPORT_STDOUT = 'quay.io/cilium/hubble-export-stdout:v1.1.0'
+const IMAGE_ID = 'quay.io/cilium/tetragon@sha256:5c5b3e1d2f4a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c'
 
 export function agentDaemonSet(opts: {namespace?: string; name?: string; desired?: number; ready?: number; image?: string; args?: string[]; env?: Record<string, string>} = {}): V1DaemonSet {
   const {namespace = 'kube-system', name = 'tetragon', desired = 3, ready = desired, image = 'quay.io/cilium/tetragon:v1.7.0'} = opts
   const env = opts.env && Object.entries(opts.env).map(([k, value]) => ({name: k, value}))
   return {
     metadata: {namespace, name, labels: {...AGENT_LABELS, 'helm.sh/chart': 'tetragon-1.7.0'}},
-    spec: {selector: {matchLabels: {'app.kubernetes.io/name': 'tetragon'}}, template: {metadata: {labels: AGENT_LABELS}, spec: {containers: [{name: 'tetragon', image, ...(opts.args ? {args: opts.args} : {}), ...(env ? {env} : {})}]}}},
+    spec: {selector: {matchLabels: {'app.kubernetes.io/name': 'tetragon'}}, template: {metadata: {labels: AGENT_LABELS}, spec: {containers: [{name: 'export-stdout', image: EXPORT_STDOUT}, {name: 'tetragon', image, ...(opts.args ? {args: opts.args} : {}), ...(env ? {env} : {})}]}}},
     status: {desiredNumberScheduled: desired, numberReady: ready, updatedNumberScheduled: desired, currentNumberScheduled: desired, numberMisscheduled: 0},
   }
 }
 
+/** An agent pod; a not-ready one is crash-looping (its tetragon container restarted 6 times, now waiting). */
 export function agentPod(i: number, opts: {ready?: boolean; namespace?: string; labels?: Record<string, string>; ip?: string} = {}): V1Pod {
   const {ready = true, namespace = 'kube-system', labels = AGENT_LABELS} = opts
+  const image = 'quay.io/cilium/tetragon:v1.7.0'
   return {
     metadata: {namespace, name: `tetragon-${i}`, labels},
-    spec: {nodeName: `node-${i}`, containers: [{name: 'tetragon'}]},
+    spec: {nodeName: `node-${i}`, containers: [{name: 'export-stdout', image: EXPORT_STDOUT}, {name: 'tetragon', image}]},
     status: {
+      phase: 'Running',
       podIP: opts.ip ?? `10.0.0.${i + 1}`,
       conditions: [{type: 'Ready', status: ready ? 'True' : 'False'}],
-      containerStatuses: [{name: 'tetragon', ready, restartCount: 0, image: '', imageID: '', state: ready ? {running: {}} : {waiting: {reason: 'CrashLoopBackOff'}}}],
+      containerStatuses: [
+        {name: 'export-stdout', ready: true, restartCount: 0, image: EXPORT_STDOUT, imageID: `${EXPORT_STDOUT.split(':')[0]}@sha256:${'7'.repeat(64)}`, state: {running: {}}},
+        ready
+          ? {name: 'tetragon', ready: true, restartCount: 0, image, imageID: IMAGE_ID, state: {running: {}}}
+          : {name: 'tetragon', ready: false, restartCount: 6, image, imageID: IMAGE_ID, state: {waiting: {reason: 'CrashLoopBackOff'}}, lastState: {terminated: {exitCode: 1, reason: 'Error'}}},
+      ],
     },
   }
 }
@@ -186,8 +240,12 @@ export function agentPod(i: number, opts: {ready?: boolean; namespace?: string; 
 export function operatorPod(namespace = 'kube-system'): V1Pod {
   return {
     metadata: {namespace, name: 'tetragon-operator-7d9f', labels: {'app.kubernetes.io/name': 'tetragon-operator', 'app.kubernetes.io/instance': 'tetragon', 'app.kubernetes.io/part-of': 'tetragon'}},
-    spec: {nodeName: 'node-0', containers: [{name: 'tetragon-operator'}]},
-    status: {conditions: [{type: 'Ready', status: 'True'}], containerStatuses: [{name: 'tetragon-operator', ready: true, restartCount: 0, image: '', imageID: '', state: {running: {}}}]},
+    spec: {nodeName: 'node-0', containers: [{name: 'tetragon-operator', image: 'quay.io/cilium/tetragon-operator:v1.7.0'}]},
+    status: {
+      phase: 'Running',
+      conditions: [{type: 'Ready', status: 'True'}],
+      containerStatuses: [{name: 'tetragon-operator', ready: true, restartCount: 0, image: 'quay.io/cilium/tetragon-operator:v1.7.0', imageID: `quay.io/cilium/tetragon-operator@sha256:${'3'.repeat(64)}`, state: {running: {}}}],
+    },
   }
 }
 
@@ -202,17 +260,18 @@ export function tetragonConfig(data: Record<string, string>, namespace = 'kube-s
   return {metadata: {namespace, name}, data}
 }
 
-/** The EndpointSlice the controller writes for a Service: `endpoints` is null, not [], when nothing matches. */
-export function endpointSlice(opts: {namespace?: string; service?: string; port?: number; ready?: string[]; notReady?: string[]}): V1EndpointSlice {
-  const {namespace = 'kube-system', service = 'tetragon-grpc', port = 54321, ready = [], notReady = []} = opts
+/**
+ * An EndpointSlice as the EndpointSlice controller writes it for a Service: every pod the selector matches is an
+ * endpoint (a not-ready one with conditions.ready false); when the selector matches no pod the controller keeps a
+ * placeholder slice with `endpoints: null` and no ports (kubernetes pkg/controller/endpointslice reconciler).
+ */
+export function endpointSlice(opts: {namespace?: string; service?: string; port?: number; ready?: string[]; notReady?: string[]; suffix?: string}): V1EndpointSlice {
+  const {namespace = 'kube-system', service = 'tetragon-grpc', port = 54321, ready = [], notReady = [], suffix = 'abcde'} = opts
   const endpoints = [...ready.map((a) => ({addresses: [a], conditions: {ready: true}})), ...notReady.map((a) => ({addresses: [a], conditions: {ready: false}}))]
-  return {
-    addressType: 'IPv4',
-    metadata: {namespace, name: `${service}-abcde`, labels: {'kubernetes.io/service-name': service}},
-    ports: [{name: 'grpc', port, protocol: 'TCP'}],
-    // client-node types it as an array; the API sends null (checked by service.endpoints).
-    endpoints: endpoints.length ? endpoints : (null as unknown as V1EndpointSlice['endpoints']),
-  }
+  const metadata = {namespace, name: `${service}-${suffix}`, labels: {'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io'}}
+  // client-node types `endpoints` as an array; the API sends null for the placeholder (service.endpoints reads both).
+  if (endpoints.length === 0) return {addressType: 'IPv4', metadata, endpoints: null as unknown as V1EndpointSlice['endpoints']}
+  return {addressType: 'IPv4', metadata, ports: [{name: 'grpc', port, protocol: 'TCP'}], endpoints}
 }
 
 /** One agent's gRPC API as the checks see it: GetVersion and ListTracingPolicies answer from the test's values. */
@@ -234,7 +293,7 @@ export function fakeAccess(target: string, agent: FakeAgent, pod?: PodSummary): 
     get(_target, prop) {
       if (prop === 'getVersion') return () => answer(agent.version ?? 'v1.7.0')
       if (prop === 'listTracingPolicies') {
-        return () => (agent.noPolicyList ? Promise.reject(new TetragonError('unimplemented', 'unknown service tetragon.FineGuidanceSensors ListTracingPolicies', target, 12)) : answer(agent.policies ?? []))
+        return () => (agent.noPolicyList ? Promise.reject(new TetragonError('unimplemented', `Tetragon ${target} does not implement ListTracingPolicies (older agent).`, target, 12)) : answer(agent.policies ?? []))
       }
       if (prop === 'close') return () => {}
       if (prop === 'then' || typeof prop === 'symbol') return undefined

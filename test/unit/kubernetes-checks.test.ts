@@ -105,11 +105,17 @@ describe('service.endpoints', () => {
     expect(r.message).toBe('Service kube-system/tetragon-grpc: 3 ready endpoints (one per ready agent) on port 54321')
   })
 
-  it('fails with no ready endpoint (the controller writes endpoints: null) and says how many agents are ready', async () => {
-    const r = await verdict(serviceHasReadyEndpoints, healthy({pods: pods(3, [0, 1, 2]), endpointSlices: [endpointSlice({})]}))
+  it('fails with no ready endpoint, counting the not-ready ones the controller lists', async () => {
+    const r = await verdict(serviceHasReadyEndpoints, healthy({pods: pods(3, [0, 1, 2]), endpointSlices: [endpointSlice({notReady: ips(3)})]}))
     expect(r.status).toBe('fail')
-    expect(r.message).toBe('Service kube-system/tetragon-grpc has no ready endpoint (0 not ready; 0 of 3 agent pods ready): collectors get connection refused')
+    expect(r.message).toBe('Service kube-system/tetragon-grpc has no ready endpoint (3 not ready; 0 of 3 agent pods ready): collectors get connection refused')
     expect(r.hint).toContain('kubectl -n kube-system get endpointslices -l kubernetes.io/service-name=tetragon-grpc')
+  })
+
+  it('fails with no endpoint at all when the selector matches no pod (the placeholder slice: endpoints null, no ports)', async () => {
+    const r = await verdict(serviceHasReadyEndpoints, healthy({services: [grpcService({selector: {app: 'tetragon'}})], endpointSlices: [endpointSlice({})]}))
+    expect(r.status).toBe('fail')
+    expect(r.message).toBe('Service kube-system/tetragon-grpc has no ready endpoint (0 not ready; 3 of 3 agent pods ready): collectors get connection refused')
   })
 
   it('fails when the endpoints point at another port than gRPC, with the JSON patch of the targetPort', async () => {
@@ -120,7 +126,7 @@ describe('service.endpoints', () => {
   })
 
   it('counts addresses across slices and fails when ready endpoints and ready agents differ', async () => {
-    const slices = [endpointSlice({ready: ips(2)}), {...endpointSlice({ready: ['10.0.0.9'], notReady: ['10.0.0.3']}), metadata: {namespace: 'kube-system', name: 'tetragon-grpc-fghij', labels: {'kubernetes.io/service-name': 'tetragon-grpc'}}}]
+    const slices = [endpointSlice({ready: ips(2)}), endpointSlice({ready: ['10.0.0.9'], notReady: ['10.0.0.3'], suffix: 'fghij'})]
     const r = await verdict(serviceHasReadyEndpoints, healthy({endpointSlices: slices, pods: pods(3, [2])}))
     expect(r.status).toBe('fail')
     expect(r.message).toBe('Service kube-system/tetragon-grpc has 3 ready endpoints but 2 agent pods are ready')
@@ -158,16 +164,18 @@ describe('tetragon.daemonset', () => {
   // older install in "cilium" comes before kube-system's.
   it('checks kube-system\'s DaemonSet and names the other installs, wherever the list puts them', async () => {
     const other = agentDaemonSet({namespace: 'cilium'})
-    const both = await verdict(tetragonDaemonSetReady, healthy({daemonSets: [other, agentDaemonSet()]}))
+    const both = await verdict(tetragonDaemonSetReady, healthy({daemonSets: [agentDaemonSet(), other]}))
     expect(both.message).toMatch(/^kube-system\/tetragon /)
     expect(both.evidence).toMatchObject({alsoFound: ['cilium/tetragon']})
   })
 
   it('reads only --namespace when given', async () => {
     const other = agentDaemonSet({namespace: 'cilium', ready: 1})
-    const r = await verdict(tetragonDaemonSetReady, healthy({daemonSets: [other, agentDaemonSet()]}), {namespace: 'cilium'})
+    const inCilium = [0, 1, 2].map((i) => agentPod(i, {namespace: 'cilium', ready: i === 0}))
+    const r = await verdict(tetragonDaemonSetReady, healthy({daemonSets: [agentDaemonSet(), other], pods: [...pods(3), ...inCilium]}), {namespace: 'cilium'})
     expect(r.status).toBe('fail')
-    expect(r.message).toMatch(/^cilium\/tetragon: 1 of 3 agent pods ready/)
+    expect(r.message).toBe('cilium/tetragon: 1 of 3 agent pods ready (not ready: tetragon-1 on node-1, tetragon-2 on node-2)')
+    expect(r.hint).toBe('kubectl -n cilium rollout status ds/tetragon\nkubectl -n cilium describe pod tetragon-1')
     expect(r.evidence).not.toHaveProperty('alsoFound')
   })
 })

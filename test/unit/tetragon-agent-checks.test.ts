@@ -30,8 +30,8 @@ describe('one check over several agents', () => {
   it('evaluates the ready agents and names the one that is not ready', async () => {
     const r = await onCluster(tetragonVersion, {'tetragon-0': {}, 'tetragon-1': {}}, [2])
     expect(r.status).toBe('pass')
-    expect(r.message).toBe('Tetragon v1.7.0 (within v1.0.0 … v1.7.x) (2 of 3 agents checked; 1 of 3 agents not ready: tetragon-2 on node-2 (tetragon: waiting: CrashLoopBackOff))')
-    expect(r.evidence).toMatchObject({notReady: ['tetragon-2 on node-2 (tetragon: waiting: CrashLoopBackOff)']})
+    expect(r.message).toBe('Tetragon v1.7.0 (within v1.0.0 … v1.7.x) (2 of 3 agents checked; 1 of 3 agents not ready: tetragon-2 on node-2 (tetragon: waiting: CrashLoopBackOff, 6 restarts))')
+    expect(r.evidence).toMatchObject({notReady: ['tetragon-2 on node-2 (tetragon: waiting: CrashLoopBackOff, 6 restarts)']})
   })
 
   it('the worst agent decides, and the message says which node had which verdict', async () => {
@@ -54,7 +54,7 @@ describe('one check over several agents', () => {
   it('with no ready agent: not evaluated, naming why each pod is down (tetragon.daemonset reports the rollout)', async () => {
     const r = await onCluster(tetragonVersion, {}, [0, 1, 2])
     expect(r.status).toBe('not-evaluated')
-    expect(r.message).toBe('no ready Tetragon agent to talk to (0 of 3 agent pods ready: tetragon-0 on node-0 (tetragon: waiting: CrashLoopBackOff), tetragon-1 on node-1 (tetragon: waiting: CrashLoopBackOff), tetragon-2 on node-2 (tetragon: waiting: CrashLoopBackOff)); see tetragon.daemonset')
+    expect(r.message).toBe('no ready Tetragon agent to talk to (0 of 3 agent pods ready: tetragon-0 on node-0 (tetragon: waiting: CrashLoopBackOff, 6 restarts), tetragon-1 on node-1 (tetragon: waiting: CrashLoopBackOff, 6 restarts), tetragon-2 on node-2 (tetragon: waiting: CrashLoopBackOff, 6 restarts)); see tetragon.daemonset')
   })
 })
 
