@@ -8,6 +8,7 @@ import type {KubeClient} from '../../src/clients/kube.js'
 import {TetragonError, type TetragonClient} from '../../src/clients/tetragon.js'
 import {podAccessKey, type TetragonAccess} from '../../src/cluster/agents.js'
 import {summarizePod, type PodSummary} from '../../src/cluster/facts.js'
+import {ForbiddenError} from '../../src/engine/errors.js'
 import {Memo} from '../../src/engine/memo.js'
 import type {JsonObject} from '../../src/tetragon/json.js'
 
@@ -20,6 +21,11 @@ export interface ClusterObjects {
   nodes?: number
   /** What each pod's metrics endpoint (port 2112, through the pods proxy) serves, one text per scrape; an Error is a failed request. */
   metrics?: Record<string, Array<string | Error>>
+  /**
+   * What the API server's services proxy answers for a GET to the gRPC Service: a body (200) or the status and text
+   * of its error (503 "error trying to reach service: …", "no endpoints available for service …").
+   */
+  serviceProxy?: {status: number; text: string}
   /** Namespaces of the cluster, by name. */
   namespaces?: string[]
   /** The tetragon container's log of each pod. */
@@ -146,6 +152,16 @@ export class FakeCluster {
       const from = Number(req._continue ?? 0)
       const to = from + (req.limit ?? names.length)
       return {items: names.slice(from, to).map((name) => ({metadata: {name}})), metadata: to < names.length ? {_continue: String(to)} : {}}
+    },
+    /** GET …/services/NAME:PORT/proxy/PATH; a status other than 200 arrives as KubeClient.call turns it into an Error ("HTTP <code>: <text>"). */
+    connectGetNamespacedServiceProxyWithPath: async (req: {name: string; namespace: string; path?: string}): Promise<string> => {
+      only('get services/proxy', req, ['name', 'namespace', 'path'])
+      const [name] = req.name.split(':')
+      if (!(this.objects.services ?? []).some((s) => s.metadata?.namespace === req.namespace && s.metadata?.name === name)) throw new Error(`services "${name}" not found`)
+      const answer = this.objects.serviceProxy
+      if (!answer) throw new Error('the test gave the in-memory services proxy no answer')
+      if (answer.status !== 200) throw new Error(`HTTP ${answer.status}: ${answer.text}`)
+      return answer.text
     },
     readNamespacedPodLog: async (req: {name: string; namespace: string; container?: string; tailLines?: number}): Promise<string> => {
       only('get pods/log', req, ['name', 'namespace', 'container', 'tailLines'])
@@ -282,6 +298,12 @@ export interface FakeAgent {
   policies?: JsonObject[]
   /** ListTracingPolicies is UNIMPLEMENTED (agents before v0.9.0). */
   noPolicyList?: boolean
+  /** What grpc.health.v1 Check answers for "liveness" (default SERVING), or the error of the call. */
+  health?: string | Error
+  /** The health server's address; null: none known (an agent on a unix socket without --tetragon-health-address). */
+  healthAddress?: string | null
+  /** The API server refused the port-forward with 403 (the credentials may not port-forward). */
+  forwardRefused?: boolean
 }
 
 export function fakeAccess(target: string, agent: FakeAgent, pod?: PodSummary): TetragonAccess {
@@ -295,12 +317,29 @@ export function fakeAccess(target: string, agent: FakeAgent, pod?: PodSummary): 
       if (prop === 'listTracingPolicies') {
         return () => (agent.noPolicyList ? Promise.reject(new TetragonError('unimplemented', `Tetragon ${target} does not implement ListTracingPolicies (older agent).`, target, 12)) : answer(agent.policies ?? []))
       }
+      if (prop === 'health') {
+        return async (service: string) => {
+          if (service !== 'liveness') throw new Error(`the fake agent serves health for "liveness" only, not "${service}"`)
+          if (agent.forwardRefused) throw new Error('error upgrading connection: 403 Forbidden')
+          if (agent.health instanceof Error) throw agent.health
+          return agent.health ?? 'SERVING'
+        }
+      }
       if (prop === 'close') return () => {}
       if (prop === 'then' || typeof prop === 'symbol') return undefined
       throw new Error(`the fake agent has no ${String(prop)}(): a check under test called it`)
     },
   })
-  return {client, via: pod ? 'port-forward' : 'address', target, pod, forwardErrors: () => [], healthAddress: async () => undefined, refusal: () => undefined}
+  const health = agent.healthAddress === null ? undefined : (agent.healthAddress ?? (pod ? '127.0.0.1:40123' : 'localhost:6789'))
+  return {
+    client,
+    via: pod ? 'port-forward' : 'address',
+    target,
+    pod,
+    forwardErrors: () => (agent.forwardRefused ? ['error upgrading connection: 403 Forbidden'] : []),
+    healthAddress: async () => health,
+    refusal: () => (agent.forwardRefused && pod ? new ForbiddenError('create', 'pods/portforward', pod.namespace) : undefined),
+  }
 }
 
 /**

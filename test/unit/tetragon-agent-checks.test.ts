@@ -4,12 +4,15 @@
 import {describe, expect, it} from 'vitest'
 
 import type {DoctorOptions} from '../../src/checks/context.js'
+import {grpcReachable} from '../../src/checks/tetragon/grpc-reachable.js'
+import {tetragonLiveness} from '../../src/checks/tetragon/liveness.js'
 import {tetragonPolicies} from '../../src/checks/tetragon/policies.js'
 import {tetragonVersion} from '../../src/checks/tetragon/version.js'
 import {TetragonError} from '../../src/clients/tetragon.js'
+import {ForbiddenError} from '../../src/engine/errors.js'
 import type {Check} from '../../src/engine/types.js'
 import type {CheckContext} from '../../src/checks/context.js'
-import {agentDaemonSet, agentPod, FakeCluster, fakeCheckContext, withAgents, type FakeAgent} from '../fakes/cluster.js'
+import {agentDaemonSet, agentPod, FakeCluster, fakeCheckContext, grpcService, tetragonConfig, withAgents, type FakeAgent} from '../fakes/cluster.js'
 
 const signal = new AbortController().signal
 
@@ -121,5 +124,101 @@ describe('tetragon.policies (standalone: decided by the policies\' names, as no 
     const r = await standalone(tetragonPolicies, {version: 'v0.8.4', noPolicyList: true})
     expect(r.status).toBe('skip')
     expect(r.message).toBe('Tetragon v0.8.4 has no ListTracingPolicies (added in v0.9.0)')
+  })
+})
+
+describe('tetragon.liveness (grpc.health.v1 "liveness" on the health port, as the chart\'s livenessProbe asks)', () => {
+  it('the agent that reports NOT_SERVING decides, and the kubelet will restart it', async () => {
+    const r = await onCluster(tetragonLiveness, {'tetragon-0': {}, 'tetragon-1': {health: 'NOT_SERVING'}, 'tetragon-2': {}})
+    expect(r.status).toBe('fail')
+    expect(r.message).toBe('kube-system/tetragon-1: liveness NOT_SERVING — the agent reports itself unhealthy and the kubelet will restart it (3 of 3 agents checked: fail on node-1; pass on node-0, node-2)')
+    expect(r.hint).toBe('kubectl -n kube-system logs tetragon-1 -c tetragon --tail=100')
+  })
+
+  it('an answer other than SERVING or NOT_SERVING warns', async () => {
+    const r = await standalone(tetragonLiveness, {health: 'SERVICE_UNKNOWN'})
+    expect(r.status).toBe('warn')
+    expect(r.message).toBe('localhost:54321: health service answers SERVICE_UNKNOWN for "liveness"')
+    expect(r.hint).toBe('journalctl -u tetragon -n 100')
+  })
+
+  it('standalone: a health server that does not answer names the address probed and the flag to change it', async () => {
+    const r = await standalone(tetragonLiveness, {health: new Error('connect ECONNREFUSED 127.0.0.1:6789')})
+    expect(r.status).toBe('fail')
+    expect(r.message).toBe('the health server of localhost:54321 at localhost:6789 did not answer (connect ECONNREFUSED 127.0.0.1:6789)')
+    expect(r.hint).toContain('--tetragon-health-address')
+  })
+
+  it('skips an agent whose health address is unknown (a unix socket agent)', async () => {
+    const r = await standalone(tetragonLiveness, {healthAddress: null})
+    expect(r.status).toBe('skip')
+    expect(r.message).toContain('pass --tetragon-health-address host:6789')
+  })
+
+  it('a refused port-forward is the permission, raised for the runner to name, not an unhealthy agent', async () => {
+    await expect(onCluster(tetragonLiveness, {'tetragon-0': {forwardRefused: true}, 'tetragon-1': {}, 'tetragon-2': {}})).rejects.toBeInstanceOf(ForbiddenError)
+  })
+})
+
+describe('tetragon.grpc-reachable: the collector\'s path (the services proxy) against the agents\' API (port-forward)', () => {
+  // The API server's 503 texts (k8s.io/apimachinery proxy error responder) for the three ways the dial ends.
+  const HTTP2 = {status: 503, text: 'error trying to reach service: net/http: HTTP/1.x transport connection broken: malformed HTTP response "\\x00\\x00\\x06\\x04\\x00\\x00\\x00\\x00\\x00\\x00\\x05\\x00\\x00@\\x00"'}
+  const REFUSED = {status: 503, text: 'error trying to reach service: dial tcp 10.0.0.1:54321: connect: connection refused'}
+  const NO_ENDPOINTS = {status: 503, text: 'no endpoints available for service "tetragon-grpc"'}
+  const refused = new TetragonError('refused', 'connection refused', '127.0.0.1:40000')
+
+  async function reach(serviceProxy: {status: number; text: string}, serverAddress: string | undefined, agents: Record<string, FakeAgent>) {
+    const pods = Array.from({length: 2}, (_, i) => agentPod(i))
+    const configMaps = serverAddress === undefined ? [] : [tetragonConfig({'server-address': serverAddress})]
+    const cluster = new FakeCluster({daemonSets: [agentDaemonSet({desired: 2})], pods, services: [grpcService()], configMaps, serviceProxy, nodes: 2})
+    return grpcReachable.run(withAgents(fakeCheckContext(cluster), agents, pods), signal)
+  }
+  const both = (a: FakeAgent) => ({'tetragon-0': a, 'tetragon-1': a})
+  const fix = 'helm upgrade tetragon cilium/tetragon -n kube-system --reuse-values --set tetragon.grpc.enabled=true --set tetragon.grpc.address=0.0.0.0:54321'
+
+  it('passes when an HTTP/2 server answers behind the Service and every agent answers GetVersion', async () => {
+    const r = await reach(HTTP2, '0.0.0.0:54321', both({}))
+    expect(r.status).toBe('pass')
+    expect(r.message).toBe("an HTTP/2 (gRPC) server answers on the collector's path to kube-system/tetragon-grpc:54321; GetVersion: v1.7.0 (GetVersion answered on 2 of 2 agents)")
+  })
+
+  it('localhost bind: the port-forward answers, the collector is refused', async () => {
+    const r = await reach(REFUSED, 'localhost:54321', both({}))
+    expect(r.status).toBe('fail')
+    expect(r.message).toBe("gRPC answers through a port-forward (Tetragon v1.7.0) but the collector's path to kube-system/tetragon-grpc:54321 is refused: the agent listens on localhost only (server-address localhost:54321)")
+    expect(r.hint).toBe(fix)
+  })
+
+  it('a unix socket (the chart 1.7 default): refused both ways', async () => {
+    const r = await reach(REFUSED, 'unix:///var/run/tetragon/tetragon.sock', both({error: refused}))
+    expect(r.status).toBe('fail')
+    expect(r.message).toBe("gRPC is a unix socket (/var/run/tetragon/tetragon.sock): refused both on the collector's path to kube-system/tetragon-grpc:54321 and through a port-forward")
+    expect(r.hint).toBe(fix)
+  })
+
+  it('gRPC disabled (an empty server-address)', async () => {
+    const r = await reach(REFUSED, '', both({error: refused}))
+    expect(r.status).toBe('fail')
+    expect(r.message).toMatch(/^gRPC server disabled \(empty server-address\)/)
+  })
+
+  it('no endpoint behind the Service', async () => {
+    const r = await reach(NO_ENDPOINTS, '0.0.0.0:54321', both({}))
+    expect(r.status).toBe('fail')
+    expect(r.message).toBe('Service kube-system/tetragon-grpc:54321 has no ready endpoint: a collector dialing it is refused')
+  })
+
+  it('a Service pointing at an HTTP/1 port (the metrics server) is not gRPC', async () => {
+    const r = await reach({status: 200, text: '# HELP go_gc_duration_seconds'}, '0.0.0.0:54321', both({}))
+    expect(r.status).toBe('fail')
+    expect(r.message).toBe('kube-system/tetragon-grpc:54321 answers plain HTTP (200), not gRPC: the Service points at the wrong port')
+    expect(r.hint).toContain('# targetPort must be the gRPC port 54321')
+  })
+
+  it('one ready agent whose API does not answer: a warning naming it', async () => {
+    const r = await reach(HTTP2, '0.0.0.0:54321', {'tetragon-0': {}, 'tetragon-1': {error: refused}})
+    expect(r.status).toBe('warn')
+    expect(r.message).toBe("an HTTP/2 (gRPC) server answers on the collector's path to kube-system/tetragon-grpc:54321, but not every ready agent's API answered: node-1 (kube-system/tetragon-1): connection refused (GetVersion answered on 1 of 2 agents)")
+    expect(r.hint).toBe('kubectl -n kube-system logs tetragon-1 -c tetragon --tail=50')
   })
 })
