@@ -1,7 +1,7 @@
 // An in-memory Kubernetes for check logic: the objects a test lists, served through the few calls the checks and
 // the cluster domain make (the ClusterKube port plus the pod listing the checks do themselves). No sockets, no lab:
 // a case is a handful of objects and its verdict is deterministic.
-import type {V1ConfigMap, V1DaemonSet, V1EndpointSlice, V1Namespace, V1Pod, V1Service} from '@kubernetes/client-node'
+import type {V1ConfigMap, V1DaemonSet, V1EndpointSlice, V1Namespace, V1PolicyRule, V1Pod, V1Service} from '@kubernetes/client-node'
 
 import type {CheckContext, DoctorOptions} from '../../src/checks/context.js'
 import type {KubeClient} from '../../src/clients/kube.js'
@@ -26,6 +26,13 @@ export interface ClusterObjects {
    * of its error (503 "error trying to reach service: …", "no endpoints available for service …").
    */
   serviceProxy?: {status: number; text: string}
+  /**
+   * RBAC: the rules granted cluster-wide ('*', from ClusterRoleBindings) and per namespace (RoleBindings). Undefined:
+   * everything is allowed. `reviewsForbidden`: the credentials may not create SelfSubject*Reviews either.
+   */
+  rbac?: {cluster?: V1PolicyRule[]; namespaces?: Record<string, V1PolicyRule[]>; reviewsForbidden?: boolean}
+  /** The API server's minor version (1.x): from 1.35 a WebSocket upgrade (exec, port-forward) is authorized as create. */
+  serverMinor?: number
   /** Namespaces of the cluster, by name. */
   namespaces?: string[]
   /** The tetragon container's log of each pod. */
@@ -171,6 +178,39 @@ export class FakeCluster {
       const log = this.objects.logs?.[req.name] ?? ''
       return req.tailLines ? log.split('\n').slice(-req.tailLines).join('\n') : log
     },
+  }
+
+  readonly contextName = 'in-memory'
+
+  streamVerb(): 'get' | 'create' {
+    return (this.objects.serverMinor ?? 34) >= 35 ? 'create' : 'get'
+  }
+
+  /** The RBAC authorizer's answer, written here from the rule semantics (a rule with resourceNames grants no unnamed request). */
+  private allowed(rules: V1PolicyRule[], verb: string, resource: string, group: string): boolean {
+    const any = (list: string[] | undefined, want: (x: string) => boolean) => (list ?? []).some((x) => x === '*' || want(x))
+    return rules.some((r) => any(r.verbs, (v) => v === verb) && any(r.apiGroups, (g) => g === group) && any(r.resources, (x) => x === resource || (resource.includes('/') && x === `*/${resource.split('/')[1]}`)) && !(r.resourceNames ?? []).length)
+  }
+
+  private rulesFor(namespace: string | undefined): V1PolicyRule[] | undefined {
+    const rbac = this.objects.rbac
+    if (!rbac) return undefined
+    return [...(rbac.cluster ?? []), ...(namespace ? (rbac.namespaces?.[namespace] ?? []) : [])]
+  }
+
+  async canI(verb: string, resource: string, opts: {group?: string; namespace?: string; subresource?: string}): Promise<{allowed: boolean; reason?: string}> {
+    this.calls.push(`access review ${verb} ${resource}${opts.subresource ? `/${opts.subresource}` : ''}${opts.namespace ? ` in ${opts.namespace}` : ''}`)
+    if (this.objects.rbac?.reviewsForbidden) throw new ForbiddenError('create', 'selfsubjectaccessreviews')
+    const rules = this.rulesFor(opts.namespace)
+    return {allowed: !rules || this.allowed(rules, verb, opts.subresource ? `${resource}/${opts.subresource}` : resource, opts.group ?? '')}
+  }
+
+  /** SelfSubjectRulesReview: the rules that apply in the namespace (cluster-wide ones included), complete. */
+  async rulesReview(namespace: string): Promise<{rules: Array<{verbs: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[]}>; incomplete: boolean}> {
+    this.calls.push(`rules review ${namespace}`)
+    if (this.objects.rbac?.reviewsForbidden) throw new ForbiddenError('create', 'selfsubjectrulesreviews')
+    const rules = this.rulesFor(namespace) ?? [{verbs: ['*'], apiGroups: ['*'], resources: ['*']}]
+    return {rules: rules.map((r) => ({verbs: r.verbs, apiGroups: r.apiGroups, resources: r.resources, resourceNames: r.resourceNames})), incomplete: false}
   }
 
   async countNodes(): Promise<number> {
