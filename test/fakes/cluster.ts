@@ -8,6 +8,7 @@ import type {KubeClient} from '../../src/clients/kube.js'
 import {TetragonError, type TetragonClient} from '../../src/clients/tetragon.js'
 import {podAccessKey, type TetragonAccess} from '../../src/cluster/agents.js'
 import {summarizePod, type PodSummary} from '../../src/cluster/facts.js'
+import type {ExecResult} from '../../src/clients/kube.js'
 import {ForbiddenError} from '../../src/engine/errors.js'
 import {Memo} from '../../src/engine/memo.js'
 import type {JsonObject} from '../../src/tetragon/json.js'
@@ -33,6 +34,12 @@ export interface ClusterObjects {
   rbac?: {cluster?: V1PolicyRule[]; namespaces?: Record<string, V1PolicyRule[]>; reviewsForbidden?: boolean}
   /** The API server's minor version (1.x): from 1.35 a WebSocket upgrade (exec, port-forward) is authorized as create. */
   serverMinor?: number
+  /** Cluster DNS as a pod with dnsPolicy ClusterFirst sees it: name → addresses. */
+  dns?: Record<string, string[]>
+  /** The cluster DNS Service's address (kubeadm's default 10.96.0.10; EKS uses 172.20.0.10 or 10.100.0.10, k3s 10.43.0.10). */
+  resolver?: string
+  /** Executables missing from a pod's image (by pod name): exec of them fails to start, as containerd reports it. */
+  missingBinaries?: Record<string, string[]>
   /** Namespaces of the cluster, by name. */
   namespaces?: string[]
   /** The tetragon container's log of each pod. */
@@ -170,6 +177,11 @@ export class FakeCluster {
       if (answer.status !== 200) throw new Error(`HTTP ${answer.status}: ${answer.text}`)
       return answer.text
     },
+    listPodForAllNamespaces: async (req: {labelSelector?: string; limit?: number}): Promise<{items: V1Pod[]; metadata: object}> => {
+      only('list pods (all namespaces)', req, ['labelSelector', 'limit'])
+      const items = byKey(this.objects.pods).filter((p) => selectorMatches(req.labelSelector, p.metadata?.labels))
+      return {items: items.slice(0, req.limit ?? items.length), metadata: {}}
+    },
     readNamespacedPodLog: async (req: {name: string; namespace: string; container?: string; tailLines?: number}): Promise<string> => {
       only('get pods/log', req, ['name', 'namespace', 'container', 'tailLines'])
       if (req.container !== 'tetragon') throw new Error(`the in-memory cluster keeps only the tetragon container's log, not ${req.container}'s`)
@@ -178,6 +190,34 @@ export class FakeCluster {
       const log = this.objects.logs?.[req.name] ?? ''
       return req.tailLines ? log.split('\n').slice(-req.tailLines).join('\n') : log
     },
+  }
+
+  /**
+   * Exec in a pod: `getent hosts NAME` (exit 2 and no output when the name does not resolve, as glibc's getent does)
+   * and `nslookup NAME` (BusyBox ≥ 1.31's output, NXDOMAIN on stdout, as the lab's exec has it), answered from `dns`.
+   */
+  async exec(namespace: string, pod: string, container: string, command: string[]): Promise<ExecResult> {
+    this.calls.push(`exec ${namespace}/${pod} -c ${container} -- ${command.join(' ')}`)
+    const target = (this.objects.pods ?? []).find((p) => p.metadata?.namespace === namespace && p.metadata?.name === pod)
+    if (!target) throw new Error(`pods "${pod}" not found`)
+    if (!target.spec?.containers.some((c) => c.name === container)) throw new Error(`container ${container} is not valid for pod ${pod}`)
+    const [bin, ...args] = command
+    if (this.objects.missingBinaries?.[pod]?.includes(bin!)) {
+      return {stdout: '', stderr: '', exitCode: -1, notFound: true, message: `failed to exec in container: exec: "${bin}": executable file not found in $PATH`}
+    }
+    const name = args.at(-1)!
+    const ips = this.objects.dns?.[name] ?? []
+    if (bin === 'getent' && args[0] === 'hosts') {
+      return ips.length ? {stdout: ips.map((ip) => `${ip.padEnd(15)} ${name}\n`).join(''), stderr: '', exitCode: 0} : {stdout: '', stderr: '', exitCode: 2, message: 'command terminated with non-zero exit code: exit status 2'}
+    }
+    if (bin === 'nslookup') {
+      const resolver = this.objects.resolver ?? '10.96.0.10'
+      const server = `Server:\t\t${resolver}\nAddress:\t${resolver}:53\n\n`
+      return ips.length
+        ? {stdout: `${server}Name:\t${name}\n${ips.map((ip) => `Address: ${ip}\n`).join('')}`, stderr: '', exitCode: 0}
+        : {stdout: `${server}** server can't find ${name}: NXDOMAIN\n\n`, stderr: '', exitCode: 1, message: 'command terminated with non-zero exit code: exit status 1'}
+    }
+    throw new Error(`the in-memory cluster cannot run ${command.join(' ')}`)
   }
 
   readonly contextName = 'in-memory'
@@ -289,6 +329,31 @@ export function agentPod(i: number, opts: {ready?: boolean; namespace?: string; 
           : {name: 'tetragon', ready: false, restartCount: 6, image, imageID: IMAGE_ID, state: {waiting: {reason: 'CrashLoopBackOff'}}, lastState: {terminated: {exitCode: 1, reason: 'Error'}}},
       ],
     },
+  }
+}
+
+/** An Elastic Agent pod as Elastic's reference manifests label it (`app: elastic-agent`), on cluster DNS. */
+export function collectorPod(opts: {namespace?: string; ready?: boolean; dnsPolicy?: string; name?: string} = {}): V1Pod {
+  const {namespace = 'kube-system', ready = true, dnsPolicy = 'ClusterFirstWithHostNet', name = 'elastic-agent-x7k2p'} = opts
+  const image = 'docker.elastic.co/elastic-agent/elastic-agent:8.19.0'
+  return {
+    metadata: {namespace, name, labels: {app: 'elastic-agent'}},
+    spec: {nodeName: 'node-0', dnsPolicy, hostNetwork: true, containers: [{name: 'elastic-agent', image}]},
+    status: {
+      phase: 'Running',
+      conditions: [{type: 'Ready', status: ready ? 'True' : 'False'}],
+      containerStatuses: [{name: 'elastic-agent', ready, restartCount: 0, image, imageID: `docker.elastic.co/elastic-agent/elastic-agent@sha256:${'9'.repeat(64)}`, state: {running: {}}}],
+    },
+  }
+}
+
+/** A CoreDNS pod (label k8s-app=kube-dns, as kubeadm and most distributions deploy it). */
+export function corednsPod(i: number, ready = true): V1Pod {
+  const image = 'registry.k8s.io/coredns/coredns:v1.11.3'
+  return {
+    metadata: {namespace: 'kube-system', name: `coredns-5d78c9869d-${i}`, labels: {'k8s-app': 'kube-dns'}},
+    spec: {nodeName: `node-${i}`, containers: [{name: 'coredns', image}]},
+    status: {phase: 'Running', conditions: [{type: 'Ready', status: ready ? 'True' : 'False'}], containerStatuses: [{name: 'coredns', ready, restartCount: 0, image, imageID: `registry.k8s.io/coredns/coredns@sha256:${'5'.repeat(64)}`, state: {running: {}}}]},
   }
 }
 

@@ -43,6 +43,17 @@ export function corednsPods(ctx: CheckContext, signal?: AbortSignal): Promise<Po
  * pods are known). Tetragon pods use dnsPolicy Default (host DNS, the chart's daemonset.yaml), where cluster Service
  * names do not resolve: resolve from a ClusterFirst pod. undefined = no such pod.
  */
+/**
+ * The IPv4 addresses a lookup answered. getent prints `IP  NAME` lines; nslookup (BusyBox and bind's) first names
+ * the resolver it asked (`Server:` / `Address: IP:53` or `IP#53`), whatever the cluster's DNS Service address is,
+ * then the answer after `Name:`. Only the answer counts.
+ */
+export function resolvedAddresses(stdout: string): string[] {
+  const name = stdout.search(/^Name:/m)
+  const answer = name >= 0 ? stdout.slice(name) : /^(Server|Address):/m.test(stdout) ? '' : stdout
+  return [...new Set(answer.match(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g) ?? [])]
+}
+
 export function collectorResolution(ctx: CheckContext, signal?: AbortSignal) {
   return ctx.memo.get('collector.resolution', async () => {
     const kube = await ctx.kube()
@@ -84,7 +95,7 @@ export const collectorResolvesService: Check<CheckContext> = {
     const {pod, container, result} = resolution
     evidence.resolvedFrom = `${pod.namespace}/${pod.name}`
     if (result.notFound) return notEvaluated(`neither getent nor nslookup exists in ${pod.namespace}/${pod.name}`, evidence)
-    const ips = [...new Set((result.stdout.match(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g) ?? []).filter((ip) => ip !== '10.96.0.10' || clusterIP === ip))]
+    const ips = resolvedAddresses(result.stdout)
     evidence.resolved = ips
     const wrongNamespace = target.namespace !== undefined && target.namespace !== namespace
     const wrongName = target.service !== undefined && target.service !== ctx.opts.serviceName
